@@ -1,0 +1,101 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { AllocationEntity, AllocationItemEntity } from './entities/allocation.entity';
+import { HostEntity } from './entities/host.entity';
+import { IdempotencyRecordEntity } from './entities/idempotency-record.entity';
+import { InventoryEntity } from './entities/inventory.entity';
+import { QuotaEntity } from './entities/quota.entity';
+import { ResourceClassEntity } from './entities/resource-class.entity';
+import { TenantEntity } from './entities/tenant.entity';
+import { TokenEntity } from './entities/token.entity';
+import { InitialSchema1732262400000 } from './migrations/1732262400000-initial-schema';
+
+export const ENTITIES = [
+  ResourceClassEntity,
+  TenantEntity,
+  QuotaEntity,
+  HostEntity,
+  InventoryEntity,
+  AllocationEntity,
+  AllocationItemEntity,
+  TokenEntity,
+  IdempotencyRecordEntity,
+];
+
+/** Every schema change is a migration listed here, in order; control applies the pending ones at start. */
+export const MIGRATIONS = [InitialSchema1732262400000];
+
+export type SqliteSynchronous = 'normal' | 'full';
+
+export interface DatabaseSettings {
+  /** `sqlite:<path>` or `postgres://user@host:5432/db` */
+  url: string;
+  /** SQLite only: `normal` survives any process crash; `full` also survives power loss, at a cost per commit. */
+  sqliteSynchronous?: SqliteSynchronous;
+  /** PostgreSQL only: connections in the pool. */
+  poolSize?: number;
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+export function sqlitePath(url: string): string {
+  return resolve(url.replace(/^sqlite:(\/\/)?/, ''));
+}
+
+export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
+  const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false, logging: false } as const;
+  if (isPostgresUrl(settings.url)) {
+    return { ...common, type: 'postgres', url: settings.url, extra: { max: settings.poolSize ?? 20 } };
+  }
+  const database = sqlitePath(settings.url);
+  mkdirSync(dirname(database), { recursive: true });
+  const synchronous = (settings.sqliteSynchronous ?? 'normal').toUpperCase();
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database,
+    enableWAL: true,
+    prepareDatabase: (db: { pragma(source: string): unknown }) => {
+      db.pragma(`synchronous = ${synchronous}`);
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}
+
+/** Arbitrary but fixed: the advisory lock that keeps replicas starting together from migrating at the same time. */
+const MIGRATION_LOCK_ID = 4_242_001;
+
+/** Applies pending migrations; on PostgreSQL under an advisory lock, so that only one replica migrates. */
+export async function migrate(dataSource: DataSource): Promise<void> {
+  if (dataSource.options.type !== 'postgres') {
+    await dataSource.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const lock = dataSource.createQueryRunner();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
+    await lock.release();
+  }
+}
+
+/** Whether every migration this build knows has been applied. */
+export async function migrationsApplied(dataSource: DataSource): Promise<boolean> {
+  const rows: { name: string }[] = await dataSource.query('SELECT name FROM migrations');
+  const applied = new Set(rows.map((row) => row.name));
+  return MIGRATIONS.every((migration) => applied.has(migration.name));
+}
+
+/** Opens the database and applies pending migrations. */
+export async function openDataSource(settings: DatabaseSettings): Promise<DataSource> {
+  const dataSource = new DataSource(dataSourceOptions(settings));
+  await dataSource.initialize();
+  await migrate(dataSource);
+  return dataSource;
+}

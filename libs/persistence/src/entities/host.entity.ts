@@ -1,0 +1,52 @@
+import { Column, Entity, Index, OneToMany, PrimaryColumn } from 'typeorm';
+import { epochMillis } from '../transformers';
+import { InventoryEntity } from './inventory.entity';
+import type { TenantClassification } from './tenant.entity';
+
+export type HostStatus = 'up' | 'stale' | 'down' | 'maintenance';
+
+@Entity('hosts')
+@Index('hosts_name_live', ['name'], { unique: true, where: 'decommissioned_at IS NULL' })
+export class HostEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id: string;
+
+  @Column({ type: 'varchar', length: 63 })
+  name: string;
+
+  @Column({ type: 'varchar', length: 63 })
+  site: string;
+
+  @Column({ type: 'varchar', length: 63, nullable: true })
+  rack: string | null;
+
+  @Column({ type: 'text', transformer: { to: (v: Record<string, string>) => JSON.stringify(v ?? {}), from: (v: string) => JSON.parse(v) } })
+  labels: Record<string, string>;
+
+  @Column({ type: 'varchar', length: 24 })
+  accreditation: TenantClassification;
+
+  @Column({ name: 'dedicated_tenant_id', type: 'varchar', length: 36, nullable: true })
+  dedicatedTenantId: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: HostStatus;
+
+  @Column({ name: 'agent_id', type: 'varchar', length: 36, nullable: true })
+  agentId: string | null;
+
+  @Column({ name: 'last_report_at', type: 'bigint', nullable: true, transformer: epochMillis })
+  lastReportAt: Date | null;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMillis })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'bigint', transformer: epochMillis })
+  updatedAt: Date;
+
+  @Column({ name: 'decommissioned_at', type: 'bigint', nullable: true, transformer: epochMillis })
+  decommissionedAt: Date | null;
+
+  @OneToMany(() => InventoryEntity, (inventory) => inventory.host)
+  inventories?: InventoryEntity[];
+}

@@ -1,0 +1,24 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { bigintNumber, epochMillis } from '../transformers';
+
+/**
+ * A tenant's hard limit for one resource class. `allocated` is the sum of the tenant's active allocations of
+ * that class, kept in step inside the admission and release transactions.
+ */
+@Entity('quotas')
+export class QuotaEntity {
+  @PrimaryColumn({ name: 'tenant_id', type: 'varchar', length: 36 })
+  tenantId: string;
+
+  @PrimaryColumn({ name: 'resource_class', type: 'varchar', length: 48 })
+  resourceClass: string;
+
+  @Column({ name: 'limit_amount', type: 'bigint', transformer: bigintNumber })
+  limit: number;
+
+  @Column({ type: 'bigint', default: 0, transformer: bigintNumber })
+  allocated: number;
+
+  @Column({ name: 'updated_at', type: 'bigint', transformer: epochMillis })
+  updatedAt: Date;
+}

@@ -1,0 +1,40 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { epochMillis } from '../transformers';
+
+export type TenantIsolation = 'shared' | 'dedicated';
+export type TenantClassification = 'OFFICIAL' | 'OFFICIAL-SENSITIVE' | 'SECRET';
+export type TenantState = 'active' | 'frozen' | 'offboarded';
+
+@Entity('tenants')
+export class TenantEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id: string;
+
+  /** Immutable and never reused, so that audit records and showback stay unambiguous. */
+  @Column({ type: 'varchar', length: 63, unique: true })
+  slug: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  name: string;
+
+  @Column({ type: 'varchar', length: 320, default: '' })
+  contact: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  isolation: TenantIsolation;
+
+  @Column({ type: 'varchar', length: 24 })
+  classification: TenantClassification;
+
+  @Column({ type: 'varchar', length: 16 })
+  state: TenantState;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMillis })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'bigint', transformer: epochMillis })
+  updatedAt: Date;
+
+  @Column({ name: 'offboarded_at', type: 'bigint', nullable: true, transformer: epochMillis })
+  offboardedAt: Date | null;
+}
