@@ -1,0 +1,84 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { PlacementStrategy } from '@dcm/domain';
+import type { AllocationStatus } from '@dcm/persistence';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsResourceMap, NAME_PATTERN, SLUG_PATTERN } from '../common/validators';
+
+export class CreateAllocationDto {
+  @ApiProperty({ example: 'torfaen' })
+  @IsString()
+  @Matches(SLUG_PATTERN, { message: 'tenant must be a tenant slug' })
+  tenant: string;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { oneOf: [{ type: 'integer' }, { type: 'string' }] },
+    example: { vcpu: 8, memory: '32GiB' },
+  })
+  @IsResourceMap()
+  resources: Record<string, unknown>;
+
+  @ApiPropertyOptional({ example: 'blv-c01', description: 'Place on this host; without it placement picks one' })
+  @IsOptional()
+  @IsString()
+  @Matches(NAME_PATTERN, { message: 'host must be a host name' })
+  host?: string;
+
+  @ApiPropertyOptional({ example: 'Revenues and benefits database' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  description?: string;
+
+  @ApiPropertyOptional({ enum: ['spread', 'pack'], description: 'Placement strategy; the configured default (spread) otherwise' })
+  @IsOptional()
+  @IsIn(['spread', 'pack'])
+  strategy?: PlacementStrategy;
+}
+
+export class ListAllocationsQueryDto {
+  @ApiPropertyOptional({ example: 'torfaen' })
+  @IsOptional()
+  @IsString()
+  @Matches(SLUG_PATTERN)
+  tenant?: string;
+
+  @ApiPropertyOptional({ example: 'blv-c01' })
+  @IsOptional()
+  @IsString()
+  @Matches(NAME_PATTERN)
+  host?: string;
+
+  @ApiPropertyOptional({ enum: ['active', 'released', 'all'], default: 'active' })
+  @IsOptional()
+  @IsIn(['active', 'released', 'all'])
+  status?: AllocationStatus | 'all';
+
+  @ApiPropertyOptional({ default: 100, maximum: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional({ default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}
+
+export class AllocationResponseDto {
+  @ApiProperty({ example: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' }) id: string;
+  @ApiProperty({ example: 'torfaen' }) tenant: string;
+  @ApiProperty({ example: 'blv-c01' }) host: string;
+  @ApiProperty({ example: 'blaenavon-hall-a' }) site: string;
+  @ApiProperty({ example: { vcpu: 8, memory: 34359738368 } }) resources: Record<string, number>;
+  @ApiProperty({ example: 'Revenues and benefits database' }) description: string;
+  @ApiProperty({ enum: ['active', 'released'] }) status: AllocationStatus;
+  @ApiProperty() createdAt: string;
+  @ApiProperty({ nullable: true, type: String }) releasedAt: string | null;
+}

@@ -1,0 +1,52 @@
+import { Body, Controller, Delete, Get, Headers, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CurrentPrincipal, Principal, RequireRole } from '../auth/principal';
+import { PROBLEM_CONTENT_TYPE } from '../common/problem';
+import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto } from './allocation.dto';
+import { AllocationsService } from './allocations.service';
+
+@ApiTags('allocations')
+@ApiBearerAuth()
+@Controller('v1/allocations')
+export class AllocationsController {
+  constructor(private readonly allocations: AllocationsService) {}
+
+  @Post()
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Claim resources for a tenant on one host; placement picks the host when none is named' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried request with the same key returns the first result' })
+  async create(
+    @Body() body: CreateAllocationDto,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<AllocationResponseDto | unknown> {
+    const outcome = await this.allocations.create(body, principal, idempotencyKey);
+    void reply.status(outcome.status);
+    if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
+    if (outcome.status >= 400) void reply.header('content-type', PROBLEM_CONTENT_TYPE);
+    return outcome.body;
+  }
+
+  @Get()
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'List allocations (active by default)' })
+  list(@Query() query: ListAllocationsQueryDto): Promise<AllocationResponseDto[]> {
+    return this.allocations.list(query);
+  }
+
+  @Get(':id')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Show an allocation' })
+  get(@Param('id', new ParseUUIDPipe()) id: string): Promise<AllocationResponseDto> {
+    return this.allocations.get(id);
+  }
+
+  @Delete(':id')
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Release an allocation' })
+  release(@Param('id', new ParseUUIDPipe()) id: string): Promise<AllocationResponseDto> {
+    return this.allocations.release(id);
+  }
+}

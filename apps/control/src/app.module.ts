@@ -1,0 +1,51 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { dataSourceOptions, migrate } from '@dcm/persistence';
+import { LoggerModule } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { AllocationsModule } from './allocations/allocations.module';
+import { AuthModule } from './auth/auth.module';
+import { CapacityModule } from './capacity/capacity.module';
+import { CoreModule } from './common/core.module';
+import { ControlConfig } from './config/control-config';
+import { HealthModule } from './health/health.module';
+import { HostsModule } from './hosts/hosts.module';
+import { QuotasModule } from './quotas/quotas.module';
+import { ResourceClassesModule } from './resource-classes/resource-classes.module';
+import { TenantsModule } from './tenants/tenants.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: ControlConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            redact: ['req.headers.authorization'],
+            // Successful requests are routine: keep them at debug so that a busy facility's log stays readable.
+            customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'info' : 'debug'),
+          },
+        }),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions({ url: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous }),
+          dataSourceFactory: async (options) => {
+            const dataSource = await new DataSource(options!).initialize();
+            await migrate(dataSource);
+            return dataSource;
+          },
+        }),
+        AuthModule,
+        HealthModule,
+        ResourceClassesModule,
+        TenantsModule,
+        QuotasModule,
+        HostsModule,
+        AllocationsModule,
+        CapacityModule,
+      ],
+    };
+  }
+}

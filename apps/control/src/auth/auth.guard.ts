@@ -1,0 +1,35 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { Problems } from '../common/problem';
+import { ApiRole, Principal, PUBLIC_ROUTE, REQUIRED_ROLE, ROLE_RANKS } from './principal';
+import { TokensService } from './tokens.service';
+
+/**
+ * Every route needs a bearer token unless marked @Public(); the handler's @RequireRole names the weakest role allowed,
+ * and a handler without one is for admins only.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: TokensService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+
+    const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) throw Problems.unauthenticated('send Authorization: Bearer <token>');
+    const principal = await this.tokens.authenticate(match[1]);
+    request.principal = principal;
+
+    const required = this.reflector.getAllAndOverride<ApiRole>(REQUIRED_ROLE, targets) ?? 'admin';
+    const rank = principal.kind === 'api' && principal.role && principal.role in ROLE_RANKS ? ROLE_RANKS[principal.role as ApiRole] : 0;
+    if (rank < ROLE_RANKS[required]) throw Problems.forbidden(`this needs the ${required} role`);
+    return true;
+  }
+}

@@ -1,0 +1,33 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { createValidationPipe } from './common/validation';
+import { ControlConfig } from './config/control-config';
+
+/** Builds the control application (not yet listening); main and the end-to-end tests share it. */
+export async function createControlApp(config: ControlConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, onProtoPoisoning: 'error', onConstructorPoisoning: 'error' });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+  // The API speaks JSON only: anything else is answered 415 rather than handed to the handlers as text.
+  app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain']);
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('dcm')
+      .setDescription('Shared data-centre hosting and capacity manager: tenants, quotas, hosts, allocations and capacity')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  await app.init();
+  return app;
+}

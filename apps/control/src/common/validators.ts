@@ -1,0 +1,55 @@
+import { registerDecorator, ValidationOptions } from 'class-validator';
+
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+const MAX_MAP_ENTRIES = 64;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** An amount as sent by clients: an integer, or a string such as "512GiB"; units are checked by the service. */
+export function IsAmountInput(options?: ValidationOptions) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isAmountInput',
+      target: target.constructor,
+      propertyName,
+      options: { message: `${propertyName} must be an integer or a string such as "512GiB"`, ...options },
+      validator: {
+        validate: (value: unknown) => (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length > 0 && value.length <= 32),
+      },
+    });
+}
+
+/** A map of resource class to amount; the classes and amounts are checked by ResourceClassesService. */
+export function IsResourceMap(options?: ValidationOptions) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isResourceMap',
+      target: target.constructor,
+      propertyName,
+      options: { message: `${propertyName} must be an object mapping resource classes to amounts (at most ${MAX_MAP_ENTRIES})`, ...options },
+      validator: {
+        validate: (value: unknown) => isPlainObject(value) && Object.keys(value).length <= MAX_MAP_ENTRIES,
+      },
+    });
+}
+
+/** Labels: at most 32 string keys (1–63 chars) with string values (≤ 255 chars). */
+export function IsLabels(options?: ValidationOptions) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isLabels',
+      target: target.constructor,
+      propertyName,
+      options: { message: `${propertyName} must map at most 32 keys of [A-Za-z0-9._/-]{1,63} to strings of at most 255 characters`, ...options },
+      validator: {
+        validate: (value: unknown) =>
+          isPlainObject(value) &&
+          Object.keys(value).length <= 32 &&
+          Object.entries(value).every(([key, label]) => /^[A-Za-z0-9._/-]{1,63}$/.test(key) && typeof label === 'string' && label.length <= 255),
+      },
+    });
+}

@@ -1,0 +1,62 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigurationError, controlConfig, loadControlConfig } from './control-config';
+
+describe(loadControlConfig.name, () => {
+  const yamlFile = (text: string) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'dcm-config-')), 'dcm.yaml');
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('applies the documented defaults', () => {
+    const sut = loadControlConfig({});
+    expect(sut).toMatchObject({
+      host: '127.0.0.1',
+      port: 3000,
+      dataDir: './data',
+      databaseUrl: 'sqlite:data/dcm.sqlite',
+      reportIntervalSeconds: 15,
+      logLevel: 'info',
+      placementStrategy: 'spread',
+    });
+    expect(sut.adminToken).toBeUndefined();
+  });
+
+  it('reads the YAML file named by DCM_CONFIG and lets environment variables win', () => {
+    const path = yamlFile('port: 4000\nlogLevel: debug\ndataDir: /var/lib/dcm\n');
+    const sut = loadControlConfig({ DCM_CONFIG: path, DCM_PORT: '5000' });
+    expect(sut.port).toBe(5000);
+    expect(sut.logLevel).toBe('debug');
+    expect(sut.databaseUrl).toBe('sqlite:/var/lib/dcm/dcm.sqlite');
+  });
+
+  it('accepts a PostgreSQL URL', () => {
+    expect(loadControlConfig({ DCM_DATABASE_URL: 'postgres://dcm@db:5432/dcm' }).databaseUrl).toBe('postgres://dcm@db:5432/dcm');
+  });
+
+  it('names every bad setting in one error', () => {
+    const path = yamlFile('reportIntervalSeconds: 0\nnoSuchSetting: 1\n');
+    let caught: unknown;
+    try {
+      loadControlConfig({ DCM_CONFIG: path, DCM_PORT: 'eighty', DCM_LOG_LEVEL: 'loud', DCM_DATABASE_URL: 'mysql://x', DCM_ADMIN_TOKEN: 'short' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigurationError);
+    const problems = (caught as ConfigurationError).problems.join('\n');
+    for (const expected of ['DCM_PORT (port)', 'DCM_LOG_LEVEL (logLevel)', 'DCM_DATABASE_URL (databaseUrl)', 'DCM_ADMIN_TOKEN (adminToken)', 'DCM_REPORT_INTERVAL_S (reportIntervalSeconds)', 'noSuchSetting']) {
+      expect(problems).toContain(expected);
+    }
+    expect((caught as ConfigurationError).problems).toHaveLength(6);
+  });
+
+  it('reports a YAML file that cannot be read', () => {
+    expect(() => loadControlConfig({ DCM_CONFIG: '/nonexistent/dcm.yaml' })).toThrow(/DCM_CONFIG \(\/nonexistent\/dcm.yaml\)/);
+  });
+
+  it('validates settings given directly', () => {
+    expect(() => controlConfig({ port: 70000 })).toThrow(ConfigurationError);
+  });
+});

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Environment variables that override the YAML file named by DCM_CONFIG, and the setting each one sets. */
+export const ENVIRONMENT_VARIABLES = {
+  DCM_HOST: 'host',
+  DCM_PORT: 'port',
+  DCM_DATA_DIR: 'dataDir',
+  DCM_DATABASE_URL: 'databaseUrl',
+  DCM_ADMIN_TOKEN: 'adminToken',
+  DCM_REPORT_INTERVAL_S: 'reportIntervalSeconds',
+  DCM_LOG_LEVEL: 'logLevel',
+  DCM_PLACEMENT_STRATEGY: 'placementStrategy',
+  DCM_SQLITE_SYNCHRONOUS: 'sqliteSynchronous',
+  DCM_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+} as const;
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: integer(0, 65535).default(3000),
+    dataDir: z.string().min(1).default('./data'),
+    databaseUrl: z
+      .string()
+      .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:<path> or postgres://user@host:5432/db')
+      .optional(),
+    adminToken: z.string().min(20, 'must be at least 20 characters').max(200).optional(),
+    reportIntervalSeconds: integer(1, 3600).default(15),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+    placementStrategy: z.enum(['spread', 'pack']).default('spread'),
+    sqliteSynchronous: z.enum(['normal', 'full']).default('normal'),
+    bodyLimitBytes: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  })
+  .strict();
+
+export type ControlConfig = z.infer<typeof schema> & { databaseUrl: string };
+
+export const CONTROL_CONFIG = Symbol('ControlConfig');
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+const settingNames = Object.fromEntries(Object.entries(ENVIRONMENT_VARIABLES).map(([variable, key]) => [key, variable]));
+
+/** Validates settings gathered from YAML and the environment; throws one error naming every bad setting. */
+export function controlConfig(settings: Record<string, unknown> = {}): ControlConfig {
+  const result = schema.safeParse(settings);
+  if (!result.success) {
+    throw new ConfigurationError(
+      result.error.issues.map((issue) => {
+        const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)');
+        const variable = settingNames[key];
+        return `${variable ? `${variable} (${key})` : key}: ${issue.message}`;
+      }),
+    );
+  }
+  const config = result.data;
+  return { ...config, databaseUrl: config.databaseUrl ?? `sqlite:${join(config.dataDir, 'dcm.sqlite')}` };
+}
+
+/** Reads DCM_CONFIG (optional YAML) and DCM_* environment variables, which win. Called once, in main. */
+export function loadControlConfig(env: NodeJS.ProcessEnv): ControlConfig {
+  let fromFile: Record<string, unknown> = {};
+  if (env.DCM_CONFIG) {
+    try {
+      fromFile = (parseYaml(readFileSync(env.DCM_CONFIG, 'utf8')) as Record<string, unknown> | null) ?? {};
+    } catch (error) {
+      throw new ConfigurationError([`DCM_CONFIG (${env.DCM_CONFIG}): ${(error as Error).message}`]);
+    }
+    if (typeof fromFile !== 'object' || Array.isArray(fromFile)) {
+      throw new ConfigurationError([`DCM_CONFIG (${env.DCM_CONFIG}): must be a YAML mapping of settings`]);
+    }
+  }
+  const fromEnv = Object.fromEntries(
+    Object.entries(ENVIRONMENT_VARIABLES)
+      .filter(([variable]) => env[variable] !== undefined && env[variable] !== '')
+      .map(([variable, key]) => [key, env[variable]]),
+  );
+  return controlConfig({ ...fromFile, ...fromEnv });
+}

@@ -1,0 +1,153 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { CLASSIFICATIONS, Classification, HostStatus, ResourceUnit } from '@dcm/domain';
+import { IsIn, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
+import { IsAmountInput, IsLabels, IsResourceMap, NAME_PATTERN, SLUG_PATTERN } from '../common/validators';
+
+const SETTABLE_STATUSES = ['up', 'maintenance'] as const;
+const amountSchema = { oneOf: [{ type: 'integer' }, { type: 'string' }] };
+
+export class InventoryDto {
+  @ApiProperty({ ...amountSchema, example: 64, description: 'Integer in the class unit; byte classes also accept "512GiB"' })
+  @IsAmountInput()
+  total: number | string;
+
+  @ApiPropertyOptional({ ...amountSchema, example: 4, default: 0 })
+  @IsOptional()
+  @IsAmountInput()
+  reserved?: number | string;
+
+  @ApiPropertyOptional({ example: 4, description: 'Overcommit factor; defaults: vcpu 4.0, memory 1.0, storage 1.0' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  @Max(1000)
+  allocationRatio?: number;
+
+  @ApiPropertyOptional({ ...amountSchema, nullable: true, description: 'Smallest single allocation' })
+  @IsOptional()
+  @IsAmountInput()
+  minUnit?: number | string;
+
+  @ApiPropertyOptional({ ...amountSchema, nullable: true, description: 'Largest single allocation' })
+  @IsOptional()
+  @IsAmountInput()
+  maxUnit?: number | string;
+
+  @ApiPropertyOptional({ ...amountSchema, nullable: true, description: 'Allocations must be multiples of this' })
+  @IsOptional()
+  @IsAmountInput()
+  stepSize?: number | string;
+}
+
+export class CreateHostDto {
+  @ApiProperty({ example: 'blv-c01', pattern: NAME_PATTERN.source })
+  @IsString()
+  @Matches(NAME_PATTERN, { message: 'name must be 1–63 characters of a-z, 0-9, ".", "_" and "-", starting with a letter or digit' })
+  name: string;
+
+  @ApiProperty({ example: 'blaenavon-hall-a' })
+  @IsString()
+  @Matches(SLUG_PATTERN, { message: 'site must be 2–63 characters of a-z, 0-9 and -' })
+  site: string;
+
+  @ApiPropertyOptional({ example: 'a03' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(63)
+  rack?: string;
+
+  @ApiPropertyOptional({ example: { model: 'PowerEdge R760' } })
+  @IsOptional()
+  @IsLabels()
+  labels?: Record<string, string>;
+
+  @ApiPropertyOptional({ enum: CLASSIFICATIONS, default: 'OFFICIAL', description: 'The highest classification it may hold' })
+  @IsOptional()
+  @IsIn(CLASSIFICATIONS)
+  accreditation?: Classification;
+
+  @ApiPropertyOptional({ example: 'gwent-police', description: 'Slug of the only tenant this host may serve' })
+  @IsOptional()
+  @IsString()
+  @Matches(SLUG_PATTERN)
+  dedicatedTenant?: string;
+
+  @ApiPropertyOptional({ enum: SETTABLE_STATUSES, default: 'up' })
+  @IsOptional()
+  @IsIn(SETTABLE_STATUSES)
+  status?: 'up' | 'maintenance';
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { $ref: '#/components/schemas/InventoryDto' },
+    example: { vcpu: { total: 64, reserved: 4 }, memory: { total: '512GiB', reserved: '16GiB' }, storage: { total: '20TiB' } },
+  })
+  @IsOptional()
+  @IsResourceMap()
+  inventories?: Record<string, unknown>;
+}
+
+export class UpdateHostDto {
+  @ApiPropertyOptional({ example: 'blaenavon-hall-b' })
+  @IsOptional()
+  @IsString()
+  @Matches(SLUG_PATTERN)
+  site?: string;
+
+  @ApiPropertyOptional({ nullable: true, type: String })
+  @IsOptional()
+  @ValidateIf((_, value) => value !== null)
+  @IsString()
+  @MaxLength(63)
+  rack?: string | null;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsLabels()
+  labels?: Record<string, string>;
+
+  @ApiPropertyOptional({ enum: CLASSIFICATIONS })
+  @IsOptional()
+  @IsIn(CLASSIFICATIONS)
+  accreditation?: Classification;
+
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'null makes the host shared again' })
+  @IsOptional()
+  @ValidateIf((_, value) => value !== null)
+  @IsString()
+  @Matches(SLUG_PATTERN)
+  dedicatedTenant?: string | null;
+
+  @ApiPropertyOptional({ enum: SETTABLE_STATUSES, description: '"maintenance" takes the host out of placement; "up" puts it back' })
+  @IsOptional()
+  @IsIn(SETTABLE_STATUSES)
+  status?: 'up' | 'maintenance';
+}
+
+export class InventoryResponseDto {
+  @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;
+  @ApiProperty({ example: 64 }) total: number;
+  @ApiProperty({ example: 4 }) reserved: number;
+  @ApiProperty({ example: 4 }) allocationRatio: number;
+  @ApiProperty({ nullable: true, type: Number }) minUnit: number | null;
+  @ApiProperty({ nullable: true, type: Number }) maxUnit: number | null;
+  @ApiProperty({ nullable: true, type: Number }) stepSize: number | null;
+  @ApiProperty({ example: 240, description: 'floor((total − reserved) × allocationRatio)' }) capacity: number;
+  @ApiProperty({ example: 96 }) allocated: number;
+  @ApiProperty({ example: 144, description: 'capacity − allocated (negative when over-committed)' }) free: number;
+}
+
+export class HostResponseDto {
+  @ApiProperty({ example: 'blv-c01' }) name: string;
+  @ApiProperty({ example: 'blaenavon-hall-a' }) site: string;
+  @ApiProperty({ nullable: true, type: String }) rack: string | null;
+  @ApiProperty({ example: { model: 'PowerEdge R760' } }) labels: Record<string, string>;
+  @ApiProperty({ enum: CLASSIFICATIONS }) accreditation: Classification;
+  @ApiProperty({ nullable: true, type: String }) dedicatedTenant: string | null;
+  @ApiProperty({ enum: ['up', 'stale', 'down', 'maintenance'] }) status: HostStatus;
+  @ApiProperty({ nullable: true, type: String }) lastReportAt: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/InventoryResponseDto' } })
+  inventories: Record<string, InventoryResponseDto>;
+  @ApiProperty() createdAt: string;
+  @ApiProperty() updatedAt: string;
+}

@@ -1,0 +1,56 @@
+import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { RequireRole } from '../auth/principal';
+import { CreateHostDto, HostResponseDto, InventoryDto, UpdateHostDto } from './host.dto';
+import { HostsService } from './hosts.service';
+
+@ApiTags('hosts')
+@ApiBearerAuth()
+@Controller('v1/hosts')
+export class HostsController {
+  constructor(private readonly hosts: HostsService) {}
+
+  @Post()
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Register a host (a resource provider) with its inventories' })
+  create(@Body() body: CreateHostDto): Promise<HostResponseDto> {
+    return this.hosts.create(body);
+  }
+
+  @Get()
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'List live hosts' })
+  @ApiQuery({ name: 'site', required: false })
+  @ApiQuery({ name: 'status', required: false, enum: ['up', 'stale', 'down', 'maintenance'] })
+  list(@Query('site') site?: string, @Query('status') status?: string): Promise<HostResponseDto[]> {
+    return this.hosts.list({ site, status });
+  }
+
+  @Get(':name')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Show a host with its inventories and status' })
+  get(@Param('name') name: string): Promise<HostResponseDto> {
+    return this.hosts.get(name);
+  }
+
+  @Patch(':name')
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Change a host: site, rack, labels, accreditation, dedicated tenant, maintenance' })
+  update(@Param('name') name: string, @Body() body: UpdateHostDto): Promise<HostResponseDto> {
+    return this.hosts.update(name, body);
+  }
+
+  @Put(':name/inventories/:class')
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Set one inventory of a host: total, reserved, allocationRatio, unit bounds' })
+  setInventory(@Param('name') name: string, @Param('class') resourceClass: string, @Body() body: InventoryDto): Promise<HostResponseDto> {
+    return this.hosts.setInventory(name, resourceClass, body);
+  }
+
+  @Delete(':name')
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Decommission a host; refused (409) while it has active allocations' })
+  decommission(@Param('name') name: string): Promise<HostResponseDto> {
+    return this.hosts.decommission(name);
+  }
+}

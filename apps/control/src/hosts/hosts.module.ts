@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ResourceClassesModule } from '../resource-classes/resource-classes.module';
+import { TenantsModule } from '../tenants/tenants.module';
+import { HostsController } from './hosts.controller';
+import { HostsRepository } from './hosts.repository';
+import { HostsService } from './hosts.service';
+import { PlacementCatalog } from './placement-catalog';
+
+@Module({
+  imports: [TenantsModule, ResourceClassesModule],
+  controllers: [HostsController],
+  providers: [HostsService, HostsRepository, PlacementCatalog],
+  exports: [HostsRepository, PlacementCatalog],
+})
+export class HostsModule {}

@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { capacityOf, evaluateHost } from '@dcm/domain';
+import { HostEntity, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
+import { EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
+import { Problems } from '../common/problem';
+import { ResourceClassesService } from '../resource-classes/resource-classes.service';
+import { TenantsRepository } from '../tenants/tenants.repository';
+import { CreateHostDto, HostResponseDto, InventoryResponseDto, UpdateHostDto } from './host.dto';
+import { HostsRepository } from './hosts.repository';
+import { ParsedInventory, parseInventoryInput } from './inventory-input';
+import { PlacementCatalog } from './placement-catalog';
+
+@Injectable()
+export class HostsService {
+  constructor(
+    private readonly hosts: HostsRepository,
+    private readonly tenants: TenantsRepository,
+    private readonly resourceClasses: ResourceClassesService,
+    private readonly catalog: PlacementCatalog,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly clock: Clock,
+  ) {}
+
+  async list(filter: { site?: string; status?: string }): Promise<HostResponseDto[]> {
+    const hosts = await this.hosts.listLive(filter);
+    const slugs = await this.tenants.slugsByIds(hosts.flatMap((host) => (host.dedicatedTenantId ? [host.dedicatedTenantId] : [])));
+    return hosts.map((host) => this.toResponse(host, slugs));
+  }
+
+  async get(name: string): Promise<HostResponseDto> {
+    return this.respond(await this.requireHost(name));
+  }
+
+  async create(input: CreateHostDto): Promise<HostResponseDto> {
+    const inventories = await this.parseInventories(input.inventories ?? {});
+    const host = await this.unitOfWork.run(async (tx) => {
+      if (await this.hosts.findLiveByName(input.name, tx)) throw Problems.conflict(`host ${input.name} already exists`);
+      const now = this.clock.now();
+      const host = Object.assign(new HostEntity(), {
+        id: randomUUID(),
+        name: input.name,
+        site: input.site,
+        rack: input.rack ?? null,
+        labels: input.labels ?? {},
+        accreditation: input.accreditation ?? 'OFFICIAL',
+        dedicatedTenantId: input.dedicatedTenant ? (await this.requireTenant(input.dedicatedTenant, tx)).id : null,
+        status: input.status ?? 'up',
+        agentId: null,
+        lastReportAt: null,
+        createdAt: now,
+        updatedAt: now,
+        decommissionedAt: null,
+      } satisfies HostEntity);
+      await this.hosts.saveHost(host, tx);
+      await this.hosts.saveInventories(
+        Object.entries(inventories).map(([resourceClass, figures]) => this.inventoryEntity(host.id, resourceClass, figures, 0, now)),
+        tx,
+      );
+      return host;
+    });
+    await this.catalog.refreshHost(host.id);
+    return this.get(input.name);
+  }
+
+  async update(name: string, changes: UpdateHostDto): Promise<HostResponseDto> {
+    const host = await this.unitOfWork.run(async (tx) => {
+      const host = await this.requireHost(name, tx);
+      const { dedicatedTenant, ...rest } = changes;
+      Object.assign(host, Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)));
+      if (dedicatedTenant !== undefined) host.dedicatedTenantId = dedicatedTenant === null ? null : (await this.requireTenant(dedicatedTenant, tx)).id;
+      await this.refuseIfAllocationsWouldBreakRules(host, tx);
+      host.updatedAt = this.clock.now();
+      return this.hosts.saveHost(host, tx);
+    });
+    await this.catalog.refreshHost(host.id);
+    return this.get(name);
+  }
+
+  async setInventory(name: string, resourceClass: string, raw: unknown): Promise<HostResponseDto> {
+    const unit = (await this.resourceClasses.exists(resourceClass)) ? this.resourceClasses.unitOf(resourceClass) : undefined;
+    if (!unit) throw Problems.notFound(`resource class ${resourceClass}`);
+    const figures = parseInventoryInput(raw, resourceClass, unit, resourceClass);
+    if (Array.isArray(figures)) throw Problems.validation(figures.join('; '), figures);
+    const host = await this.unitOfWork.run(async (tx) => {
+      const host = await this.requireHost(name, tx);
+      const current = (await this.hosts.lockInventories(host.id, tx)).find((inventory) => inventory.resourceClass === resourceClass);
+      const now = this.clock.now();
+      await this.hosts.saveInventories([this.inventoryEntity(host.id, resourceClass, figures, current?.allocated ?? 0, now)], tx);
+      host.updatedAt = now;
+      await this.hosts.saveHost(host, tx);
+      return host;
+    });
+    await this.catalog.refreshHost(host.id);
+    return this.get(name);
+  }
+
+  /** Decommissioning keeps the record for history; it is refused while allocations are active on the host. */
+  async decommission(name: string): Promise<HostResponseDto> {
+    const host = await this.unitOfWork.run(async (tx) => {
+      const host = await this.requireHost(name, tx);
+      const active = await this.hosts.countActiveAllocations(host.id, tx);
+      if (active > 0) throw Problems.conflict(`host ${name} still has ${active} active allocation(s); release or move them first`, { activeAllocations: active });
+      const now = this.clock.now();
+      Object.assign(host, { decommissionedAt: now, updatedAt: now });
+      return this.hosts.saveHost(host, tx);
+    });
+    await this.catalog.refreshHost(host.id);
+    return this.toResponse(host, await this.tenants.slugsByIds(host.dedicatedTenantId ? [host.dedicatedTenantId] : []));
+  }
+
+  private async respond(host: HostEntity): Promise<HostResponseDto> {
+    return this.toResponse(host, await this.tenants.slugsByIds(host.dedicatedTenantId ? [host.dedicatedTenantId] : []));
+  }
+
+  private async requireHost(name: string, tx?: EntityManager): Promise<HostEntity> {
+    const host = await this.hosts.findLiveByName(name, tx);
+    if (!host) throw Problems.notFound(`host ${name}`);
+    return host;
+  }
+
+  private async requireTenant(slug: string, tx: EntityManager): Promise<TenantEntity> {
+    const tenant = await this.tenants.findBySlug(slug, tx);
+    if (!tenant || tenant.state === 'offboarded') throw Problems.validation(`dedicatedTenant: tenant ${slug} does not exist`);
+    return tenant;
+  }
+
+  /** Accreditation and dedication may change only if every tenant already on the host could still be placed there. */
+  private async refuseIfAllocationsWouldBreakRules(host: HostEntity, tx: EntityManager): Promise<void> {
+    const tenantIds = await this.hosts.activeTenantIds(host.id, tx);
+    if (tenantIds.length === 0) return;
+    const dedicatedSlug = host.dedicatedTenantId ? (await this.tenants.findById(host.dedicatedTenantId, tx))?.slug ?? null : null;
+    const asPlaced = { name: host.name, status: 'up' as const, accreditation: host.accreditation, dedicatedTenant: dedicatedSlug, inventories: {} };
+    for (const tenantId of tenantIds) {
+      const tenant = await this.tenants.findById(tenantId, tx);
+      if (!tenant) continue;
+      const rejection = evaluateHost(tenant, asPlaced, {});
+      if (rejection) {
+        throw Problems.conflict(`host ${host.name} holds allocations of tenant ${tenant.slug} that this change would break: ${rejection.reasons.join('; ')}`);
+      }
+    }
+  }
+
+  private async parseInventories(input: Record<string, unknown>): Promise<Record<string, ParsedInventory>> {
+    const parsed: Record<string, ParsedInventory> = {};
+    const errors: string[] = [];
+    for (const [resourceClass, raw] of Object.entries(input)) {
+      const unit = (await this.resourceClasses.exists(resourceClass)) ? this.resourceClasses.unitOf(resourceClass) : undefined;
+      if (!unit) {
+        errors.push(`inventories.${resourceClass.slice(0, 64)}: unknown resource class`);
+        continue;
+      }
+      const figures = parseInventoryInput(raw, resourceClass, unit, `inventories.${resourceClass}`);
+      if (Array.isArray(figures)) errors.push(...figures);
+      else parsed[resourceClass] = figures;
+    }
+    if (errors.length > 0) throw Problems.validation(errors.join('; '), errors);
+    return parsed;
+  }
+
+  private inventoryEntity(hostId: string, resourceClass: string, figures: ParsedInventory, allocated: number, now: Date): InventoryEntity {
+    return Object.assign(new InventoryEntity(), { hostId, resourceClass, ...figures, allocated, updatedAt: now });
+  }
+
+  toResponse(host: HostEntity, tenantSlugs: Map<string, string>): HostResponseDto {
+    const inventories: Record<string, InventoryResponseDto> = {};
+    for (const inventory of [...(host.inventories ?? [])].sort((a, b) => a.resourceClass.localeCompare(b.resourceClass))) {
+      const capacity = capacityOf(inventory);
+      inventories[inventory.resourceClass] = {
+        unit: this.resourceClasses.unitOf(inventory.resourceClass) ?? 'count',
+        total: inventory.total,
+        reserved: inventory.reserved,
+        allocationRatio: inventory.allocationRatio,
+        minUnit: inventory.minUnit,
+        maxUnit: inventory.maxUnit,
+        stepSize: inventory.stepSize,
+        capacity,
+        allocated: inventory.allocated,
+        free: capacity - inventory.allocated,
+      };
+    }
+    return {
+      name: host.name,
+      site: host.site,
+      rack: host.rack,
+      labels: host.labels,
+      accreditation: host.accreditation,
+      dedicatedTenant: host.dedicatedTenantId ? (tenantSlugs.get(host.dedicatedTenantId) ?? null) : null,
+      status: host.status,
+      lastReportAt: host.lastReportAt?.toISOString() ?? null,
+      inventories,
+      createdAt: host.createdAt.toISOString(),
+      updatedAt: host.updatedAt.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,89 @@
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { HostInventoryState, PlacementHost, ResourceAmounts } from '@dcm/domain';
+import { dialectOf, HostEntity } from '@dcm/persistence';
+import { DataSource } from 'typeorm';
+import { TenantsRepository } from '../tenants/tenants.repository';
+import { HostsRepository } from './hosts.repository';
+
+export interface CatalogHost extends PlacementHost {
+  id: string;
+  site: string;
+}
+
+/** How old the catalog may grow before placement reloads it, when other replicas may be writing (PostgreSQL). */
+const SHARED_DATABASE_MAX_AGE_MS = 5_000;
+
+/**
+ * An in-memory view of every live host with its inventories, so that placement can weigh 2,000 hosts without a
+ * database round trip. It only guides the choice: admission re-reads the chosen host's rows under lock and the domain
+ * rules decide on those, so a stale view can cost a retry but never an over-commit.
+ */
+@Injectable()
+export class PlacementCatalog implements OnApplicationBootstrap {
+  private readonly hosts = new Map<string, CatalogHost>();
+  private loadedAt = 0;
+  private readonly shared: boolean;
+
+  constructor(
+    private readonly repository: HostsRepository,
+    private readonly tenants: TenantsRepository,
+    dataSource: DataSource,
+  ) {
+    this.shared = dialectOf(dataSource) === 'postgres';
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.reload();
+  }
+
+  /** Every live host, reloaded first when the view may be stale. */
+  async current(): Promise<Iterable<CatalogHost>> {
+    if (this.shared && Date.now() - this.loadedAt > SHARED_DATABASE_MAX_AGE_MS) await this.reload();
+    return this.hosts.values();
+  }
+
+  async reload(): Promise<void> {
+    const hosts = await this.repository.listLive();
+    const slugs = await this.tenants.slugsByIds(hosts.flatMap((host) => (host.dedicatedTenantId ? [host.dedicatedTenantId] : [])));
+    this.hosts.clear();
+    for (const host of hosts) this.hosts.set(host.id, this.toCatalogHost(host, slugs));
+    this.loadedAt = Date.now();
+  }
+
+  async refreshHost(hostId: string): Promise<void> {
+    const host = await this.repository.findLiveById(hostId);
+    if (!host) {
+      this.hosts.delete(hostId);
+      return;
+    }
+    const slugs = await this.tenants.slugsByIds(host.dedicatedTenantId ? [host.dedicatedTenantId] : []);
+    this.hosts.set(hostId, this.toCatalogHost(host, slugs));
+  }
+
+  /** Applies a committed admission (+1) or release (−1) to the view. */
+  applyAllocation(hostId: string, amounts: ResourceAmounts, sign: 1 | -1): void {
+    const host = this.hosts.get(hostId);
+    if (!host) return;
+    for (const [resourceClass, amount] of Object.entries(amounts)) {
+      const inventory = host.inventories[resourceClass] as HostInventoryState | undefined;
+      if (inventory) inventory.allocated += sign * amount;
+    }
+  }
+
+  private toCatalogHost(host: HostEntity, slugs: Map<string, string>): CatalogHost {
+    const inventories: Record<string, HostInventoryState> = {};
+    for (const inventory of host.inventories ?? []) {
+      const { total, reserved, allocationRatio, minUnit, maxUnit, stepSize, allocated } = inventory;
+      inventories[inventory.resourceClass] = { total, reserved, allocationRatio, minUnit, maxUnit, stepSize, allocated };
+    }
+    return {
+      id: host.id,
+      name: host.name,
+      site: host.site,
+      status: host.status,
+      accreditation: host.accreditation,
+      dedicatedTenant: host.dedicatedTenantId ? (slugs.get(host.dedicatedTenantId) ?? null) : null,
+      inventories,
+    };
+  }
+}

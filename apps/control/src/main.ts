@@ -1,0 +1,22 @@
+import { Logger } from 'nestjs-pino';
+import { createControlApp } from './bootstrap';
+import { ConfigurationError, ControlConfig, loadControlConfig } from './config/control-config';
+
+function readConfig(): ControlConfig {
+  try {
+    return loadControlConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    process.stderr.write(`dcm control: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const app = await createControlApp(config);
+  await app.listen({ host: config.host, port: config.port });
+  app.get(Logger).log(`dcm control listening on http://${config.host}:${config.port} (API docs at /docs)`, 'Main');
+}
+
+void main();

@@ -1,0 +1,21 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { QuotaState, ResourceUnit } from '@dcm/domain';
+
+export class QuotaPositionDto {
+  @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;
+  @ApiProperty({ example: 64 }) limit: number;
+  @ApiProperty({ example: 24 }) allocated: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'Measured use from agent reports; null until measured' }) used: number | null;
+  @ApiProperty({ example: 40 }) available: number;
+  @ApiProperty({ enum: ['ok', 'warning', 'over'] }) state: QuotaState;
+}
+
+export class TenantQuotasResponseDto {
+  @ApiProperty({ example: 'torfaen' }) tenant: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: '#/components/schemas/QuotaPositionDto' },
+    example: { vcpu: { unit: 'count', limit: 64, allocated: 24, used: null, available: 40, state: 'ok' } },
+  })
+  quotas: Record<string, QuotaPositionDto>;
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { ResourceClassesModule } from '../resource-classes/resource-classes.module';
+import { TenantsModule } from '../tenants/tenants.module';
+import { QuotasController } from './quotas.controller';
+import { QuotasRepository } from './quotas.repository';
+import { QuotasService } from './quotas.service';
+
+@Module({
+  imports: [TenantsModule, ResourceClassesModule],
+  controllers: [QuotasController],
+  providers: [QuotasService, QuotasRepository],
+  exports: [QuotasRepository],
+})
+export class QuotasModule {}

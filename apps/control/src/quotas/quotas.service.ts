@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { quotaState, ResourceAmounts } from '@dcm/domain';
+import { QuotaEntity, UnitOfWork } from '@dcm/persistence';
+import { Clock } from '../common/clock';
+import { Problems } from '../common/problem';
+import { ResourceClassesService } from '../resource-classes/resource-classes.service';
+import { TenantsRepository } from '../tenants/tenants.repository';
+import { TenantsService } from '../tenants/tenants.service';
+import { QuotaPositionDto, TenantQuotasResponseDto } from './quota.dto';
+import { QuotasRepository } from './quotas.repository';
+
+@Injectable()
+export class QuotasService {
+  constructor(
+    private readonly quotas: QuotasRepository,
+    private readonly tenants: TenantsService,
+    private readonly tenantsRepository: TenantsRepository,
+    private readonly resourceClasses: ResourceClassesService,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly clock: Clock,
+  ) {}
+
+  async positions(slug: string): Promise<TenantQuotasResponseDto> {
+    const tenant = await this.tenants.get(slug);
+    const quotas = await this.quotas.forTenant(tenant.id);
+    return { tenant: slug, quotas: Object.fromEntries(quotas.map((quota) => [quota.resourceClass, this.position(quota)])) };
+  }
+
+  /**
+   * Replaces the tenant's quotas with `input`. A class left out loses its quota (and so can no longer be allocated),
+   * which is refused while the tenant holds some of it: set it to 0 to stop further allocations instead.
+   */
+  async replace(slug: string, input: unknown): Promise<TenantQuotasResponseDto> {
+    const limits: ResourceAmounts = await this.resourceClasses.parseAmounts(input, 'quotas', { allowEmpty: true });
+    await this.unitOfWork.run(async (tx) => {
+      const tenant = await this.tenantsRepository.findBySlug(slug, tx);
+      if (!tenant) throw Problems.notFound(`tenant ${slug}`);
+      if (tenant.state === 'offboarded') throw Problems.conflict(`tenant ${slug} has been offboarded`);
+      const current = await this.quotas.lockForTenant(tenant.id, tx);
+      const dropped = current.filter((quota) => !(quota.resourceClass in limits));
+      const stillHeld = dropped.filter((quota) => quota.allocated > 0).map((quota) => quota.resourceClass);
+      if (stillHeld.length > 0) {
+        throw Problems.conflict(`tenant ${slug} still holds allocations of ${stillHeld.join(', ')}; set the limit to 0 instead of removing the quota`, {
+          resources: stillHeld,
+        });
+      }
+      const now = this.clock.now();
+      const byClass = new Map(current.map((quota) => [quota.resourceClass, quota]));
+      const updated = Object.entries(limits).map(([resourceClass, limit]) =>
+        Object.assign(byClass.get(resourceClass) ?? Object.assign(new QuotaEntity(), { tenantId: tenant.id, resourceClass, allocated: 0 }), { limit, updatedAt: now }),
+      );
+      await this.quotas.remove(dropped, tx);
+      await this.quotas.save(updated, tx);
+    });
+    return this.positions(slug);
+  }
+
+  private position(quota: QuotaEntity): QuotaPositionDto {
+    const used = null; // measured use arrives with agent reports
+    return {
+      unit: this.resourceClasses.unitOf(quota.resourceClass) ?? 'count',
+      limit: quota.limit,
+      allocated: quota.allocated,
+      used,
+      available: Math.max(0, quota.limit - quota.allocated),
+      state: quotaState({ limit: quota.limit, allocated: quota.allocated, used }),
+    };
+  }
+}

@@ -1,0 +1,27 @@
+import { Body, Controller, Get, Param, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireRole } from '../auth/principal';
+import { DeclareResourceClassDto, ResourceClassResponseDto } from './resource-class.dto';
+import { ResourceClassesService } from './resource-classes.service';
+
+@ApiTags('resource classes')
+@ApiBearerAuth()
+@Controller('v1/resource-classes')
+export class ResourceClassesController {
+  constructor(private readonly service: ResourceClassesService) {}
+
+  @Get()
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'List resource classes: vcpu, memory, storage and custom_* classes' })
+  async list(): Promise<ResourceClassResponseDto[]> {
+    return (await this.service.list()).map(({ name, unit, description }) => ({ name, unit, description }));
+  }
+
+  @Put(':name')
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Declare a custom resource class (custom_<name>) with its unit' })
+  async declare(@Param('name') name: string, @Body() body: DeclareResourceClassDto): Promise<ResourceClassResponseDto> {
+    const { unit, description } = await this.service.declare(name, body.unit, body.description ?? null);
+    return { name, unit, description };
+  }
+}

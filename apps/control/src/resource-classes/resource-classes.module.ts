@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ResourceClassEntity } from '@dcm/persistence';
+import { ResourceClassesController } from './resource-classes.controller';
+import { ResourceClassesService } from './resource-classes.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([ResourceClassEntity])],
+  controllers: [ResourceClassesController],
+  providers: [ResourceClassesService],
+  exports: [ResourceClassesService],
+})
+export class ResourceClassesModule {}

@@ -1,0 +1,99 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { CLASSIFICATIONS, Classification } from '@dcm/domain';
+import type { TenantEntity, TenantIsolation, TenantState } from '@dcm/persistence';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { SLUG_PATTERN } from '../common/validators';
+
+const ISOLATIONS = ['shared', 'dedicated'] as const;
+
+export class CreateTenantDto {
+  @ApiProperty({ example: 'torfaen', pattern: SLUG_PATTERN.source, description: 'Immutable identifier' })
+  @IsString()
+  @Matches(SLUG_PATTERN, { message: 'slug must be 2–63 characters of a-z, 0-9 and -, starting with a letter or digit' })
+  slug: string;
+
+  @ApiProperty({ example: 'Torfaen County Borough Council' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name: string;
+
+  @ApiPropertyOptional({ example: 'ict-service-desk@torfaen.gov.uk' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
+  contact?: string;
+
+  @ApiPropertyOptional({ enum: ISOLATIONS, default: 'shared' })
+  @IsOptional()
+  @IsIn(ISOLATIONS)
+  isolation?: TenantIsolation;
+
+  @ApiPropertyOptional({ enum: CLASSIFICATIONS, default: 'OFFICIAL' })
+  @IsOptional()
+  @IsIn(CLASSIFICATIONS)
+  classification?: Classification;
+}
+
+export class UpdateTenantDto {
+  @ApiPropertyOptional({ example: 'Torfaen County Borough Council' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
+  contact?: string;
+
+  @ApiPropertyOptional({ enum: ISOLATIONS })
+  @IsOptional()
+  @IsIn(ISOLATIONS)
+  isolation?: TenantIsolation;
+
+  @ApiPropertyOptional({ enum: CLASSIFICATIONS })
+  @IsOptional()
+  @IsIn(CLASSIFICATIONS)
+  classification?: Classification;
+
+  @ApiPropertyOptional({ enum: ['active', 'frozen'], description: 'Freeze or unfreeze by hand; offboard with DELETE' })
+  @IsOptional()
+  @IsIn(['active', 'frozen'])
+  state?: 'active' | 'frozen';
+}
+
+export class ListTenantsQueryDto {
+  @ApiPropertyOptional({ enum: ['active', 'frozen', 'offboarded'] })
+  @IsOptional()
+  @IsIn(['active', 'frozen', 'offboarded'])
+  state?: TenantState;
+}
+
+export class TenantResponseDto {
+  @ApiProperty({ example: 'torfaen' }) slug: string;
+  @ApiProperty({ example: 'Torfaen County Borough Council' }) name: string;
+  @ApiProperty({ example: 'ict-service-desk@torfaen.gov.uk' }) contact: string;
+  @ApiProperty({ enum: ISOLATIONS }) isolation: TenantIsolation;
+  @ApiProperty({ enum: CLASSIFICATIONS }) classification: Classification;
+  @ApiProperty({ enum: ['active', 'frozen', 'offboarded'] }) state: TenantState;
+  @ApiProperty() createdAt: string;
+  @ApiProperty() updatedAt: string;
+  @ApiProperty({ nullable: true, type: String }) offboardedAt: string | null;
+}
+
+export function toTenantResponse(tenant: TenantEntity): TenantResponseDto {
+  return {
+    slug: tenant.slug,
+    name: tenant.name,
+    contact: tenant.contact,
+    isolation: tenant.isolation,
+    classification: tenant.classification,
+    state: tenant.state,
+    createdAt: tenant.createdAt.toISOString(),
+    updatedAt: tenant.updatedAt.toISOString(),
+    offboardedAt: tenant.offboardedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,36 @@
+import { Injectable } from '@nestjs/common';
+import { AllocationEntity, TenantEntity, TenantState } from '@dcm/persistence';
+import { DataSource, EntityManager, In } from 'typeorm';
+
+/** Tenants as stored. Methods take the transaction's EntityManager when they are part of one. */
+@Injectable()
+export class TenantsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  findBySlug(slug: string, manager: EntityManager = this.dataSource.manager): Promise<TenantEntity | null> {
+    return manager.findOneBy(TenantEntity, { slug });
+  }
+
+  findById(id: string, manager: EntityManager = this.dataSource.manager): Promise<TenantEntity | null> {
+    return manager.findOneBy(TenantEntity, { id });
+  }
+
+  slugsByIds(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return Promise.resolve(new Map());
+    return this.dataSource.manager
+      .find(TenantEntity, { select: { id: true, slug: true }, where: { id: In([...new Set(ids)]) } })
+      .then((tenants) => new Map(tenants.map((tenant) => [tenant.id, tenant.slug])));
+  }
+
+  list(state?: TenantState): Promise<TenantEntity[]> {
+    return this.dataSource.manager.find(TenantEntity, { where: state ? { state } : {}, order: { slug: 'ASC' } });
+  }
+
+  save(tenant: TenantEntity, manager: EntityManager): Promise<TenantEntity> {
+    return manager.save(tenant);
+  }
+
+  countActiveAllocations(tenantId: string, manager: EntityManager = this.dataSource.manager): Promise<number> {
+    return manager.countBy(AllocationEntity, { tenantId, status: 'active' });
+  }
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { TenantEntity, TenantState, UnitOfWork } from '@dcm/persistence';
+import { Clock } from '../common/clock';
+import { Problems } from '../common/problem';
+import { CreateTenantDto, UpdateTenantDto } from './tenant.dto';
+import { TenantsRepository } from './tenants.repository';
+
+@Injectable()
+export class TenantsService {
+  constructor(
+    private readonly tenants: TenantsRepository,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly clock: Clock,
+  ) {}
+
+  list(state?: TenantState): Promise<TenantEntity[]> {
+    return this.tenants.list(state);
+  }
+
+  async get(slug: string): Promise<TenantEntity> {
+    const tenant = await this.tenants.findBySlug(slug);
+    if (!tenant) throw Problems.notFound(`tenant ${slug}`);
+    return tenant;
+  }
+
+  create(input: CreateTenantDto): Promise<TenantEntity> {
+    return this.unitOfWork.run(async (tx) => {
+      if (await this.tenants.findBySlug(input.slug, tx)) {
+        throw Problems.conflict(`tenant ${input.slug} already exists (slugs are never reused, even after offboarding)`);
+      }
+      const now = this.clock.now();
+      const tenant = Object.assign(new TenantEntity(), {
+        id: randomUUID(),
+        slug: input.slug,
+        name: input.name,
+        contact: input.contact ?? '',
+        isolation: input.isolation ?? 'shared',
+        classification: input.classification ?? 'OFFICIAL',
+        state: 'active',
+        createdAt: now,
+        updatedAt: now,
+        offboardedAt: null,
+      } satisfies TenantEntity);
+      return this.tenants.save(tenant, tx);
+    });
+  }
+
+  update(slug: string, changes: UpdateTenantDto): Promise<TenantEntity> {
+    return this.unitOfWork.run(async (tx) => {
+      const tenant = await this.tenants.findBySlug(slug, tx);
+      if (!tenant) throw Problems.notFound(`tenant ${slug}`);
+      if (tenant.state === 'offboarded') throw Problems.conflict(`tenant ${slug} has been offboarded and can no longer change`);
+      const placementChanges = (changes.isolation !== undefined && changes.isolation !== tenant.isolation) || (changes.classification !== undefined && changes.classification !== tenant.classification);
+      if (placementChanges && (await this.tenants.countActiveAllocations(tenant.id, tx)) > 0) {
+        throw Problems.conflict(`tenant ${slug} has active allocations; release them before changing its isolation or classification, so that none is left on hardware it may not use`);
+      }
+      Object.assign(tenant, Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)), { updatedAt: this.clock.now() });
+      return this.tenants.save(tenant, tx);
+    });
+  }
+
+  /** Offboarding keeps the record (audit, showback) and refuses while the tenant still holds allocations. */
+  offboard(slug: string): Promise<TenantEntity> {
+    return this.unitOfWork.run(async (tx) => {
+      const tenant = await this.tenants.findBySlug(slug, tx);
+      if (!tenant) throw Problems.notFound(`tenant ${slug}`);
+      if (tenant.state === 'offboarded') return tenant;
+      const active = await this.tenants.countActiveAllocations(tenant.id, tx);
+      if (active > 0) throw Problems.conflict(`tenant ${slug} still has ${active} active allocation(s); release them first`, { activeAllocations: active });
+      const now = this.clock.now();
+      Object.assign(tenant, { state: 'offboarded', offboardedAt: now, updatedAt: now });
+      return this.tenants.save(tenant, tx);
+    });
+  }
+}

@@ -1,0 +1,40 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createControlApp } from '../../apps/control/src/bootstrap';
+import { controlConfig } from '../../apps/control/src/config/control-config';
+import { ApiClient } from './api-client';
+
+export interface RunningControl {
+  url: string;
+  dataDir: string;
+  adminToken: string;
+  app: NestFastifyApplication;
+  /** A client speaking HTTP to this control as the bootstrap admin. */
+  api: ApiClient;
+  close(): Promise<void>;
+}
+
+/** Starts the real control application on a random port, on a fresh temporary SQLite file unless databaseUrl is given. */
+export async function startControl(settings: Record<string, unknown> = {}): Promise<RunningControl> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'dcm-test-'));
+  const config = controlConfig({ dataDir, port: 0, logLevel: 'silent', ...settings });
+  const app = await createControlApp(config);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  return {
+    url,
+    dataDir,
+    adminToken,
+    app,
+    api: new ApiClient(url, adminToken),
+    async close() {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
