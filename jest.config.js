@@ -7,6 +7,7 @@ const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true } }] },
   testEnvironment: 'node',
+  testTimeout: 30_000,
   moduleNameMapper,
 };
 module.exports = {

@@ -22,10 +22,16 @@ export async function startControl(settings: Record<string, unknown> = {}): Prom
   const dataDir = mkdtempSync(join(tmpdir(), 'dcm-test-'));
   const config = controlConfig({ dataDir, port: 0, logLevel: 'silent', ...settings });
   const app = await createControlApp(config);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
-  const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  let adminToken: string;
+  let url: string;
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   return {
     url,
     dataDir,

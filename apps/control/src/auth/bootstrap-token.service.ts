@@ -1,11 +1,13 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { mkdirSync } from 'node:fs';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { TokensService } from './tokens.service';
 
-/** On start, makes sure the bootstrap admin token exists and hands a new one over in <dataDir>/admin.token (0600). */
+/**
+ * On start, makes sure the bootstrap admin token exists and hands it over in <dataDir>/admin.token (0600): a generated
+ * one when it is created, and DCM_ADMIN_TOKEN whenever it is set (so every replica's data dir has it).
+ */
 @Injectable()
 export class BootstrapTokenService implements OnApplicationBootstrap {
   private readonly logger = new Logger(BootstrapTokenService.name);
@@ -16,9 +18,13 @@ export class BootstrapTokenService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const secret = await this.tokens.ensureBootstrapAdmin(this.config.adminToken);
-    if (secret === null) return;
+    const secret = (await this.tokens.ensureBootstrapAdmin(this.config.adminToken)) ?? this.config.adminToken;
     const path = resolve(join(this.config.dataDir, 'admin.token'));
+    if (secret === undefined) {
+      if (!existsSync(path)) this.logger.warn(`${path} is missing and the stored bootstrap token cannot be recovered; set DCM_ADMIN_TOKEN to replace it`);
+      return;
+    }
+    if (existsSync(path) && readFileSync(path, 'utf8').trim() === secret) return;
     mkdirSync(this.config.dataDir, { recursive: true });
     writeFileSync(path, `${secret}\n`, { mode: 0o600 });
     chmodSync(path, 0o600); // the mode option only applies when the file is created

@@ -1,0 +1,54 @@
+import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
+import { RunningControl, startControl } from './support/control';
+import { createTestDatabase, TestDatabase } from './support/postgres';
+
+const TIB = 2 ** 40;
+
+describe('control on PostgreSQL', () => {
+  let database: TestDatabase;
+  let control: RunningControl;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    control = await startControl({ databaseUrl: database.url });
+  });
+
+  afterAll(async () => {
+    await control?.close();
+    await database?.drop();
+  });
+
+  it('stores byte amounts beyond 32 bits and returns them as exact numbers', async () => {
+    const { api } = control;
+    await createTenant(api, 'gwent-police', { classification: 'OFFICIAL-SENSITIVE', isolation: 'dedicated' });
+    await setQuotas(api, 'gwent-police', { vcpu: 64, memory: '2TiB', storage: '800TiB' });
+    await createHost(
+      api,
+      'blv-p01',
+      { vcpu: { total: 128, reserved: 8 }, memory: { total: '1.5TiB', reserved: '64GiB' }, storage: { total: '900TiB' } },
+      { accreditation: 'SECRET', dedicatedTenant: 'gwent-police' },
+    );
+
+    const allocation = await expectStatus(
+      api.post('/v1/allocations', { tenant: 'gwent-police', resources: { vcpu: 16, memory: '1TiB', storage: '700TiB' } }),
+      201,
+    );
+
+    expect(allocation.resources).toEqual({ memory: TIB, storage: 700 * TIB, vcpu: 16 });
+    const quotas = await expectStatus(api.get('/v1/tenants/gwent-police/quotas'), 200);
+    expect(quotas.quotas.storage).toEqual({ unit: 'bytes', limit: 800 * TIB, allocated: 700 * TIB, used: null, available: 100 * TIB, state: 'ok' });
+    const host = await expectStatus(api.get('/v1/hosts/blv-p01'), 200);
+    expect(host.inventories.memory).toMatchObject({ total: 1.5 * TIB, reserved: 64 * 2 ** 30, capacity: 1.5 * TIB - 64 * 2 ** 30, allocated: TIB });
+    expect(host.inventories.vcpu).toMatchObject({ capacity: 480, allocated: 16, allocationRatio: 4 });
+    expect(host.dedicatedTenant).toBe('gwent-police');
+  });
+
+  it('survives a restart: migrations are not re-applied and the bootstrap token still works', async () => {
+    await control.app.close();
+    control = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });
+    const tenants = await expectStatus(control.api.get('/v1/tenants'), 200);
+    expect(tenants.map((tenant: { slug: string }) => tenant.slug)).toEqual(['gwent-police']);
+    const ready = await control.api.get('/health/ready', { token: null });
+    expect(ready.status).toBe(200);
+  });
+});
