@@ -22,7 +22,13 @@ export class AllocationsRepository {
     if (filter.tenantId) where.tenantId = filter.tenantId;
     if (filter.hostId) where.hostId = filter.hostId;
     if (filter.status) where.status = filter.status;
-    return this.dataSource.manager.find(AllocationEntity, { where, relations: { items: true }, order: { createdAt: 'ASC', id: 'ASC' }, take: page.limit, skip: page.offset });
+    return this.dataSource.manager.find(AllocationEntity, {
+      where,
+      relations: { items: true },
+      order: { createdAt: 'ASC', id: 'ASC' },
+      take: page.limit,
+      skip: page.offset,
+    });
   }
 
   async insert(allocation: AllocationEntity, items: AllocationItemEntity[], tx: EntityManager): Promise<void> {

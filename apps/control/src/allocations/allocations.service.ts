@@ -74,7 +74,9 @@ export class AllocationsService {
     };
     if (idempotencyKey !== undefined) {
       if (idempotencyKey.length === 0 || idempotencyKey.length > 255) throw Problems.validation('Idempotency-Key must be 1–255 characters');
-      const requestHash = createHash('sha256').update(JSON.stringify([request.tenant, amounts, request.host ?? null, request.description, request.strategy])).digest('hex');
+      const requestHash = createHash('sha256')
+        .update(JSON.stringify([request.tenant, amounts, request.host ?? null, request.description, request.strategy]))
+        .digest('hex');
       request.idempotency = { key: idempotencyKey, requestHash };
       const earlier = await this.idempotency.find(principal.tokenId, idempotencyKey);
       if (earlier) return this.replay(earlier, requestHash);
@@ -137,20 +139,28 @@ export class AllocationsService {
         this.catalog.applyAllocation(host.id, request.amounts, 1);
         return this.toResponse(allocation, request.tenant, host);
       } catch (error) {
-        if (!(error instanceof StaleCandidate) || attempt >= MAX_PLACEMENT_ATTEMPTS) throw error;
+        if (!(error instanceof StaleCandidate)) throw error;
+        if (attempt >= MAX_PLACEMENT_ATTEMPTS) {
+          throw Problems.conflict('placement kept racing with concurrent changes to the hosts it chose; nothing was allocated, retry the request');
+        }
         await this.catalog.refreshHost(error.hostId);
       }
     }
   }
 
-  private async admit(request: AdmissionRequest, tx: EntityManager): Promise<{ allocation: AllocationEntity; host: { id: string; name: string; site: string } }> {
+  private async admit(
+    request: AdmissionRequest,
+    tx: EntityManager,
+  ): Promise<{ allocation: AllocationEntity; host: { id: string; name: string; site: string } }> {
     const tenant = await this.tenants.findBySlug(request.tenant, tx);
     if (!tenant) throw Problems.notFound(`tenant ${request.tenant}`);
     if (tenant.state === 'offboarded') throw Problems.conflict(`tenant ${tenant.slug} has been offboarded`);
     if (tenant.state === 'frozen') throw Problems.tenantFrozen(tenant.slug);
 
     const quotaRows = await this.quotas.lockForTenant(tenant.id, tx);
-    const positions: Record<string, QuotaPosition> = Object.fromEntries(quotaRows.map((quota) => [quota.resourceClass, { limit: quota.limit, allocated: quota.allocated }]));
+    const positions: Record<string, QuotaPosition> = Object.fromEntries(
+      quotaRows.map((quota) => [quota.resourceClass, { limit: quota.limit, allocated: quota.allocated }]),
+    );
     const refusal = checkQuota(request.amounts, positions);
     if (refusal) throw quotaExceeded(tenant.slug, refusal);
 
@@ -167,7 +177,9 @@ export class AllocationsService {
       createdAt: now,
       releasedAt: null,
     });
-    const items = Object.entries(request.amounts).map(([resourceClass, amount]) => Object.assign(new AllocationItemEntity(), { allocationId: allocation.id, resourceClass, amount }));
+    const items = Object.entries(request.amounts).map(([resourceClass, amount]) =>
+      Object.assign(new AllocationItemEntity(), { allocationId: allocation.id, resourceClass, amount }),
+    );
     await this.allocations.insert(allocation, items, tx);
     await this.allocations.adjustAllocated(tenant.id, host.id, items, 1, tx);
     allocation.items = items;

@@ -61,7 +61,8 @@ export class TokensService {
       const existing = await manager.findOneBy(TokenEntity, { kind: 'api', role: 'admin', name: 'bootstrap' });
       if (existing && !existing.revokedAt && (!requested || existing.secretHash === hashSecret(requested))) return null;
       const secret = requested ?? generateSecret();
-      const token = existing ?? Object.assign(new TokenEntity(), { id: randomUUID(), kind: 'api', role: 'admin', name: 'bootstrap', createdAt: this.clock.now() });
+      const token =
+        existing ?? Object.assign(new TokenEntity(), { id: randomUUID(), kind: 'api', role: 'admin', name: 'bootstrap', createdAt: this.clock.now() });
       Object.assign(token, { secretHash: hashSecret(secret), revokedAt: null, expiresAt: null, tenantId: null, usesLeft: null, lastUsedAt: null });
       await manager.save(token);
       return secret;

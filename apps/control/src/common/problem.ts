@@ -76,8 +76,7 @@ export function problemFor(status: number, code: ProblemCode, detail: string, in
 }
 
 export const Problems = {
-  validation: (detail: string, errors: string[] = [detail]) =>
-    new ProblemException(HttpStatus.BAD_REQUEST, 'ValidationFailed', detail, { errors }),
+  validation: (detail: string, errors: string[] = [detail]) => new ProblemException(HttpStatus.BAD_REQUEST, 'ValidationFailed', detail, { errors }),
   notFound: (what: string) => new ProblemException(HttpStatus.NOT_FOUND, 'NotFound', `${what} does not exist`),
   conflict: (detail: string, extensions?: Record<string, unknown>) => new ProblemException(HttpStatus.CONFLICT, 'Conflict', detail, extensions),
   unauthenticated: (detail: string) => new ProblemException(HttpStatus.UNAUTHORIZED, 'Unauthenticated', detail),

@@ -4,7 +4,9 @@ import { Problems } from './problem';
 function describe(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((error) => {
     const path = prefix ? `${prefix}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => (message.startsWith(error.property) || message.startsWith('property ') ? `${prefix ? `${prefix}.` : ''}${message}` : `${path}: ${message}`));
+    const own = Object.values(error.constraints ?? {}).map((message) =>
+      message.startsWith(error.property) || message.startsWith('property ') ? `${prefix ? `${prefix}.` : ''}${message}` : `${path}: ${message}`,
+    );
     return [...own, ...describe(error.children ?? [], path)];
   });
 }

@@ -18,7 +18,8 @@ export function IsAmountInput(options?: ValidationOptions) {
       propertyName,
       options: { message: `${propertyName} must be an integer or a string such as "512GiB"`, ...options },
       validator: {
-        validate: (value: unknown) => (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length > 0 && value.length <= 32),
+        validate: (value: unknown) =>
+          (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length > 0 && value.length <= 32),
       },
     });
 }

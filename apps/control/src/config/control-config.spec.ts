@@ -46,7 +46,14 @@ describe(loadControlConfig.name, () => {
     }
     expect(caught).toBeInstanceOf(ConfigurationError);
     const problems = (caught as ConfigurationError).problems.join('\n');
-    for (const expected of ['DCM_PORT (port)', 'DCM_LOG_LEVEL (logLevel)', 'DCM_DATABASE_URL (databaseUrl)', 'DCM_ADMIN_TOKEN (adminToken)', 'DCM_REPORT_INTERVAL_S (reportIntervalSeconds)', 'noSuchSetting']) {
+    for (const expected of [
+      'DCM_PORT (port)',
+      'DCM_LOG_LEVEL (logLevel)',
+      'DCM_DATABASE_URL (databaseUrl)',
+      'DCM_ADMIN_TOKEN (adminToken)',
+      'DCM_REPORT_INTERVAL_S (reportIntervalSeconds)',
+      'noSuchSetting',
+    ]) {
       expect(problems).toContain(expected);
     }
     expect((caught as ConfigurationError).problems).toHaveLength(6);

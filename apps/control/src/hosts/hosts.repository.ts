@@ -17,7 +17,11 @@ export class HostsRepository {
 
   listLive(filter: { site?: string; status?: string } = {}): Promise<HostEntity[]> {
     return this.dataSource.manager.find(HostEntity, {
-      where: { decommissionedAt: IsNull(), ...(filter.site ? { site: filter.site } : {}), ...(filter.status ? { status: filter.status as HostEntity['status'] } : {}) },
+      where: {
+        decommissionedAt: IsNull(),
+        ...(filter.site ? { site: filter.site } : {}),
+        ...(filter.status ? { status: filter.status as HostEntity['status'] } : {}),
+      },
       relations: { inventories: true },
       order: { name: 'ASC' },
     });
@@ -41,7 +45,10 @@ export class HostsRepository {
   }
 
   saveInventories(inventories: InventoryEntity[], tx: EntityManager): Promise<InventoryEntity[]> {
-    return tx.save(InventoryEntity, inventories.map(({ host: _host, ...columns }) => columns as InventoryEntity));
+    return tx.save(
+      InventoryEntity,
+      inventories.map(({ host: _host, ...columns }) => columns as InventoryEntity),
+    );
   }
 
   countActiveAllocations(hostId: string, manager: EntityManager = this.dataSource.manager): Promise<number> {

@@ -101,7 +101,8 @@ export class HostsService {
     const host = await this.unitOfWork.run(async (tx) => {
       const host = await this.requireHost(name, tx);
       const active = await this.hosts.countActiveAllocations(host.id, tx);
-      if (active > 0) throw Problems.conflict(`host ${name} still has ${active} active allocation(s); release or move them first`, { activeAllocations: active });
+      if (active > 0)
+        throw Problems.conflict(`host ${name} still has ${active} active allocation(s); release or move them first`, { activeAllocations: active });
       const now = this.clock.now();
       Object.assign(host, { decommissionedAt: now, updatedAt: now });
       return this.hosts.saveHost(host, tx);
@@ -130,7 +131,7 @@ export class HostsService {
   private async refuseIfAllocationsWouldBreakRules(host: HostEntity, tx: EntityManager): Promise<void> {
     const tenantIds = await this.hosts.activeTenantIds(host.id, tx);
     if (tenantIds.length === 0) return;
-    const dedicatedSlug = host.dedicatedTenantId ? (await this.tenants.findById(host.dedicatedTenantId, tx))?.slug ?? null : null;
+    const dedicatedSlug = host.dedicatedTenantId ? ((await this.tenants.findById(host.dedicatedTenantId, tx))?.slug ?? null) : null;
     const asPlaced = { name: host.name, status: 'up' as const, accreditation: host.accreditation, dedicatedTenant: dedicatedSlug, inventories: {} };
     for (const tenantId of tenantIds) {
       const tenant = await this.tenants.findById(tenantId, tx);

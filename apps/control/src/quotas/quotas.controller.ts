@@ -19,8 +19,14 @@ export class QuotasController {
 
   @Put()
   @RequireRole('operator')
-  @ApiOperation({ summary: "Replace a tenant's quotas; byte classes accept \"256GiB\"-style strings" })
-  @ApiBody({ schema: { type: 'object', additionalProperties: { oneOf: [{ type: 'integer' }, { type: 'string' }] }, example: { vcpu: 64, memory: '256GiB', storage: '20TiB' } } })
+  @ApiOperation({ summary: 'Replace a tenant\'s quotas; byte classes accept "256GiB"-style strings' })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      additionalProperties: { oneOf: [{ type: 'integer' }, { type: 'string' }] },
+      example: { vcpu: 64, memory: '256GiB', storage: '20TiB' },
+    },
+  })
   replace(@Param('slug') slug: string, @Body() body: unknown): Promise<TenantQuotasResponseDto> {
     return this.quotas.replace(slug, body);
   }

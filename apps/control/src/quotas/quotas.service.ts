@@ -47,7 +47,10 @@ export class QuotasService {
       const now = this.clock.now();
       const byClass = new Map(current.map((quota) => [quota.resourceClass, quota]));
       const updated = Object.entries(limits).map(([resourceClass, limit]) =>
-        Object.assign(byClass.get(resourceClass) ?? Object.assign(new QuotaEntity(), { tenantId: tenant.id, resourceClass, allocated: 0 }), { limit, updatedAt: now }),
+        Object.assign(byClass.get(resourceClass) ?? Object.assign(new QuotaEntity(), { tenantId: tenant.id, resourceClass, allocated: 0 }), {
+          limit,
+          updatedAt: now,
+        }),
       );
       await this.quotas.remove(dropped, tx);
       await this.quotas.save(updated, tx);

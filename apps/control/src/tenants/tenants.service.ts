@@ -51,9 +51,13 @@ export class TenantsService {
       const tenant = await this.tenants.findBySlug(slug, tx);
       if (!tenant) throw Problems.notFound(`tenant ${slug}`);
       if (tenant.state === 'offboarded') throw Problems.conflict(`tenant ${slug} has been offboarded and can no longer change`);
-      const placementChanges = (changes.isolation !== undefined && changes.isolation !== tenant.isolation) || (changes.classification !== undefined && changes.classification !== tenant.classification);
+      const placementChanges =
+        (changes.isolation !== undefined && changes.isolation !== tenant.isolation) ||
+        (changes.classification !== undefined && changes.classification !== tenant.classification);
       if (placementChanges && (await this.tenants.countActiveAllocations(tenant.id, tx)) > 0) {
-        throw Problems.conflict(`tenant ${slug} has active allocations; release them before changing its isolation or classification, so that none is left on hardware it may not use`);
+        throw Problems.conflict(
+          `tenant ${slug} has active allocations; release them before changing its isolation or classification, so that none is left on hardware it may not use`,
+        );
       }
       Object.assign(tenant, Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)), { updatedAt: this.clock.now() });
       return this.tenants.save(tenant, tx);

@@ -21,12 +21,7 @@ export class InitialSchema1732262400000 implements MigrationInterface {
     await queryRunner.createTable(
       new Table({
         name: 'resource_classes',
-        columns: [
-          { ...text('name', 48), isPrimary: true },
-          text('unit', 8),
-          text('description', 200, { isNullable: true }),
-          instant('created_at'),
-        ],
+        columns: [{ ...text('name', 48), isPrimary: true }, text('unit', 8), text('description', 200, { isNullable: true }), instant('created_at')],
       }),
     );
     await queryRunner.createTable(
