@@ -1,0 +1,160 @@
+import { capacityOf, checkUnitBounds, InventoryFigures } from './capacity';
+import { Classification, mayHold } from './classification';
+import { ownProperty } from './own-property';
+import { orderByKeyThenName } from './ranking-order';
+import { builtinUnitOf, formatAmount, ResourceAmounts, ResourceUnit } from './resources';
+
+export type HostStatus = 'up' | 'stale' | 'down' | 'maintenance';
+export type Isolation = 'shared' | 'dedicated';
+export type PlacementStrategy = 'spread' | 'pack';
+
+export interface PlacementTenant {
+  slug: string;
+  classification: Classification;
+  isolation: Isolation;
+}
+
+export interface HostInventoryState extends InventoryFigures {
+  allocated: number;
+}
+
+export interface PlacementHost {
+  name: string;
+  status: HostStatus;
+  accreditation: Classification;
+  dedicatedTenant: string | null;
+  inventories: Readonly<Record<string, HostInventoryState | undefined>>;
+}
+
+export interface Shortfall {
+  resource: string;
+  requested: number;
+  free: number;
+}
+
+export interface HostRejection {
+  host: string;
+  reasons: string[];
+  shortfalls: Shortfall[];
+}
+
+export interface PlacementResult {
+  candidates: PlacementHost[];
+  rejections: HostRejection[];
+}
+
+const NOT_UP_REASONS: Readonly<Record<Exclude<HostStatus, 'up'>, string>> = {
+  stale: 'host is stale: its agent has stopped reporting',
+  down: 'host is down',
+  maintenance: 'host is in maintenance',
+};
+
+export function evaluateHost(tenant: PlacementTenant, host: PlacementHost, request: ResourceAmounts): HostRejection | null {
+  const outcome = assess(tenant, host, claimOf(request));
+  return typeof outcome === 'number' ? null : outcome;
+}
+
+/** The smallest share of any claimed class's capacity left free once the request is placed. */
+export function freeShareAfter(host: PlacementHost, request: ResourceAmounts): number {
+  const claim = claimOf(request);
+  let lowest = 1;
+  for (let index = 0; index < claim.resources.length; index++) {
+    const inventory = ownProperty(host.inventories, claim.resources[index]);
+    const share = inventory ? shareLeft(capacityOf(inventory), inventory.allocated, claim.amounts[index]) : 0;
+    lowest = Math.min(lowest, share);
+  }
+  return lowest;
+}
+
+/** Drops the hosts that may not take the request and orders the rest: 'spread' emptiest first, 'pack' fullest first. */
+export function rankHosts(tenant: PlacementTenant, hosts: Iterable<PlacementHost>, request: ResourceAmounts, strategy: PlacementStrategy): PlacementResult {
+  const claim = claimOf(request);
+  const emptiestFirst = strategy === 'spread' ? -1 : 1;
+  const fitting: PlacementHost[] = [];
+  const keys: number[] = [];
+  const rejections: HostRejection[] = [];
+  for (const host of hosts) {
+    const outcome = assess(tenant, host, claim);
+    if (typeof outcome === 'number') {
+      fitting.push(host);
+      keys.push(emptiestFirst * outcome);
+    } else {
+      rejections.push(outcome);
+    }
+  }
+  const order = orderByKeyThenName(
+    Float64Array.from(keys),
+    fitting.map((host) => host.name),
+  );
+  const candidates = new Array<PlacementHost>(order.length);
+  for (let rank = 0; rank < order.length; rank++) candidates[rank] = fitting[order[rank]];
+  return { candidates, rejections };
+}
+
+/** A request read once, so that weighing thousands of hosts repeats no per-request work. */
+interface Claim {
+  resources: string[];
+  amounts: number[];
+  units: ResourceUnit[];
+}
+
+// A zero amount claims nothing, so it needs no inventory on the host (its quota is still checked).
+function claimOf(request: ResourceAmounts): Claim {
+  const resources = Object.keys(request)
+    .filter((resource) => request[resource] > 0)
+    .sort();
+  return {
+    resources,
+    amounts: resources.map((resource) => request[resource]),
+    units: resources.map((resource) => builtinUnitOf(resource) ?? 'count'),
+  };
+}
+
+/** The share of the host left free once the claim is placed, or why the host may not take it. */
+function assess(tenant: PlacementTenant, host: PlacementHost, claim: Claim): number | HostRejection {
+  let reasons = placementRuleReasons(tenant, host);
+  let shortfalls: Shortfall[] | null = null;
+  let lowestShareLeft = 1;
+  for (let index = 0; index < claim.resources.length; index++) {
+    const resource = claim.resources[index];
+    const requested = claim.amounts[index];
+    const unit = claim.units[index];
+    const inventory = ownProperty(host.inventories, resource);
+    if (!inventory) {
+      (reasons ??= []).push(`host has no ${resource} inventory`);
+      (shortfalls ??= []).push({ resource, requested, free: 0 });
+      continue;
+    }
+    const boundsReason = checkUnitBounds(inventory, requested, unit);
+    if (boundsReason) (reasons ??= []).push(`${resource}: ${boundsReason}`);
+    const capacity = capacityOf(inventory);
+    const free = Math.max(0, capacity - inventory.allocated);
+    if (free < requested) {
+      const shortage = `${formatAmount(requested, unit)} requested, ${formatAmount(free, unit)} free`;
+      (reasons ??= []).push(`${resource}: ${shortage}`);
+      (shortfalls ??= []).push({ resource, requested, free });
+    }
+    lowestShareLeft = Math.min(lowestShareLeft, shareLeft(capacity, inventory.allocated, requested));
+  }
+  return reasons === null ? lowestShareLeft : { host: host.name, reasons, shortfalls: shortfalls ?? [] };
+}
+
+function shareLeft(capacity: number, allocated: number, requested: number): number {
+  return capacity > 0 ? (capacity - allocated - requested) / capacity : 0;
+}
+
+// Null rather than an empty array: ranking thousands of hosts should allocate only for the rejected ones.
+function placementRuleReasons(tenant: PlacementTenant, host: PlacementHost): string[] | null {
+  let reasons: string[] | null = null;
+  if (host.status !== 'up') (reasons ??= []).push(NOT_UP_REASONS[host.status]);
+  if (!mayHold(host.accreditation, tenant.classification)) {
+    const mismatch = `accredited for ${host.accreditation} only, but the tenant's data is ${tenant.classification}`;
+    (reasons ??= []).push(`host is ${mismatch}`);
+  }
+  if (host.dedicatedTenant && host.dedicatedTenant !== tenant.slug) {
+    (reasons ??= []).push(`host is dedicated to tenant ${host.dedicatedTenant}`);
+  } else if (tenant.isolation === 'dedicated' && !host.dedicatedTenant) {
+    (reasons ??= []).push(`tenant ${tenant.slug} needs a host dedicated to it, and this host is shared`);
+  }
+  return reasons;
+}
