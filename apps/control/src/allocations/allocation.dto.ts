@@ -2,8 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { PlacementStrategy } from '@dcm/domain';
 import type { AllocationStatus } from '@dcm/persistence';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { IsResourceMap, NAME_PATTERN, SLUG_PATTERN } from '../common/validators';
+import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsResourceMap, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
 export class CreateAllocationDto {
   @ApiProperty({ example: 'torfaen' })
@@ -20,43 +20,43 @@ export class CreateAllocationDto {
   resources: Record<string, unknown>;
 
   @ApiPropertyOptional({ example: 'blv-c01', description: 'Place on this host; without it placement picks one' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(NAME_PATTERN, { message: 'host must be a host name' })
   host?: string;
 
   @ApiPropertyOptional({ example: 'Revenues and benefits database' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(500)
   description?: string;
 
   @ApiPropertyOptional({ enum: ['spread', 'pack'], description: 'Placement strategy; the configured default (spread) otherwise' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['spread', 'pack'])
   strategy?: PlacementStrategy;
 }
 
 export class ListAllocationsQueryDto {
   @ApiPropertyOptional({ example: 'torfaen' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(SLUG_PATTERN)
   tenant?: string;
 
   @ApiPropertyOptional({ example: 'blv-c01' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(NAME_PATTERN)
   host?: string;
 
   @ApiPropertyOptional({ enum: ['active', 'released', 'all'], default: 'active' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['active', 'released', 'all'])
   status?: AllocationStatus | 'all';
 
   @ApiPropertyOptional({ default: 100, maximum: 1000 })
-  @IsOptional()
+  @OptionalNotNull()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -64,7 +64,7 @@ export class ListAllocationsQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ default: 0 })
-  @IsOptional()
+  @OptionalNotNull()
   @Type(() => Number)
   @IsInt()
   @Min(0)

@@ -44,6 +44,8 @@ export function toProblem(error: unknown, instance?: string): ProblemDetails {
 }
 
 export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
+  // RFC 9110 §11.6.1: a 401 says how to authenticate.
+  if (problem.status === 401) void reply.header('www-authenticate', 'Bearer realm="dcm"');
   void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
 }
 

@@ -1,4 +1,4 @@
-import { registerDecorator, ValidationOptions } from 'class-validator';
+import { registerDecorator, ValidateIf, ValidationOptions } from 'class-validator';
 
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -54,3 +54,6 @@ export function IsLabels(options?: ValidationOptions) {
       },
     });
 }
+
+/** May be left out, but not sent as null (unlike @IsOptional, which lets null through to NOT NULL columns). */
+export const OptionalNotNull = () => ValidateIf((_object: object, value: unknown) => value !== undefined);

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CLASSIFICATIONS, Classification, HostStatus, ResourceUnit } from '@dcm/domain';
-import { IsIn, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
-import { IsAmountInput, IsLabels, IsResourceMap, NAME_PATTERN, SLUG_PATTERN } from '../common/validators';
+import { IsIn, IsNumber, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
+import { IsAmountInput, IsLabels, IsResourceMap, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
 const SETTABLE_STATUSES = ['up', 'maintenance'] as const;
 const amountSchema = { oneOf: [{ type: 'integer' }, { type: 'string' }] };
@@ -12,29 +12,29 @@ export class InventoryDto {
   total: number | string;
 
   @ApiPropertyOptional({ ...amountSchema, example: 4, default: 0 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsAmountInput()
   reserved?: number | string;
 
   @ApiPropertyOptional({ example: 4, description: 'Overcommit factor; defaults: vcpu 4.0, memory 1.0, storage 1.0' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @IsPositive()
   @Max(1000)
   allocationRatio?: number;
 
-  @ApiPropertyOptional({ ...amountSchema, nullable: true, description: 'Smallest single allocation' })
-  @IsOptional()
+  @ApiPropertyOptional({ ...amountSchema, description: 'Smallest single allocation' })
+  @OptionalNotNull()
   @IsAmountInput()
   minUnit?: number | string;
 
-  @ApiPropertyOptional({ ...amountSchema, nullable: true, description: 'Largest single allocation' })
-  @IsOptional()
+  @ApiPropertyOptional({ ...amountSchema, description: 'Largest single allocation' })
+  @OptionalNotNull()
   @IsAmountInput()
   maxUnit?: number | string;
 
-  @ApiPropertyOptional({ ...amountSchema, nullable: true, description: 'Allocations must be multiples of this' })
-  @IsOptional()
+  @ApiPropertyOptional({ ...amountSchema, description: 'Allocations must be multiples of this' })
+  @OptionalNotNull()
   @IsAmountInput()
   stepSize?: number | string;
 }
@@ -51,29 +51,29 @@ export class CreateHostDto {
   site: string;
 
   @ApiPropertyOptional({ example: 'a03' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(63)
   rack?: string;
 
   @ApiPropertyOptional({ example: { model: 'PowerEdge R760' } })
-  @IsOptional()
+  @OptionalNotNull()
   @IsLabels()
   labels?: Record<string, string>;
 
   @ApiPropertyOptional({ enum: CLASSIFICATIONS, default: 'OFFICIAL', description: 'The highest classification it may hold' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(CLASSIFICATIONS)
   accreditation?: Classification;
 
   @ApiPropertyOptional({ example: 'gwent-police', description: 'Slug of the only tenant this host may serve' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(SLUG_PATTERN)
   dedicatedTenant?: string;
 
   @ApiPropertyOptional({ enum: SETTABLE_STATUSES, default: 'up' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(SETTABLE_STATUSES)
   status?: 'up' | 'maintenance';
 
@@ -82,46 +82,59 @@ export class CreateHostDto {
     additionalProperties: { $ref: '#/components/schemas/InventoryDto' },
     example: { vcpu: { total: 64, reserved: 4 }, memory: { total: '512GiB', reserved: '16GiB' }, storage: { total: '20TiB' } },
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsResourceMap()
   inventories?: Record<string, unknown>;
 }
 
 export class UpdateHostDto {
   @ApiPropertyOptional({ example: 'blaenavon-hall-b' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(SLUG_PATTERN)
   site?: string;
 
   @ApiPropertyOptional({ nullable: true, type: String })
-  @IsOptional()
+  @OptionalNotNull()
   @ValidateIf((_, value) => value !== null)
   @IsString()
   @MaxLength(63)
   rack?: string | null;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @OptionalNotNull()
   @IsLabels()
   labels?: Record<string, string>;
 
   @ApiPropertyOptional({ enum: CLASSIFICATIONS })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(CLASSIFICATIONS)
   accreditation?: Classification;
 
   @ApiPropertyOptional({ nullable: true, type: String, description: 'null makes the host shared again' })
-  @IsOptional()
+  @OptionalNotNull()
   @ValidateIf((_, value) => value !== null)
   @IsString()
   @Matches(SLUG_PATTERN)
   dedicatedTenant?: string | null;
 
   @ApiPropertyOptional({ enum: SETTABLE_STATUSES, description: '"maintenance" takes the host out of placement; "up" puts it back' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(SETTABLE_STATUSES)
   status?: 'up' | 'maintenance';
+}
+
+export class ListHostsQueryDto {
+  @ApiPropertyOptional({ example: 'blaenavon-hall-a' })
+  @OptionalNotNull()
+  @IsString()
+  @Matches(SLUG_PATTERN)
+  site?: string;
+
+  @ApiPropertyOptional({ enum: ['up', 'stale', 'down', 'maintenance'] })
+  @OptionalNotNull()
+  @IsIn(['up', 'stale', 'down', 'maintenance'])
+  status?: HostStatus;
 }
 
 export class InventoryResponseDto {

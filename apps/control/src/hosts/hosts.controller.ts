@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireRole } from '../auth/principal';
-import { CreateHostDto, HostResponseDto, InventoryDto, UpdateHostDto } from './host.dto';
+import { CreateHostDto, HostResponseDto, InventoryDto, ListHostsQueryDto, UpdateHostDto } from './host.dto';
 import { HostsService } from './hosts.service';
 
 @ApiTags('hosts')
@@ -20,10 +20,8 @@ export class HostsController {
   @Get()
   @RequireRole('viewer')
   @ApiOperation({ summary: 'List live hosts' })
-  @ApiQuery({ name: 'site', required: false })
-  @ApiQuery({ name: 'status', required: false, enum: ['up', 'stale', 'down', 'maintenance'] })
-  list(@Query('site') site?: string, @Query('status') status?: string): Promise<HostResponseDto[]> {
-    return this.hosts.list({ site, status });
+  list(@Query() query: ListHostsQueryDto): Promise<HostResponseDto[]> {
+    return this.hosts.list(query);
   }
 
   @Get(':name')

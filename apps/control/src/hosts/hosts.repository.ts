@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AllocationEntity, HostEntity, InventoryEntity, writeLock } from '@dcm/persistence';
+import { AllocationEntity, HostEntity, HostStatus, InventoryEntity, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 
 /** Hosts that have not been decommissioned, with their inventories. */
@@ -15,12 +15,12 @@ export class HostsRepository {
     return manager.findOne(HostEntity, { where: { id, decommissionedAt: IsNull() }, relations: { inventories: true } });
   }
 
-  listLive(filter: { site?: string; status?: string } = {}): Promise<HostEntity[]> {
+  listLive(filter: { site?: string; status?: HostStatus } = {}): Promise<HostEntity[]> {
     return this.dataSource.manager.find(HostEntity, {
       where: {
         decommissionedAt: IsNull(),
         ...(filter.site ? { site: filter.site } : {}),
-        ...(filter.status ? { status: filter.status as HostEntity['status'] } : {}),
+        ...(filter.status ? { status: filter.status } : {}),
       },
       relations: { inventories: true },
       order: { name: 'ASC' },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { capacityOf, evaluateHost } from '@dcm/domain';
-import { HostEntity, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
+import { HostEntity, HostStatus, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
@@ -23,7 +23,7 @@ export class HostsService {
     private readonly clock: Clock,
   ) {}
 
-  async list(filter: { site?: string; status?: string }): Promise<HostResponseDto[]> {
+  async list(filter: { site?: string; status?: HostStatus }): Promise<HostResponseDto[]> {
     const hosts = await this.hosts.listLive(filter);
     const slugs = await this.tenants.slugsByIds(hosts.flatMap((host) => (host.dedicatedTenantId ? [host.dedicatedTenantId] : [])));
     return hosts.map((host) => this.toResponse(host, slugs));

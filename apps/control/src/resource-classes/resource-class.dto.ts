@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { OptionalNotNull } from '../common/validators';
+import { IsIn, IsString, MaxLength } from 'class-validator';
 import type { ResourceUnit } from '@dcm/domain';
 
 export class DeclareResourceClassDto {
@@ -8,7 +9,7 @@ export class DeclareResourceClassDto {
   unit: ResourceUnit;
 
   @ApiPropertyOptional({ example: 'NVIDIA L40S GPUs', maxLength: 200 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(200)
   description?: string;

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CLASSIFICATIONS, Classification } from '@dcm/domain';
 import type { TenantEntity, TenantIsolation, TenantState } from '@dcm/persistence';
-import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { SLUG_PATTERN } from '../common/validators';
+import { IsIn, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
 const ISOLATIONS = ['shared', 'dedicated'] as const;
 
@@ -19,55 +19,55 @@ export class CreateTenantDto {
   name: string;
 
   @ApiPropertyOptional({ example: 'ict-service-desk@torfaen.gov.uk' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(320)
   contact?: string;
 
   @ApiPropertyOptional({ enum: ISOLATIONS, default: 'shared' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(ISOLATIONS)
   isolation?: TenantIsolation;
 
   @ApiPropertyOptional({ enum: CLASSIFICATIONS, default: 'OFFICIAL' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(CLASSIFICATIONS)
   classification?: Classification;
 }
 
 export class UpdateTenantDto {
   @ApiPropertyOptional({ example: 'Torfaen County Borough Council' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
   name?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(320)
   contact?: string;
 
   @ApiPropertyOptional({ enum: ISOLATIONS })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(ISOLATIONS)
   isolation?: TenantIsolation;
 
   @ApiPropertyOptional({ enum: CLASSIFICATIONS })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(CLASSIFICATIONS)
   classification?: Classification;
 
   @ApiPropertyOptional({ enum: ['active', 'frozen'], description: 'Freeze or unfreeze by hand; offboard with DELETE' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['active', 'frozen'])
   state?: 'active' | 'frozen';
 }
 
 export class ListTenantsQueryDto {
   @ApiPropertyOptional({ enum: ['active', 'frozen', 'offboarded'] })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['active', 'frozen', 'offboarded'])
   state?: TenantState;
 }
