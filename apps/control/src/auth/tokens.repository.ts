@@ -1,21 +1,29 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { TokenEntity } from '@dcm/persistence';
-import { IsNull, Repository } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 @Injectable()
 export class TokensRepository {
-  constructor(@InjectRepository(TokenEntity) private readonly tokens: Repository<TokenEntity>) {}
+  constructor(private readonly dataSource: DataSource) {}
 
-  findBySecretHash(secretHash: string): Promise<TokenEntity | null> {
-    return this.tokens.findOneBy({ secretHash });
+  findBySecretHash(secretHash: string, manager: EntityManager = this.dataSource.manager): Promise<TokenEntity | null> {
+    return manager.findOneBy(TokenEntity, { secretHash });
   }
 
-  findBootstrapAdmin(): Promise<TokenEntity | null> {
-    return this.tokens.findOneBy({ kind: 'api', role: 'admin', name: 'bootstrap', revokedAt: IsNull() });
+  findById(id: string, manager: EntityManager = this.dataSource.manager): Promise<TokenEntity | null> {
+    return manager.findOneBy(TokenEntity, { id });
   }
 
-  save(token: TokenEntity): Promise<TokenEntity> {
-    return this.tokens.save(token);
+  /** The bootstrap admin token, revoked or not. */
+  findBootstrapAdmin(manager: EntityManager): Promise<TokenEntity | null> {
+    return manager.findOneBy(TokenEntity, { kind: 'api', role: 'admin', name: 'bootstrap' });
+  }
+
+  list(): Promise<TokenEntity[]> {
+    return this.dataSource.manager.find(TokenEntity, { order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  save(token: TokenEntity, manager: EntityManager): Promise<TokenEntity> {
+    return manager.save(token);
   }
 }

@@ -1,8 +1,11 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { TokenEntity, UnitOfWork } from '@dcm/persistence';
+import { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
+import { TenantsRepository } from '../tenants/tenants.repository';
+import { CreatedTokenResponseDto, CreateTokenDto, TokenResponseDto, toTokenResponse } from './token.dto';
 import { Principal } from './principal';
 import { TokensRepository } from './tokens.repository';
 
@@ -24,9 +27,92 @@ export class TokensService {
 
   constructor(
     private readonly repository: TokensRepository,
+    private readonly tenants: TenantsRepository,
     private readonly unitOfWork: UnitOfWork,
     private readonly clock: Clock,
   ) {}
+
+  /** Issues an API or join token; the secret is in the answer and nowhere else. */
+  async issue(input: CreateTokenDto): Promise<CreatedTokenResponseDto> {
+    if (input.kind === 'join' && input.role !== undefined) throw Problems.validation('role: join tokens have no role');
+    if (input.kind === 'api' && input.uses !== undefined) throw Problems.validation('uses: only join tokens have a use count');
+    if (input.role !== 'tenant' && input.tenant !== undefined) throw Problems.validation('tenant: only tenant-role tokens are bound to a tenant');
+    const now = this.clock.now();
+    if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw Problems.validation('expiresAt: must be in the future');
+    const secret = generateSecret();
+    const token = await this.unitOfWork.run(async (tx) => {
+      const tenant = input.tenant ? await this.tenants.findBySlug(input.tenant, tx) : null;
+      if (input.tenant && (!tenant || tenant.state === 'offboarded')) throw Problems.validation(`tenant: tenant ${input.tenant} does not exist`);
+      const token = Object.assign(new TokenEntity(), {
+        id: randomUUID(),
+        kind: input.kind,
+        role: input.kind === 'api' ? input.role! : null,
+        tenantId: tenant?.id ?? null,
+        name: input.name ?? '',
+        secretHash: hashSecret(secret),
+        usesLeft: input.kind === 'join' ? (input.uses ?? 1) : null,
+        expiresAt: input.expiresAt ?? null,
+        revokedAt: null,
+        lastUsedAt: null,
+        createdAt: now,
+      } satisfies TokenEntity);
+      return this.repository.save(token, tx);
+    });
+    return { ...toTokenResponse(token, input.tenant ?? null), token: secret };
+  }
+
+  async list(): Promise<TokenResponseDto[]> {
+    const tokens = await this.repository.list();
+    const slugs = await this.tenants.slugsByIds(tokens.flatMap((token) => (token.tenantId ? [token.tenantId] : [])));
+    return tokens.map((token) => toTokenResponse(token, token.tenantId ? (slugs.get(token.tenantId) ?? null) : null));
+  }
+
+  /** Revokes a token at once, on this replica; other replicas stop trusting their cached copy within CACHE_TTL_MS. */
+  async revoke(id: string): Promise<TokenResponseDto> {
+    const token = await this.unitOfWork.run(async (tx) => {
+      const token = await this.repository.findById(id, tx);
+      if (!token) throw Problems.notFound(`token ${id}`);
+      token.revokedAt ??= this.clock.now();
+      return this.repository.save(token, tx);
+    });
+    this.cache.clear();
+    const slugs = await this.tenants.slugsByIds(token.tenantId ? [token.tenantId] : []);
+    return toTokenResponse(token, token.tenantId ? (slugs.get(token.tenantId) ?? null) : null);
+  }
+
+  /**
+   * Spends one use of a join token inside the caller's transaction; throws Unauthenticated when the secret is not a
+   * usable join token.
+   */
+  async consumeJoinToken(secret: string, tx: EntityManager): Promise<TokenEntity> {
+    const token = await this.repository.findBySecretHash(hashSecret(secret), tx);
+    const now = this.clock.now().getTime();
+    if (!token || token.kind !== 'join' || token.revokedAt || (token.expiresAt && token.expiresAt.getTime() <= now) || !token.usesLeft) {
+      throw Problems.unauthenticated('the join token is not valid: unknown, revoked, expired or used up');
+    }
+    token.usesLeft -= 1;
+    token.lastUsedAt = this.clock.now();
+    return this.repository.save(token, tx);
+  }
+
+  /** Creates the credential an enrolled agent reports with. */
+  async issueAgentToken(name: string, tx: EntityManager): Promise<{ token: TokenEntity; secret: string }> {
+    const secret = generateSecret();
+    const token = Object.assign(new TokenEntity(), {
+      id: randomUUID(),
+      kind: 'agent',
+      role: 'agent',
+      tenantId: null,
+      name,
+      secretHash: hashSecret(secret),
+      usesLeft: null,
+      expiresAt: null,
+      revokedAt: null,
+      lastUsedAt: null,
+      createdAt: this.clock.now(),
+    } satisfies TokenEntity);
+    return { token: await this.repository.save(token, tx), secret };
+  }
 
   /** Resolves a bearer secret to the principal it stands for, or throws Unauthenticated. */
   async authenticate(secret: string): Promise<Principal> {
@@ -58,13 +144,13 @@ export class TokensService {
    */
   async ensureBootstrapAdmin(requested: string | undefined): Promise<string | null> {
     return this.unitOfWork.run(async (manager) => {
-      const existing = await manager.findOneBy(TokenEntity, { kind: 'api', role: 'admin', name: 'bootstrap' });
+      const existing = await this.repository.findBootstrapAdmin(manager);
       if (existing && !existing.revokedAt && (!requested || existing.secretHash === hashSecret(requested))) return null;
       const secret = requested ?? generateSecret();
       const token =
         existing ?? Object.assign(new TokenEntity(), { id: randomUUID(), kind: 'api', role: 'admin', name: 'bootstrap', createdAt: this.clock.now() });
       Object.assign(token, { secretHash: hashSecret(secret), revokedAt: null, expiresAt: null, tenantId: null, usesLeft: null, lastUsedAt: null });
-      await manager.save(token);
+      await this.repository.save(token, manager);
       return secret;
     });
   }

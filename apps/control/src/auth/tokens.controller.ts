@@ -1,0 +1,31 @@
+import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireRole } from './principal';
+import { CreatedTokenResponseDto, CreateTokenDto, TokenResponseDto } from './token.dto';
+import { TokensService } from './tokens.service';
+
+@ApiTags('tokens')
+@ApiBearerAuth()
+@RequireRole('admin')
+@Controller('v1/tokens')
+export class TokensController {
+  constructor(private readonly tokens: TokensService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Issue an API token (admin, operator, viewer, tenant) or a join token for agents; the secret is shown once' })
+  issue(@Body() body: CreateTokenDto): Promise<CreatedTokenResponseDto> {
+    return this.tokens.issue(body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List tokens (never their secrets)' })
+  list(): Promise<TokenResponseDto[]> {
+    return this.tokens.list();
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Revoke a token' })
+  revoke(@Param('id', new ParseUUIDPipe()) id: string): Promise<TokenResponseDto> {
+    return this.tokens.revoke(id);
+  }
+}

@@ -1,0 +1,82 @@
+import { createTenant, expectStatus } from './support/facility';
+import { RunningControl, startControl } from './support/control';
+
+describe('tokens and roles', () => {
+  let control: RunningControl;
+
+  beforeAll(async () => {
+    control = await startControl();
+    await createTenant(control.api, 'torfaen');
+  });
+
+  afterAll(async () => {
+    await control.close();
+  });
+
+  const issue = (body: Record<string, unknown>) => expectStatus(control.api.post('/v1/tokens', body), 201);
+
+  it('issues a viewer token that reads but cannot write', async () => {
+    const viewer = await issue({ kind: 'api', role: 'viewer', name: 'grafana' });
+    expect(viewer).toMatchObject({ kind: 'api', role: 'viewer', name: 'grafana', tenant: null, revokedAt: null });
+    expect(viewer.token).toMatch(/^dcm_/);
+    const api = control.api.as(viewer.token);
+
+    expect((await api.get('/v1/tenants')).status).toBe(200);
+    const refused = await api.post('/v1/tenants', { slug: 'caerphilly', name: 'Caerphilly' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('Forbidden');
+    expect((await control.api.get('/v1/tenants/caerphilly')).status).toBe(404);
+  });
+
+  it('lets an operator write tenants but not manage tokens', async () => {
+    const operator = await issue({ kind: 'api', role: 'operator' });
+    const api = control.api.as(operator.token);
+    expect((await api.post('/v1/tenants', { slug: 'monmouthshire', name: 'Monmouthshire' })).status).toBe(201);
+    const refused = await api.post('/v1/tokens', { kind: 'api', role: 'admin' });
+    expect(refused.status).toBe(403);
+  });
+
+  it('never lists secrets', async () => {
+    const listed = await expectStatus(control.api.get('/v1/tokens'), 200);
+    expect(listed.length).toBeGreaterThanOrEqual(3);
+    for (const token of listed) expect(token).not.toHaveProperty('token');
+    expect(JSON.stringify(listed)).not.toMatch(/dcm_[A-Za-z0-9_-]{20,}/);
+  });
+
+  it('revokes a token at once', async () => {
+    const viewer = await issue({ kind: 'api', role: 'viewer' });
+    expect((await control.api.get('/v1/tenants', { token: viewer.token })).status).toBe(200);
+    const revoked = await expectStatus(control.api.delete(`/v1/tokens/${viewer.id}`), 200);
+    expect(revoked.revokedAt).not.toBeNull();
+    const refused = await control.api.get('/v1/tenants', { token: viewer.token });
+    expect(refused.status).toBe(401);
+    expect(refused.body.code).toBe('Unauthenticated');
+  });
+
+  it('binds tenant tokens to an existing tenant and gives join tokens a use count', async () => {
+    const tenantToken = await issue({ kind: 'api', role: 'tenant', tenant: 'torfaen' });
+    expect(tenantToken.tenant).toBe('torfaen');
+    const join = await issue({ kind: 'join', uses: 3, expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(join).toMatchObject({ kind: 'join', role: null, usesLeft: 3 });
+    // A join token is only for enrolment.
+    expect((await control.api.get('/v1/tenants', { token: join.token })).status).toBe(401);
+  });
+
+  it.each([
+    [{ kind: 'api' }, 'role'],
+    [{ kind: 'api', role: 'tenant' }, 'tenant'],
+    [{ kind: 'api', role: 'tenant', tenant: 'nobody-here' }, 'tenant'],
+    [{ kind: 'api', role: 'viewer', uses: 2 }, 'uses'],
+    [{ kind: 'join', role: 'viewer' }, 'role'],
+    [{ kind: 'join', expiresAt: '2001-01-01T00:00:00Z' }, 'expiresAt'],
+    [{ kind: 'agent' }, 'kind'],
+    [{ kind: 'api', role: 'root' }, 'role'],
+  ])('refuses %j naming %s', async (body, field) => {
+    const before = await expectStatus(control.api.get('/v1/tokens'), 200);
+    const response = await control.api.post('/v1/tokens', body);
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('ValidationFailed');
+    expect(response.body.detail).toContain(field);
+    await expect(control.api.get('/v1/tokens').then((listed) => listed.body.length)).resolves.toBe(before.length);
+  });
+});
