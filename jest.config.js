@@ -12,10 +12,10 @@ const common = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   testEnvironment: 'node',
-  testTimeout: 30_000,
   moduleNameMapper,
 };
 module.exports = {
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
