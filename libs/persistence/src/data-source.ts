@@ -1,15 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import { AgentEntity } from './entities/agent.entity';
 import { AllocationEntity, AllocationItemEntity } from './entities/allocation.entity';
 import { HostEntity } from './entities/host.entity';
 import { IdempotencyRecordEntity } from './entities/idempotency-record.entity';
 import { InventoryEntity } from './entities/inventory.entity';
+import { HostMeasurementEntity, HostSampleEntity, TenantSampleEntity } from './entities/measurement.entity';
 import { QuotaEntity } from './entities/quota.entity';
 import { ResourceClassEntity } from './entities/resource-class.entity';
 import { TenantEntity } from './entities/tenant.entity';
 import { TokenEntity } from './entities/token.entity';
 import { InitialSchema1732262400000 } from './migrations/1732262400000-initial-schema';
+import { AgentsAndMeasurements1732348800000 } from './migrations/1732348800000-agents-and-measurements';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -21,10 +24,14 @@ export const ENTITIES = [
   AllocationItemEntity,
   TokenEntity,
   IdempotencyRecordEntity,
+  AgentEntity,
+  HostMeasurementEntity,
+  HostSampleEntity,
+  TenantSampleEntity,
 ];
 
 /** Every schema change is a migration listed here, in order; control applies the pending ones at start. */
-export const MIGRATIONS = [InitialSchema1732262400000];
+export const MIGRATIONS = [InitialSchema1732262400000, AgentsAndMeasurements1732348800000];
 
 export type SqliteSynchronous = 'normal' | 'full';
 
@@ -48,7 +55,7 @@ export function sqlitePath(url: string): string {
 export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
   const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false, logging: false } as const;
   if (isPostgresUrl(settings.url)) {
-    return { ...common, type: 'postgres', url: settings.url, extra: { max: settings.poolSize ?? 20 } };
+    return { ...common, type: 'postgres', url: settings.url, extra: { max: settings.poolSize ?? 20, connectionTimeoutMillis: 10_000 } };
   }
   const database = sqlitePath(settings.url);
   mkdirSync(dirname(database), { recursive: true });

@@ -30,3 +30,8 @@ export function rawQuery<T = Record<string, unknown>>(source: EntityManager | Qu
 export function writeLock(manager: EntityManager): { mode: 'pessimistic_write' } | undefined {
   return dialectOf(manager) === 'postgres' ? { mode: 'pessimistic_write' } : undefined;
 }
+
+/** The row-lock clause for raw SELECTs: `FOR UPDATE` on PostgreSQL, nothing on SQLite (its writer queue serialises). */
+export function forUpdate(manager: EntityManager): string {
+  return dialectOf(manager) === 'postgres' ? ' FOR UPDATE' : '';
+}
