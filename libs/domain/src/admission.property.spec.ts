@@ -2,7 +2,17 @@ import fc from 'fast-check';
 import { checkQuota, QuotaPosition } from './admission';
 import { capacityOf, InventoryFigures } from './capacity';
 import { Classification, CLASSIFICATIONS } from './classification';
-import { evaluateHost, freeShareAfter, HostInventoryState, HostStatus, PlacementHost, PlacementStrategy, PlacementTenant, rankHosts } from './placement';
+import {
+  evaluateHost,
+  freeShareAfter,
+  HostInventoryState,
+  HostStatus,
+  PlacementHost,
+  PlacementStrategy,
+  PlacementTenant,
+  pickHost,
+  rankHosts,
+} from './placement';
 import { formatAmount, parseAmount, ResourceAmounts } from './resources';
 
 const RESOURCE_CLASSES = ['vcpu', 'memory', 'custom_gpu'] as const;
@@ -241,6 +251,8 @@ describe('admission (properties)', () => {
             if (strategy === 'spread') expect(scores[index - 1]).toBeGreaterThanOrEqual(scores[index]);
             else expect(scores[index - 1]).toBeLessThanOrEqual(scores[index]);
           }
+          // The one-pass pick of admission's hot path agrees with the full ranking.
+          expect(pickHost(tenant, placementHosts, request, strategy)?.name ?? null).toBe(candidates[0]?.name ?? null);
         },
       ),
       { numRuns: 300 },

@@ -91,6 +91,47 @@ export function rankHosts(tenant: PlacementTenant, hosts: Iterable<PlacementHost
   return { candidates, rejections };
 }
 
+/**
+ * The host rankHosts would put first, found in one pass without sorting or explaining the others: admission's hot
+ * path. Null when no host may take the request (then rankHosts says why).
+ */
+export function pickHost<H extends PlacementHost>(
+  tenant: PlacementTenant,
+  hosts: Iterable<H>,
+  request: ResourceAmounts,
+  strategy: PlacementStrategy,
+): H | null {
+  const claim = claimOf(request);
+  const emptiestFirst = strategy === 'spread' ? -1 : 1;
+  let best: H | null = null;
+  let bestKey = 0;
+  for (const host of hosts) {
+    const share = shareLeftIfFits(tenant, host, claim);
+    if (share === null) continue;
+    const key = emptiestFirst * share;
+    if (best === null || key < bestKey || (key === bestKey && host.name < best.name)) {
+      best = host;
+      bestKey = key;
+    }
+  }
+  return best;
+}
+
+/** assess() without the reasons: the share left after placing, or null when the host may not take the claim. */
+function shareLeftIfFits(tenant: PlacementTenant, host: PlacementHost, claim: Claim): number | null {
+  if (placementRuleReasons(tenant, host) !== null) return null;
+  let lowestShareLeft = 1;
+  for (let index = 0; index < claim.resources.length; index++) {
+    const inventory = ownProperty(host.inventories, claim.resources[index]);
+    if (!inventory) return null;
+    const requested = claim.amounts[index];
+    const capacity = capacityOf(inventory);
+    if (capacity - inventory.allocated < requested || checkUnitBounds(inventory, requested) !== null) return null;
+    lowestShareLeft = Math.min(lowestShareLeft, shareLeft(capacity, inventory.allocated, requested));
+  }
+  return lowestShareLeft;
+}
+
 /** A request read once, so that weighing thousands of hosts repeats no per-request work. */
 interface Claim {
   resources: string[];
