@@ -1,20 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { checkQuota, evaluateHost, PlacementHost, PlacementStrategy, QuotaPosition, rankHosts, ResourceAmounts } from '@dcm/domain';
-import { AllocationEntity, AllocationItemEntity, AllocationStatus, IdempotencyRecordEntity, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
+import { checkQuota, evaluateHost, pickHost, PlacementStrategy, rankHosts, ResourceAmounts } from '@dcm/domain';
+import { AllocationEntity, IdempotencyRecordEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager, QueryFailedError } from 'typeorm';
 import { Principal } from '../auth/principal';
 import { Clock } from '../common/clock';
 import { ProblemDetails, ProblemException, Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HostsRepository } from '../hosts/hosts.repository';
-import { CatalogHost, PlacementCatalog } from '../hosts/placement-catalog';
-import { QuotasRepository } from '../quotas/quotas.repository';
+import { PlacementCatalog } from '../hosts/placement-catalog';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto } from './allocation.dto';
 import { insufficientCapacity, quotaExceeded } from './allocation-problems';
-import { AllocationsRepository } from './allocations.repository';
+import { AdmissionTenant, AllocationRecord, AllocationsRepository, LockedHost } from './allocations.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 
 /** How many times admission re-tries when the placement catalog proved stale for the host it picked. */
@@ -28,7 +27,11 @@ export interface AllocationOutcome {
 
 /** Thrown inside the admission transaction when the host the catalog chose no longer fits; the caller retries. */
 class StaleCandidate extends Error {
-  constructor(readonly hostId: string) {
+  constructor(
+    readonly hostId: string,
+    /** The host as found under lock (null when decommissioned meanwhile), to correct the catalog with. */
+    readonly locked: LockedHost | null,
+  ) {
     super(`placement catalog was stale for host ${hostId}`);
   }
 }
@@ -49,7 +52,6 @@ export class AllocationsService {
     private readonly allocations: AllocationsRepository,
     private readonly idempotency: IdempotencyRepository,
     private readonly tenants: TenantsRepository,
-    private readonly quotas: QuotasRepository,
     private readonly hosts: HostsRepository,
     private readonly catalog: PlacementCatalog,
     private readonly resourceClasses: ResourceClassesService,
@@ -116,100 +118,89 @@ export class AllocationsService {
   /** Releases an allocation and returns its capacity and quota. Releasing twice is harmless. */
   async release(id: string): Promise<AllocationResponseDto> {
     const released = await this.unitOfWork.run(async (tx) => {
-      const allocation = await this.allocations.lockById(id, tx);
+      const allocation = await this.allocations.lockRecord(id, tx);
       if (!allocation) throw Problems.notFound(`allocation ${id}`);
       if (allocation.status === 'released') return { allocation, changed: false };
       // Lock order as in admission (tenant's quotas, then the host's inventories) so that the two never deadlock.
-      await this.quotas.lockForTenant(allocation.tenantId, tx);
-      await this.hosts.lockInventories(allocation.hostId, tx);
+      await this.allocations.lockQuotas(allocation.tenantId, tx);
+      await this.allocations.lockHost(allocation.hostId, tx);
       allocation.status = 'released';
       allocation.releasedAt = this.clock.now();
-      await this.allocations.markReleased(allocation, tx);
-      await this.allocations.adjustAllocated(allocation.tenantId, allocation.hostId, allocation.items ?? [], -1, tx);
+      await this.allocations.markReleased(id, allocation.releasedAt, tx);
+      await this.allocations.adjustAllocated(allocation.tenantId, allocation.hostId, allocation.resources, -1, tx);
       return { allocation, changed: true };
     });
-    if (released.changed) this.catalog.applyAllocation(released.allocation.hostId, amountsOf(released.allocation.items ?? []), -1);
-    return (await this.toResponses([released.allocation]))[0];
+    if (released.changed) this.catalog.applyAllocation(released.allocation.hostId, released.allocation.resources, -1);
+    return toResponse(released.allocation);
   }
 
   private async admitWithRetries(request: AdmissionRequest): Promise<AllocationResponseDto> {
     for (let attempt = 1; ; attempt++) {
+      // Any reload of the catalog happens here, before the transaction, so that it never waits for a pooled
+      // connection while this request holds one.
+      await this.catalog.current();
       try {
-        const { allocation, host } = await this.unitOfWork.run((tx) => this.admit(request, tx));
-        this.catalog.applyAllocation(host.id, request.amounts, 1);
-        return this.toResponse(allocation, request.tenant, host);
+        const allocation = await this.unitOfWork.run((tx) => this.admit(request, tx));
+        this.catalog.applyAllocation(allocation.hostId, request.amounts, 1);
+        return toResponse(allocation);
       } catch (error) {
         if (!(error instanceof StaleCandidate)) throw error;
         if (attempt >= MAX_PLACEMENT_ATTEMPTS) {
           throw Problems.conflict('placement kept racing with concurrent changes to the hosts it chose; nothing was allocated, retry the request');
         }
-        await this.catalog.refreshHost(error.hostId);
+        this.catalog.replaceHost(error.hostId, error.locked);
       }
     }
   }
 
-  private async admit(
-    request: AdmissionRequest,
-    tx: EntityManager,
-  ): Promise<{ allocation: AllocationEntity; host: { id: string; name: string; site: string } }> {
-    const tenant = await this.tenants.findBySlug(request.tenant, tx);
+  private async admit(request: AdmissionRequest, tx: EntityManager): Promise<AllocationRecord> {
+    const tenant = await this.allocations.tenantBySlug(request.tenant, tx);
     if (!tenant) throw Problems.notFound(`tenant ${request.tenant}`);
     if (tenant.state === 'offboarded') throw Problems.conflict(`tenant ${tenant.slug} has been offboarded`);
     if (tenant.state === 'frozen') throw Problems.tenantFrozen(tenant.slug);
 
-    const quotaRows = await this.quotas.lockForTenant(tenant.id, tx);
-    const positions: Record<string, QuotaPosition> = Object.fromEntries(
-      quotaRows.map((quota) => [quota.resourceClass, { limit: quota.limit, allocated: quota.allocated }]),
-    );
-    const refusal = checkQuota(request.amounts, positions);
+    const refusal = checkQuota(request.amounts, await this.allocations.lockQuotas(tenant.id, tx));
     if (refusal) throw quotaExceeded(tenant.slug, refusal);
 
     const host = request.host ? await this.lockNamedHost(tenant, request, tx) : await this.lockBestHost(tenant, request, tx);
-
-    const now = this.clock.now();
-    const allocation = Object.assign(new AllocationEntity(), {
+    const allocation: AllocationRecord = {
       id: randomUUID(),
       tenantId: tenant.id,
+      tenantSlug: tenant.slug,
       hostId: host.id,
+      hostName: host.name,
+      site: host.site,
       description: request.description,
-      status: 'active' as AllocationStatus,
-      createdBy: request.principal.tokenId,
-      createdAt: now,
+      status: 'active',
+      createdAt: this.clock.now(),
       releasedAt: null,
-    });
-    const items = Object.entries(request.amounts).map(([resourceClass, amount]) =>
-      Object.assign(new AllocationItemEntity(), { allocationId: allocation.id, resourceClass, amount }),
-    );
-    await this.allocations.insert(allocation, items, tx);
-    await this.allocations.adjustAllocated(tenant.id, host.id, items, 1, tx);
-    allocation.items = items;
-    if (request.idempotency) {
-      const body = this.toResponse(allocation, tenant.slug, host);
-      await this.idempotency.insert(this.record(request, 201, body, now), tx);
-    }
-    return { allocation, host };
+      resources: sortedAmounts(request.amounts),
+    };
+    await this.allocations.insert(allocation, request.principal.tokenId, tx);
+    await this.allocations.adjustAllocated(tenant.id, host.id, allocation.resources, 1, tx);
+    if (request.idempotency) await this.idempotency.insert(this.record(request, 201, toResponse(allocation), allocation.createdAt), tx);
+    return allocation;
   }
 
-  private async lockNamedHost(tenant: TenantEntity, request: AdmissionRequest, tx: EntityManager) {
-    const host = await this.hosts.findLiveByName(request.host!, tx);
+  private async lockNamedHost(tenant: AdmissionTenant, request: AdmissionRequest, tx: EntityManager): Promise<LockedHost> {
+    const hostId = await this.allocations.liveHostIdByName(request.host!, tx);
+    const host = hostId ? await this.allocations.lockHost(hostId, tx) : null;
     if (!host) throw Problems.notFound(`host ${request.host}`);
-    const inventories = await this.hosts.lockInventories(host.id, tx);
-    const dedicatedTenant = host.dedicatedTenantId ? ((await this.tenants.findById(host.dedicatedTenantId, tx))?.slug ?? null) : null;
-    const rejection = evaluateHost(tenant, placementHost({ ...host, dedicatedTenant }, inventories), request.amounts);
+    const rejection = evaluateHost(tenant, host, request.amounts);
     if (rejection) throw insufficientCapacity(tenant.slug, request.amounts, [rejection]);
     return host;
   }
 
-  private async lockBestHost(tenant: TenantEntity, request: AdmissionRequest, tx: EntityManager) {
-    const { candidates, rejections } = rankHosts(tenant, await this.catalog.current(), request.amounts, request.strategy);
-    const best = candidates[0] as CatalogHost | undefined;
-    if (!best) throw insufficientCapacity(tenant.slug, request.amounts, rejections);
-    // The catalog only guided the choice: the domain decides again on the host's rows as locked in this transaction.
-    const inventories = await this.hosts.lockInventories(best.id, tx);
-    const host = await this.hosts.findLiveById(best.id, tx);
-    if (!host || evaluateHost(tenant, placementHost({ ...host, dedicatedTenant: best.dedicatedTenant }, inventories), request.amounts)) {
-      throw new StaleCandidate(best.id);
+  private async lockBestHost(tenant: AdmissionTenant, request: AdmissionRequest, tx: EntityManager): Promise<LockedHost> {
+    // Chosen inside the transaction: on SQLite, where transactions run one at a time, the catalog is then exact.
+    const choice = pickHost(tenant, this.catalog.snapshot(), request.amounts, request.strategy);
+    if (!choice) {
+      const { rejections } = rankHosts(tenant, this.catalog.snapshot(), request.amounts, request.strategy);
+      throw insufficientCapacity(tenant.slug, request.amounts, rejections);
     }
+    // The catalog only guided the choice: the domain decides again on the host's rows as locked in this transaction.
+    const host = await this.allocations.lockHost(choice.id, tx);
+    if (!host || evaluateHost(tenant, host, request.amounts)) throw new StaleCandidate(choice.id, host);
     return host;
   }
 
@@ -247,37 +238,37 @@ export class AllocationsService {
     const hosts = await this.hosts.namesByIds(allocations.map((allocation) => allocation.hostId));
     return allocations.map((allocation) => {
       const host = hosts.get(allocation.hostId);
-      return this.toResponse(allocation, slugs.get(allocation.tenantId) ?? '', { name: host?.name ?? '', site: host?.site ?? '' });
+      return toResponse({
+        ...allocation,
+        tenantSlug: slugs.get(allocation.tenantId) ?? '',
+        hostName: host?.name ?? '',
+        site: host?.site ?? '',
+        resources: sortedAmounts(Object.fromEntries((allocation.items ?? []).map((item) => [item.resourceClass, item.amount]))),
+      });
     });
   }
-
-  private toResponse(allocation: AllocationEntity, tenant: string, host: { name: string; site: string }): AllocationResponseDto {
-    return {
-      id: allocation.id,
-      tenant,
-      host: host.name,
-      site: host.site,
-      resources: amountsOf(allocation.items ?? []),
-      description: allocation.description,
-      status: allocation.status,
-      createdAt: allocation.createdAt.toISOString(),
-      releasedAt: allocation.releasedAt?.toISOString() ?? null,
-    };
-  }
 }
 
-function amountsOf(items: AllocationItemEntity[]): ResourceAmounts {
-  return Object.fromEntries([...items].sort((a, b) => a.resourceClass.localeCompare(b.resourceClass)).map((item) => [item.resourceClass, item.amount]));
-}
-
-function placementHost(host: Pick<PlacementHost, 'name' | 'status' | 'accreditation' | 'dedicatedTenant'>, inventories: InventoryEntity[]): PlacementHost {
+function toResponse(allocation: AllocationRecord): AllocationResponseDto {
   return {
-    name: host.name,
-    status: host.status,
-    accreditation: host.accreditation,
-    dedicatedTenant: host.dedicatedTenant,
-    inventories: Object.fromEntries(inventories.map((inventory) => [inventory.resourceClass, inventory])),
+    id: allocation.id,
+    tenant: allocation.tenantSlug,
+    host: allocation.hostName,
+    site: allocation.site,
+    resources: allocation.resources,
+    description: allocation.description,
+    status: allocation.status,
+    createdAt: allocation.createdAt.toISOString(),
+    releasedAt: allocation.releasedAt?.toISOString() ?? null,
   };
+}
+
+function sortedAmounts(amounts: ResourceAmounts): ResourceAmounts {
+  return Object.fromEntries(
+    Object.keys(amounts)
+      .sort()
+      .map((resourceClass) => [resourceClass, amounts[resourceClass]]),
+  );
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -22,6 +22,7 @@ const SHARED_DATABASE_MAX_AGE_MS = 5_000;
 export class PlacementCatalog implements OnApplicationBootstrap {
   private readonly hosts = new Map<string, CatalogHost>();
   private loadedAt = 0;
+  private reloading: Promise<void> | null = null;
   private readonly shared: boolean;
 
   constructor(
@@ -36,13 +37,24 @@ export class PlacementCatalog implements OnApplicationBootstrap {
     await this.reload();
   }
 
-  /** Every live host, reloaded first when the view may be stale. */
+  /** Every live host, reloaded first when the view may be stale. Not to be called inside a transaction. */
   async current(): Promise<Iterable<CatalogHost>> {
     if (this.shared && Date.now() - this.loadedAt > SHARED_DATABASE_MAX_AGE_MS) await this.reload();
     return this.hosts.values();
   }
 
-  async reload(): Promise<void> {
+  /** Every live host as the view holds it now, without touching the database. */
+  snapshot(): Iterable<CatalogHost> {
+    return this.hosts.values();
+  }
+
+  /** Reloads the whole view; concurrent callers share one reload. */
+  reload(): Promise<void> {
+    this.reloading ??= this.load().finally(() => (this.reloading = null));
+    return this.reloading;
+  }
+
+  private async load(): Promise<void> {
     const hosts = await this.repository.listLive();
     const slugs = await this.tenants.slugsByIds(hosts.flatMap((host) => (host.dedicatedTenantId ? [host.dedicatedTenantId] : [])));
     this.hosts.clear();
@@ -58,6 +70,12 @@ export class PlacementCatalog implements OnApplicationBootstrap {
     }
     const slugs = await this.tenants.slugsByIds(host.dedicatedTenantId ? [host.dedicatedTenantId] : []);
     this.hosts.set(hostId, this.toCatalogHost(host, slugs));
+  }
+
+  /** Replaces one host's entry with figures read under lock (null: the host is gone). */
+  replaceHost(hostId: string, host: CatalogHost | null): void {
+    if (host) this.hosts.set(hostId, host);
+    else this.hosts.delete(hostId);
   }
 
   /** Applies a committed admission (+1) or release (−1) to the view. */
