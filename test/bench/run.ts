@@ -1,0 +1,58 @@
+/**
+ * Benchmark dispatcher: `npm run bench` runs every benchmark, `npm run bench -- <name> [<name>…]` the named ones.
+ * An unknown name prints the list and exits 2; a benchmark whose correctness checks fail makes the run exit 1.
+ *
+ * To add a benchmark: write test/bench/<name>.bench.ts exporting a `Benchmark` (support/benchmark.ts) and add one
+ * line to BENCHMARKS. Modules are loaded only when their benchmark runs.
+ */
+import type { Benchmark } from './support/benchmark';
+
+const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benchmark> }> = {
+  admission: {
+    description: '200 clients creating and releasing allocations (500 tenants, 2,000 hosts), SQLite and PostgreSQL; over-commit check',
+    load: async () => (await import('./admission.bench')).admission,
+  },
+};
+
+function printList(): void {
+  console.log('benchmarks (npm run bench -- <name>…; no name runs them all):');
+  for (const [name, { description }] of Object.entries(BENCHMARKS)) console.log(`  ${name.padEnd(12)} ${description}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const names = argv.filter((argument) => argument !== '--');
+  if (names.some((name) => name === '--help' || name === '-h' || name === 'list')) {
+    printList();
+    return 0;
+  }
+  const unknown = names.filter((name) => !Object.hasOwn(BENCHMARKS, name));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+    printList();
+    return 2;
+  }
+  const selected = names.length > 0 ? [...new Set(names)] : Object.keys(BENCHMARKS);
+  const failed: string[] = [];
+  for (const name of selected) {
+    console.log(`\n=== ${name} ===`);
+    const started = performance.now();
+    try {
+      const run = await BENCHMARKS[name].load();
+      if (!(await run())) failed.push(name);
+    } catch (error) {
+      console.error(`${name}: ${(error as Error).stack ?? error}`);
+      failed.push(name);
+    }
+    console.log(`=== ${name}: ${failed.includes(name) ? 'FAIL' : 'PASS'} (${((performance.now() - started) / 1000).toFixed(1)} s) ===`);
+  }
+  if (selected.length > 1) console.log(`\n${selected.length - failed.length} passed, ${failed.length} failed${failed.length ? `: ${failed.join(', ')}` : ''}`);
+  return failed.length > 0 ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
