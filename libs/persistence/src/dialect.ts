@@ -31,7 +31,11 @@ export function writeLock(manager: EntityManager): { mode: 'pessimistic_write' }
   return dialectOf(manager) === 'postgres' ? { mode: 'pessimistic_write' } : undefined;
 }
 
-/** The row-lock clause for raw SELECTs: `FOR UPDATE` on PostgreSQL, nothing on SQLite (its writer queue serialises). */
-export function forUpdate(manager: EntityManager): string {
-  return dialectOf(manager) === 'postgres' ? ' FOR UPDATE' : '';
+/**
+ * The row-lock clause for raw SELECTs: `FOR UPDATE [OF alias]` on PostgreSQL (with `of`, only that table's rows of a
+ * join are locked), nothing on SQLite (its writer queue serialises).
+ */
+export function forUpdate(manager: EntityManager, of?: string): string {
+  if (dialectOf(manager) !== 'postgres') return '';
+  return of ? ` FOR UPDATE OF ${of}` : ' FOR UPDATE';
 }

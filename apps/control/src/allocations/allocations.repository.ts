@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Classification, HostStatus, Isolation, QuotaPosition } from '@dcm/domain';
+import type { Classification, Isolation, QuotaPosition } from '@dcm/domain';
 import { AllocationEntity, AllocationStatus, forUpdate, rawQuery, TenantState } from '@dcm/persistence';
 import { DataSource, EntityManager, FindOptionsWhere } from 'typeorm';
 
@@ -9,26 +9,6 @@ export interface AdmissionTenant {
   state: TenantState;
   classification: Classification;
   isolation: Isolation;
-}
-
-export interface LockedHost {
-  id: string;
-  name: string;
-  site: string;
-  status: HostStatus;
-  accreditation: Classification;
-  dedicatedTenant: string | null;
-  inventories: Record<string, LockedInventory>;
-}
-
-export interface LockedInventory {
-  total: number;
-  reserved: number;
-  allocationRatio: number;
-  minUnit: number | null;
-  maxUnit: number | null;
-  stepSize: number | null;
-  allocated: number;
 }
 
 export interface AllocationRecord {
@@ -44,8 +24,6 @@ export interface AllocationRecord {
   releasedAt: Date | null;
   resources: Record<string, number>;
 }
-
-const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 /**
  * Admission and release run on every allocation request, so they speak plain SQL with portable placeholders
@@ -76,45 +54,6 @@ export class AllocationsRepository {
     return row?.id ?? null;
   }
 
-  /** A live host with its inventory rows locked until the transaction ends (in class order), or null. */
-  async lockHost(hostId: string, tx: EntityManager): Promise<LockedHost | null> {
-    const [host] = await rawQuery<{ id: string; name: string; site: string; status: HostStatus; accreditation: Classification; dedicated: string | null }>(
-      tx,
-      `SELECT h.id, h.name, h.site, h.status, h.accreditation, t.slug AS dedicated
-         FROM hosts h LEFT JOIN tenants t ON t.id = h.dedicated_tenant_id
-        WHERE h.id = ? AND h.decommissioned_at IS NULL`,
-      [hostId],
-    );
-    if (!host) return null;
-    const rows = await rawQuery<Record<string, unknown>>(
-      tx,
-      `SELECT resource_class, total, reserved, allocation_ratio, min_unit, max_unit, step_size, allocated
-         FROM inventories WHERE host_id = ? ORDER BY resource_class${forUpdate(tx)}`,
-      [hostId],
-    );
-    const inventories: Record<string, LockedInventory> = {};
-    for (const row of rows) {
-      inventories[row.resource_class as string] = {
-        total: Number(row.total),
-        reserved: Number(row.reserved),
-        allocationRatio: Number(row.allocation_ratio),
-        minUnit: nullableNumber(row.min_unit),
-        maxUnit: nullableNumber(row.max_unit),
-        stepSize: nullableNumber(row.step_size),
-        allocated: Number(row.allocated),
-      };
-    }
-    return {
-      id: host.id,
-      name: host.name,
-      site: host.site,
-      status: host.status,
-      accreditation: host.accreditation,
-      dedicatedTenant: host.dedicated,
-      inventories,
-    };
-  }
-
   async insert(allocation: AllocationRecord, createdBy: string, tx: EntityManager): Promise<void> {
     await rawQuery(
       tx,
@@ -135,7 +74,7 @@ export class AllocationsRepository {
       tx,
       `SELECT a.id, a.tenant_id, t.slug, a.host_id, h.name, h.site, a.description, a.status, a.created_at, a.released_at
          FROM allocations a JOIN tenants t ON t.id = a.tenant_id JOIN hosts h ON h.id = a.host_id
-        WHERE a.id = ?${dialectLockOf(tx, 'a')}`,
+        WHERE a.id = ?${forUpdate(tx, 'a')}`,
       [id],
     );
     if (!row) return null;
@@ -199,9 +138,4 @@ export class AllocationsRepository {
   findById(id: string): Promise<AllocationEntity | null> {
     return this.dataSource.manager.findOne(AllocationEntity, { where: { id }, relations: { items: true } });
   }
-}
-
-/** FOR UPDATE OF <alias> on PostgreSQL (locking only the allocation, not the joined rows); nothing on SQLite. */
-function dialectLockOf(tx: EntityManager, alias: string): string {
-  return forUpdate(tx) ? ` FOR UPDATE OF ${alias}` : '';
 }

@@ -7,13 +7,13 @@ import { Principal } from '../auth/principal';
 import { Clock } from '../common/clock';
 import { ProblemDetails, ProblemException, Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
-import { HostsRepository } from '../hosts/hosts.repository';
+import { HostsRepository, PlacementHostRow } from '../hosts/hosts.repository';
 import { PlacementCatalog } from '../hosts/placement-catalog';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto } from './allocation.dto';
 import { insufficientCapacity, quotaExceeded } from './allocation-problems';
-import { AdmissionTenant, AllocationRecord, AllocationsRepository, LockedHost } from './allocations.repository';
+import { AdmissionTenant, AllocationRecord, AllocationsRepository } from './allocations.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 
 /** How many times admission re-tries when the placement catalog proved stale for the host it picked. */
@@ -30,7 +30,7 @@ class StaleCandidate extends Error {
   constructor(
     readonly hostId: string,
     /** The host as found under lock (null when decommissioned meanwhile), to correct the catalog with. */
-    readonly locked: LockedHost | null,
+    readonly locked: PlacementHostRow | null,
   ) {
     super(`placement catalog was stale for host ${hostId}`);
   }
@@ -123,7 +123,7 @@ export class AllocationsService {
       if (allocation.status === 'released') return { allocation, changed: false };
       // Lock order as in admission (tenant's quotas, then the host's inventories) so that the two never deadlock.
       await this.allocations.lockQuotas(allocation.tenantId, tx);
-      await this.allocations.lockHost(allocation.hostId, tx);
+      await this.lockHost(allocation.hostId, tx);
       allocation.status = 'released';
       allocation.releasedAt = this.clock.now();
       await this.allocations.markReleased(id, allocation.releasedAt, tx);
@@ -182,16 +182,16 @@ export class AllocationsService {
     return allocation;
   }
 
-  private async lockNamedHost(tenant: AdmissionTenant, request: AdmissionRequest, tx: EntityManager): Promise<LockedHost> {
+  private async lockNamedHost(tenant: AdmissionTenant, request: AdmissionRequest, tx: EntityManager): Promise<PlacementHostRow> {
     const hostId = await this.allocations.liveHostIdByName(request.host!, tx);
-    const host = hostId ? await this.allocations.lockHost(hostId, tx) : null;
+    const host = hostId ? await this.lockHost(hostId, tx) : null;
     if (!host) throw Problems.notFound(`host ${request.host}`);
     const rejection = evaluateHost(tenant, host, request.amounts);
     if (rejection) throw insufficientCapacity(tenant.slug, request.amounts, [rejection]);
     return host;
   }
 
-  private async lockBestHost(tenant: AdmissionTenant, request: AdmissionRequest, tx: EntityManager): Promise<LockedHost> {
+  private async lockBestHost(tenant: AdmissionTenant, request: AdmissionRequest, tx: EntityManager): Promise<PlacementHostRow> {
     // Chosen inside the transaction: on SQLite, where transactions run one at a time, the catalog is then exact.
     const choice = pickHost(tenant, this.catalog.snapshot(), request.amounts, request.strategy);
     if (!choice) {
@@ -199,9 +199,14 @@ export class AllocationsService {
       throw insufficientCapacity(tenant.slug, request.amounts, rejections);
     }
     // The catalog only guided the choice: the domain decides again on the host's rows as locked in this transaction.
-    const host = await this.allocations.lockHost(choice.id, tx);
+    const host = await this.lockHost(choice.id, tx);
     if (!host || evaluateHost(tenant, host, request.amounts)) throw new StaleCandidate(choice.id, host);
     return host;
+  }
+
+  private async lockHost(hostId: string, tx: EntityManager): Promise<PlacementHostRow | null> {
+    const [host] = await this.hosts.placementHosts({ hostId, lockFor: tx });
+    return host ?? null;
   }
 
   private replay(record: IdempotencyRecordEntity, requestHash: string): AllocationOutcome {

@@ -1,6 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { AllocationEntity, HostEntity, HostStatus, InventoryEntity, writeLock } from '@dcm/persistence';
+import type { Classification, HostInventoryState, PlacementHost } from '@dcm/domain';
+import { AllocationEntity, forUpdate, HostEntity, HostStatus, InventoryEntity, rawQuery, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
+
+/** A live host as placement sees it: the domain's PlacementHost plus where it is. */
+export interface PlacementHostRow extends PlacementHost {
+  id: string;
+  site: string;
+  inventories: Record<string, HostInventoryState>;
+}
+
+const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 /** Hosts that have not been decommissioned, with their inventories. */
 @Injectable()
@@ -25,6 +35,60 @@ export class HostsRepository {
       relations: { inventories: true },
       order: { name: 'ASC' },
     });
+  }
+
+  /**
+   * Live hosts as placement sees them, read with plain SQL (the catalog reloads thousands at a time, admission reads
+   * one per request). With `lockFor`, the one host's inventory rows stay locked until that transaction ends, in class
+   * order (the fixed order every locker uses).
+   */
+  async placementHosts(options: { hostId?: string; lockFor?: EntityManager } = {}): Promise<PlacementHostRow[]> {
+    const manager = options.lockFor ?? this.dataSource.manager;
+    const byHost = options.hostId ? ' AND h.id = ?' : '';
+    const parameters = options.hostId ? [options.hostId] : [];
+    const hosts = await rawQuery<{ id: string; name: string; site: string; status: HostStatus; accreditation: Classification; dedicated: string | null }>(
+      manager,
+      `SELECT h.id, h.name, h.site, h.status, h.accreditation, t.slug AS dedicated
+         FROM hosts h LEFT JOIN tenants t ON t.id = h.dedicated_tenant_id
+        WHERE h.decommissioned_at IS NULL${byHost}`,
+      parameters,
+    );
+    if (hosts.length === 0) return [];
+    const rows = await rawQuery<Record<string, unknown>>(
+      manager,
+      `SELECT i.host_id, i.resource_class, i.total, i.reserved, i.allocation_ratio, i.min_unit, i.max_unit, i.step_size, i.allocated
+         FROM inventories i JOIN hosts h ON h.id = i.host_id
+        WHERE h.decommissioned_at IS NULL${byHost} ORDER BY i.host_id, i.resource_class${options.lockFor ? forUpdate(options.lockFor, 'i') : ''}`,
+      parameters,
+    );
+    const result = new Map<string, PlacementHostRow>(
+      hosts.map((host) => [
+        host.id,
+        {
+          id: host.id,
+          name: host.name,
+          site: host.site,
+          status: host.status,
+          accreditation: host.accreditation,
+          dedicatedTenant: host.dedicated,
+          inventories: {},
+        },
+      ]),
+    );
+    for (const row of rows) {
+      const host = result.get(row.host_id as string);
+      if (!host) continue;
+      host.inventories[row.resource_class as string] = {
+        total: Number(row.total),
+        reserved: Number(row.reserved),
+        allocationRatio: Number(row.allocation_ratio),
+        minUnit: nullableNumber(row.min_unit),
+        maxUnit: nullableNumber(row.max_unit),
+        stepSize: nullableNumber(row.step_size),
+        allocated: Number(row.allocated),
+      };
+    }
+    return [...result.values()];
   }
 
   namesByIds(ids: string[]): Promise<Map<string, HostEntity>> {

@@ -1,14 +1,10 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { HostInventoryState, PlacementHost, ResourceAmounts } from '@dcm/domain';
-import { dialectOf, HostEntity } from '@dcm/persistence';
+import { ResourceAmounts } from '@dcm/domain';
+import { dialectOf } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
-import { TenantsRepository } from '../tenants/tenants.repository';
-import { HostsRepository } from './hosts.repository';
+import { HostsRepository, PlacementHostRow } from './hosts.repository';
 
-export interface CatalogHost extends PlacementHost {
-  id: string;
-  site: string;
-}
+export type CatalogHost = PlacementHostRow;
 
 /** How old the catalog may grow before placement reloads it, when other replicas may be writing (PostgreSQL). */
 const SHARED_DATABASE_MAX_AGE_MS = 5_000;
@@ -27,7 +23,6 @@ export class PlacementCatalog implements OnApplicationBootstrap {
 
   constructor(
     private readonly repository: HostsRepository,
-    private readonly tenants: TenantsRepository,
     dataSource: DataSource,
   ) {
     this.shared = dialectOf(dataSource) === 'postgres';
@@ -55,21 +50,15 @@ export class PlacementCatalog implements OnApplicationBootstrap {
   }
 
   private async load(): Promise<void> {
-    const hosts = await this.repository.listLive();
-    const slugs = await this.tenants.slugsByIds(hosts.flatMap((host) => (host.dedicatedTenantId ? [host.dedicatedTenantId] : [])));
+    const hosts = await this.repository.placementHosts();
     this.hosts.clear();
-    for (const host of hosts) this.hosts.set(host.id, this.toCatalogHost(host, slugs));
+    for (const host of hosts) this.hosts.set(host.id, host);
     this.loadedAt = Date.now();
   }
 
   async refreshHost(hostId: string): Promise<void> {
-    const host = await this.repository.findLiveById(hostId);
-    if (!host) {
-      this.hosts.delete(hostId);
-      return;
-    }
-    const slugs = await this.tenants.slugsByIds(host.dedicatedTenantId ? [host.dedicatedTenantId] : []);
-    this.hosts.set(hostId, this.toCatalogHost(host, slugs));
+    const [host] = await this.repository.placementHosts({ hostId });
+    this.replaceHost(hostId, host ?? null);
   }
 
   /** Replaces one host's entry with figures read under lock (null: the host is gone). */
@@ -83,25 +72,8 @@ export class PlacementCatalog implements OnApplicationBootstrap {
     const host = this.hosts.get(hostId);
     if (!host) return;
     for (const [resourceClass, amount] of Object.entries(amounts)) {
-      const inventory = host.inventories[resourceClass] as HostInventoryState | undefined;
+      const inventory = host.inventories[resourceClass];
       if (inventory) inventory.allocated += sign * amount;
     }
-  }
-
-  private toCatalogHost(host: HostEntity, slugs: Map<string, string>): CatalogHost {
-    const inventories: Record<string, HostInventoryState> = {};
-    for (const inventory of host.inventories ?? []) {
-      const { total, reserved, allocationRatio, minUnit, maxUnit, stepSize, allocated } = inventory;
-      inventories[inventory.resourceClass] = { total, reserved, allocationRatio, minUnit, maxUnit, stepSize, allocated };
-    }
-    return {
-      id: host.id,
-      name: host.name,
-      site: host.site,
-      status: host.status,
-      accreditation: host.accreditation,
-      dedicatedTenant: host.dedicatedTenantId ? (slugs.get(host.dedicatedTenantId) ?? null) : null,
-      inventories,
-    };
   }
 }
