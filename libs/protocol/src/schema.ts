@@ -1,0 +1,112 @@
+import { Static, Type } from '@sinclair/typebox';
+
+/** The report format version this build speaks; control refuses reports of any other version. */
+export const REPORT_SCHEMA_VERSION = 1;
+
+export const MAX_REPORTS_PER_BATCH = 500;
+
+const SLUG = '^[a-z0-9][a-z0-9-]{1,62}$';
+const HOSTNAME = '^[a-z0-9][a-z0-9._-]{0,62}$';
+
+/** A whole amount of bytes or a counter: never negative, never beyond what a double holds exactly. */
+const Count = (description?: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, ...(description ? { description } : {}) });
+const NonNegative = (description?: string) => Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, ...(description ? { description } : {}) });
+
+export const HostFactsSchema = Type.Object(
+  {
+    hostname: Type.String({ pattern: HOSTNAME }),
+    os: Type.String({ maxLength: 200 }),
+    kernel: Type.String({ maxLength: 200 }),
+    cpuModel: Type.String({ maxLength: 200 }),
+    logicalCores: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    memoryTotalBytes: Count(),
+    storage: Type.Array(Type.Object({ mountpoint: Type.String({ minLength: 1, maxLength: 4096 }), sizeBytes: Count() }, { additionalProperties: false }), {
+      maxItems: 64,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const EnrolRequestSchema = Type.Object(
+  {
+    joinToken: Type.String({ minLength: 20, maxLength: 200 }),
+    hostname: Type.String({ pattern: HOSTNAME }),
+    facts: HostFactsSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const EnrolResponseSchema = Type.Object({
+  agentId: Type.String({ format: 'uuid' }),
+  agentToken: Type.String(),
+  hostName: Type.String(),
+  reportIntervalSeconds: Type.Integer({ minimum: 1 }),
+});
+
+export const TenantUseSchema = Type.Object(
+  {
+    storageUsedBytes: Type.Optional(Count("bytes used on the tenant's mounts")),
+    memoryBytes: Type.Optional(Count("memory.current of the tenant's cgroups")),
+    cpuUsageSecondsTotal: Type.Optional(NonNegative("usage_usec of the tenant's cgroups, in seconds")),
+  },
+  { additionalProperties: false },
+);
+
+export const ReportSchema = Type.Object(
+  {
+    schemaVersion: Type.Literal(REPORT_SCHEMA_VERSION),
+    seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'per agent, strictly increasing' }),
+    collectedAt: Type.String({ format: 'date-time' }),
+    cpu: Type.Object(
+      {
+        usageRatio: Type.Number({ minimum: 0, maximum: 1 }),
+        load1: NonNegative(),
+        load5: NonNegative(),
+        load15: NonNegative(),
+        logicalCores: Type.Integer({ minimum: 1, maximum: 100_000 }),
+      },
+      { additionalProperties: false },
+    ),
+    memory: Type.Object({ totalBytes: Count(), availableBytes: Count() }, { additionalProperties: false }),
+    filesystems: Type.Array(
+      Type.Object(
+        {
+          mountpoint: Type.String({ minLength: 1, maxLength: 4096 }),
+          fstype: Type.String({ maxLength: 64 }),
+          sizeBytes: Count(),
+          usedBytes: Count(),
+          availBytes: Count(),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 256 },
+    ),
+    network: Type.Array(
+      Type.Object({ device: Type.String({ minLength: 1, maxLength: 64 }), rxBytesTotal: Count(), txBytesTotal: Count() }, { additionalProperties: false }),
+      { maxItems: 256 },
+    ),
+    inventory: Type.Object(
+      { vcpu: Count('logical cores'), memoryBytes: Count('memory total'), storageBytes: Count('sum of the configured storage mounts') },
+      { additionalProperties: false },
+    ),
+    tenants: Type.Record(Type.String({ pattern: SLUG }), TenantUseSchema, { maxProperties: 256, additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
+
+export const ReportBatchSchema = Type.Union([ReportSchema, Type.Array(ReportSchema, { minItems: 1, maxItems: MAX_REPORTS_PER_BATCH })]);
+
+export const IngestResponseSchema = Type.Object({
+  accepted: Type.Integer({ minimum: 0 }),
+  duplicates: Type.Integer({ minimum: 0 }),
+  lastSeq: Type.Integer({ minimum: 0 }),
+  reportIntervalSeconds: Type.Integer({ minimum: 1 }),
+});
+
+export type HostFacts = Static<typeof HostFactsSchema>;
+export type EnrolRequest = Static<typeof EnrolRequestSchema>;
+export type EnrolResponse = Static<typeof EnrolResponseSchema>;
+export type TenantUse = Static<typeof TenantUseSchema>;
+export type Report = Static<typeof ReportSchema>;
+export type ReportBatch = Static<typeof ReportBatchSchema>;
+export type IngestResponse = Static<typeof IngestResponseSchema>;
