@@ -47,6 +47,8 @@ describe('hosts API', () => {
         dedicatedTenant: null,
         status: 'up',
         lastReportAt: null,
+        agentId: null,
+        measurements: null,
         inventories: {
           memory: {
             unit: 'bytes',

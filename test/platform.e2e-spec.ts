@@ -137,9 +137,19 @@ describe('platform', () => {
           })),
         );
 
+      // Enrolment authenticates with the join token in its body rather than a bearer token: a well-formed request
+      // with a join token that does not exist must be refused just the same.
+      const bodies: Record<string, unknown> = {
+        '/v1/agents/enrol': {
+          joinToken: 'dcm_not-a-real-join-token-at-all',
+          hostname: 'rogue-host',
+          facts: { hostname: 'rogue-host', os: 'x', kernel: 'x', cpuModel: 'x', logicalCores: 1, memoryTotalBytes: 1, storage: [] },
+        },
+      };
       const answers = [];
       for (const { method, path } of operations) {
-        const response = await control.api.request(method, path, ['POST', 'PUT', 'PATCH'].includes(method) ? {} : undefined, { token: null });
+        const body = bodies[path] ?? (['POST', 'PUT', 'PATCH'].includes(method) ? {} : undefined);
+        const response = await control.api.request(method, path, body, { token: null });
         answers.push({ method, path, status: response.status, code: response.body?.code });
       }
 

@@ -1,8 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { dataSourceOptions, migrate } from '@dcm/persistence';
 import { LoggerModule } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
+import { AgentsModule } from './agents/agents.module';
 import { AllocationsModule } from './allocations/allocations.module';
 import { AuthModule } from './auth/auth.module';
 import { CapacityModule } from './capacity/capacity.module';
@@ -37,6 +39,7 @@ export class AppModule {
             return dataSource;
           },
         }),
+        ScheduleModule.forRoot(),
         AuthModule,
         HealthModule,
         ResourceClassesModule,
@@ -45,6 +48,7 @@ export class AppModule {
         HostsModule,
         AllocationsModule,
         CapacityModule,
+        AgentsModule,
       ],
     };
   }

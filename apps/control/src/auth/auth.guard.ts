@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Problems } from '../common/problem';
-import { ApiRole, Principal, PUBLIC_ROUTE, REQUIRED_ROLE, ROLE_RANKS } from './principal';
+import { AGENT_ROUTE, ApiRole, Principal, PUBLIC_ROUTE, REQUIRED_ROLE, ROLE_RANKS } from './principal';
 import { TokensService } from './tokens.service';
 
 /**
@@ -26,6 +26,12 @@ export class AuthGuard implements CanActivate {
     if (!match) throw Problems.unauthenticated('send Authorization: Bearer <token>');
     const principal = await this.tokens.authenticate(match[1]);
     request.principal = principal;
+
+    const agentRoute = this.reflector.getAllAndOverride<boolean>(AGENT_ROUTE, targets) ?? false;
+    if (agentRoute !== (principal.kind === 'agent')) {
+      throw Problems.forbidden(agentRoute ? 'only an agent token may call this' : 'an agent token may only post its own reports');
+    }
+    if (agentRoute) return true;
 
     const required = this.reflector.getAllAndOverride<ApiRole>(REQUIRED_ROLE, targets) ?? 'admin';
     const rank = principal.kind === 'api' && principal.role && principal.role in ROLE_RANKS ? ROLE_RANKS[principal.role as ApiRole] : 0;

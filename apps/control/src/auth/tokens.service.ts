@@ -80,6 +80,15 @@ export class TokensService {
     return toTokenResponse(token, token.tenantId ? (slugs.get(token.tenantId) ?? null) : null);
   }
 
+  /** Revokes a token as part of the caller's transaction (an agent replaced by a new enrolment). */
+  async revokeWithin(id: string, now: Date, tx: EntityManager): Promise<void> {
+    const token = await this.repository.findById(id, tx);
+    if (!token || token.revokedAt) return;
+    token.revokedAt = now;
+    await this.repository.save(token, tx);
+    this.cache.clear();
+  }
+
   /**
    * Spends one use of a join token inside the caller's transaction; throws Unauthenticated when the secret is not a
    * usable join token.

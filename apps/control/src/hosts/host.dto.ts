@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CLASSIFICATIONS, Classification, HostStatus, ResourceUnit } from '@dcm/domain';
+import type { Report } from '@dcm/protocol';
 import { IsIn, IsNumber, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
 import { IsAmountInput, IsLabels, IsResourceMap, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
@@ -150,6 +151,17 @@ export class InventoryResponseDto {
   @ApiProperty({ example: 144, description: 'capacity − allocated (negative when over-committed)' }) free: number;
 }
 
+export interface HostMeasurementsDto {
+  seq: number;
+  collectedAt: string;
+  receivedAt: string;
+  cpu: Report['cpu'];
+  memory: Report['memory'];
+  filesystems: Report['filesystems'];
+  network: Report['network'];
+  tenants: Report['tenants'];
+}
+
 export class HostResponseDto {
   @ApiProperty({ example: 'blv-c01' }) name: string;
   @ApiProperty({ example: 'blaenavon-hall-a' }) site: string;
@@ -159,6 +171,13 @@ export class HostResponseDto {
   @ApiProperty({ nullable: true, type: String }) dedicatedTenant: string | null;
   @ApiProperty({ enum: ['up', 'stale', 'down', 'maintenance'] }) status: HostStatus;
   @ApiProperty({ nullable: true, type: String }) lastReportAt: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'The enrolled agent, if any' }) agentId: string | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Object,
+    description: "GET /v1/hosts/:name only: the agent's latest report (seq, collectedAt, receivedAt, cpu, memory, filesystems, network, tenants)",
+  })
+  measurements?: HostMeasurementsDto | null;
   @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/InventoryResponseDto' } })
   inventories: Record<string, InventoryResponseDto>;
   @ApiProperty() createdAt: string;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Classification, HostInventoryState, PlacementHost } from '@dcm/domain';
-import { AllocationEntity, forUpdate, HostEntity, HostStatus, InventoryEntity, rawQuery, writeLock } from '@dcm/persistence';
+import { AllocationEntity, forUpdate, HostEntity, HostMeasurementEntity, HostStatus, InventoryEntity, rawQuery, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 
 /** A live host as placement sees it: the domain's PlacementHost plus where it is. */
@@ -89,6 +89,10 @@ export class HostsRepository {
       };
     }
     return [...result.values()];
+  }
+
+  latestMeasurement(hostId: string): Promise<HostMeasurementEntity | null> {
+    return this.dataSource.manager.findOneBy(HostMeasurementEntity, { hostId });
   }
 
   namesByIds(ids: string[]): Promise<Map<string, HostEntity>> {

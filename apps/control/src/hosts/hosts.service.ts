@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { capacityOf, evaluateHost } from '@dcm/domain';
 import { HostEntity, HostStatus, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
+import type { Report } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
@@ -29,8 +30,26 @@ export class HostsService {
     return hosts.map((host) => this.toResponse(host, slugs));
   }
 
+  /** One host with its inventories and, when its agent has reported, the latest measurements. */
   async get(name: string): Promise<HostResponseDto> {
-    return this.respond(await this.requireHost(name));
+    const host = await this.requireHost(name);
+    const response = await this.respond(host);
+    const latest = await this.hosts.latestMeasurement(host.id);
+    const report = latest?.report as Report | undefined;
+    response.measurements =
+      latest && report
+        ? {
+            seq: latest.seq,
+            collectedAt: latest.collectedAt.toISOString(),
+            receivedAt: latest.receivedAt.toISOString(),
+            cpu: report.cpu,
+            memory: report.memory,
+            filesystems: report.filesystems,
+            network: report.network,
+            tenants: report.tenants,
+          }
+        : null;
+    return response;
   }
 
   async create(input: CreateHostDto): Promise<HostResponseDto> {
@@ -190,6 +209,7 @@ export class HostsService {
       dedicatedTenant: host.dedicatedTenantId ? (tenantSlugs.get(host.dedicatedTenantId) ?? null) : null,
       status: host.status,
       lastReportAt: host.lastReportAt?.toISOString() ?? null,
+      agentId: host.agentId,
       inventories,
       createdAt: host.createdAt.toISOString(),
       updatedAt: host.updatedAt.toISOString(),

@@ -1,0 +1,57 @@
+import { Body, Controller, HttpCode, Param, ParseUUIDPipe, PipeTransform, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  EnrolRequest,
+  EnrolRequestSchema,
+  EnrolResponse,
+  IngestResponse,
+  isReportArray,
+  Report,
+  ReportBatch,
+  ReportBatchSchema,
+  validateEnrolRequest,
+  validateReportBatch,
+} from '@dcm/protocol';
+import { AgentRoute, CurrentPrincipal, Principal, Public } from '../auth/principal';
+import { Problems } from '../common/problem';
+import { AgentsService } from './agents.service';
+
+/** Validates a body against a @dcm/protocol schema: the wire format both sides share. */
+class ProtocolPipe<T> implements PipeTransform<unknown, T> {
+  constructor(private readonly validate: (value: unknown) => { ok: true; value: T } | { ok: false; errors: string[] }) {}
+
+  transform(value: unknown): T {
+    const result = this.validate(value);
+    if (!result.ok) throw Problems.validation(result.errors.slice(0, 20).join('; '), result.errors.slice(0, 100));
+    return result.value;
+  }
+}
+
+@ApiTags('agents')
+@Controller('v1/agents')
+export class AgentsController {
+  constructor(private readonly agents: AgentsService) {}
+
+  @Post('enrol')
+  @Public()
+  @ApiOperation({ summary: 'Enrol a host agent with a join token; answers the agent its own id and token' })
+  @ApiBody({ schema: EnrolRequestSchema as object })
+  enrol(@Body(new ProtocolPipe(validateEnrolRequest)) body: EnrolRequest): Promise<EnrolResponse> {
+    return this.agents.enrol(body);
+  }
+
+  @Post(':id/reports')
+  @HttpCode(200)
+  @AgentRoute()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Post one report or an array of them (replay after an outage); duplicates by seq are ignored' })
+  @ApiBody({ schema: ReportBatchSchema as object })
+  ingest(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body(new ProtocolPipe(validateReportBatch)) body: ReportBatch,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<IngestResponse> {
+    const reports: Report[] = isReportArray(body) ? body : [body];
+    return this.agents.ingest(id, principal, reports);
+  }
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { HostsModule } from '../hosts/hosts.module';
+import { TenantsModule } from '../tenants/tenants.module';
+import { AgentsController } from './agents.controller';
+import { AgentsRepository } from './agents.repository';
+import { AgentsService } from './agents.service';
+import { LivenessScheduler } from './liveness.scheduler';
+import { LivenessService } from './liveness.service';
+
+@Module({
+  imports: [AuthModule, HostsModule, TenantsModule],
+  controllers: [AgentsController],
+  providers: [AgentsService, AgentsRepository, LivenessService, LivenessScheduler],
+  exports: [AgentsRepository],
+})
+export class AgentsModule {}

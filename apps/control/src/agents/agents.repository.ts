@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { AgentEntity, rawQuery, writeLock } from '@dcm/persistence';
+import { DataSource, EntityManager } from 'typeorm';
+
+export interface HostSampleRow {
+  hostId: string;
+  bucket: number;
+  cpuUsageRatio: number;
+  load1: number;
+  memoryTotal: number;
+  memoryAvailable: number;
+  storageSize: number;
+  storageUsed: number;
+}
+
+export interface TenantSampleRow {
+  tenantId: string;
+  hostId: string;
+  bucket: number;
+  storageUsed: number | null;
+  memoryBytes: number | null;
+  cpuSecondsTotal: number | null;
+}
+
+// Both SQLite and PostgreSQL accept this upsert form: the last report of a minute wins.
+const UPSERT_HOST_SAMPLE = `INSERT INTO host_samples (host_id, bucket, cpu_usage_ratio, load1, memory_total, memory_available, storage_size, storage_used)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (host_id, bucket) DO UPDATE SET cpu_usage_ratio = excluded.cpu_usage_ratio, load1 = excluded.load1,
+    memory_total = excluded.memory_total, memory_available = excluded.memory_available,
+    storage_size = excluded.storage_size, storage_used = excluded.storage_used`;
+
+const UPSERT_TENANT_SAMPLE = `INSERT INTO tenant_samples (tenant_id, host_id, bucket, storage_used, memory_bytes, cpu_seconds_total)
+  VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (tenant_id, host_id, bucket) DO UPDATE SET storage_used = excluded.storage_used,
+    memory_bytes = excluded.memory_bytes, cpu_seconds_total = excluded.cpu_seconds_total`;
+
+const UPSERT_MEASUREMENT = `INSERT INTO host_measurements (host_id, seq, collected_at, received_at, report) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (host_id) DO UPDATE SET seq = excluded.seq, collected_at = excluded.collected_at,
+    received_at = excluded.received_at, report = excluded.report`;
+
+@Injectable()
+export class AgentsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  findById(id: string, manager: EntityManager = this.dataSource.manager): Promise<AgentEntity | null> {
+    return manager.findOneBy(AgentEntity, { id });
+  }
+
+  lockById(id: string, tx: EntityManager): Promise<AgentEntity | null> {
+    return tx.findOne(AgentEntity, { where: { id }, lock: writeLock(tx) });
+  }
+
+  save(agent: AgentEntity, tx: EntityManager): Promise<AgentEntity> {
+    return tx.save(agent);
+  }
+
+  async saveHostSample(row: HostSampleRow, tx: EntityManager): Promise<void> {
+    await rawQuery(tx, UPSERT_HOST_SAMPLE, [
+      row.hostId,
+      row.bucket,
+      row.cpuUsageRatio,
+      row.load1,
+      row.memoryTotal,
+      row.memoryAvailable,
+      row.storageSize,
+      row.storageUsed,
+    ]);
+  }
+
+  async saveTenantSample(row: TenantSampleRow, tx: EntityManager): Promise<void> {
+    await rawQuery(tx, UPSERT_TENANT_SAMPLE, [row.tenantId, row.hostId, row.bucket, row.storageUsed, row.memoryBytes, row.cpuSecondsTotal]);
+  }
+
+  async saveLatest(hostId: string, seq: number, collectedAt: Date, receivedAt: Date, report: unknown, tx: EntityManager): Promise<void> {
+    await rawQuery(tx, UPSERT_MEASUREMENT, [hostId, seq, collectedAt.getTime(), receivedAt.getTime(), JSON.stringify(report)]);
+  }
+}

@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { defaultAllocationRatio } from '@dcm/domain';
+import { AgentEntity, HostEntity, InventoryEntity, UnitOfWork } from '@dcm/persistence';
+import type { EnrolRequest, EnrolResponse, IngestResponse, Report } from '@dcm/protocol';
+import { EntityManager } from 'typeorm';
+import { Principal } from '../auth/principal';
+import { TokensService } from '../auth/tokens.service';
+import { Clock } from '../common/clock';
+import { Problems } from '../common/problem';
+import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
+import { HostsRepository } from '../hosts/hosts.repository';
+import { PlacementCatalog } from '../hosts/placement-catalog';
+import { TenantsRepository } from '../tenants/tenants.repository';
+import { AgentsRepository } from './agents.repository';
+
+/** Where a host that enrols itself lands until an operator moves it (PATCH /v1/hosts/:name {"site": …}). */
+export const ENROLLED_HOST_SITE = 'unassigned';
+const MINUTE_MS = 60_000;
+
+/** The inventory totals an agent measures; operators own reserved and allocationRatio. */
+const MEASURED_CLASSES = ['vcpu', 'memory', 'storage'] as const;
+
+@Injectable()
+export class AgentsService {
+  constructor(
+    private readonly agents: AgentsRepository,
+    private readonly hosts: HostsRepository,
+    private readonly tenants: TenantsRepository,
+    private readonly tokens: TokensService,
+    private readonly catalog: PlacementCatalog,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly clock: Clock,
+    @Inject(CONTROL_CONFIG) private readonly config: ControlConfig,
+  ) {}
+
+  /**
+   * Enrols the agent of a host with a join token: the host is matched by name or created, its measured totals become
+   * its inventories, and the agent receives credentials of its own. Enrolling again replaces the host's earlier agent.
+   */
+  async enrol(request: EnrolRequest): Promise<EnrolResponse> {
+    const result = await this.unitOfWork.run(async (tx) => {
+      await this.tokens.consumeJoinToken(request.joinToken, tx);
+      const now = this.clock.now();
+      const host = (await this.hosts.findLiveByName(request.hostname, tx)) ?? (await this.createHost(request.hostname, now, tx));
+      if (host.agentId) await this.retire(host.agentId, now, tx);
+      const agentId = randomUUID();
+      const { token, secret } = await this.tokens.issueAgentToken(`agent ${request.hostname}`, tx);
+      await this.agents.save(
+        Object.assign(new AgentEntity(), {
+          id: agentId,
+          hostId: host.id,
+          tokenId: token.id,
+          facts: request.facts,
+          lastSeq: 0,
+          enrolledAt: now,
+          lastReportAt: null,
+          revokedAt: null,
+        }),
+        tx,
+      );
+      await this.syncInventories(
+        host,
+        { vcpu: request.facts.logicalCores, memory: request.facts.memoryTotalBytes, storage: sum(request.facts.storage.map((fs) => fs.sizeBytes)) },
+        now,
+        tx,
+      );
+      Object.assign(host, { agentId, updatedAt: now });
+      await this.hosts.saveHost(host, tx);
+      return { agentId, agentToken: secret, hostName: host.name, hostId: host.id };
+    });
+    await this.catalog.refreshHost(result.hostId);
+    return { agentId: result.agentId, agentToken: result.agentToken, hostName: result.hostName, reportIntervalSeconds: this.config.reportIntervalSeconds };
+  }
+
+  /**
+   * Stores a batch of reports from one agent in one transaction. Reports at or below the agent's last stored seq are
+   * duplicates (replays after a lost answer) and are ignored; the answer tells the agent what is safe to forget.
+   */
+  async ingest(agentId: string, principal: Principal, reports: Report[]): Promise<IngestResponse> {
+    const outcome = await this.unitOfWork.run(async (tx) => {
+      const agent = await this.agents.lockById(agentId, tx);
+      if (!agent || agent.revokedAt || principal.kind !== 'agent' || agent.tokenId !== principal.tokenId) {
+        // Indistinguishable from a missing agent, so that one agent's token cannot probe for others.
+        throw Problems.notFound(`agent ${agentId}`);
+      }
+      const fresh = uniqueBySeq(reports).filter((report) => report.seq > agent.lastSeq);
+      const host = await this.hosts.findLiveById(agent.hostId, tx);
+      if (!host) throw Problems.conflict(`the host of agent ${agentId} has been decommissioned; enrol again`);
+      const now = this.clock.now();
+      if (fresh.length > 0) {
+        const slugs = await this.tenantIdsBySlug(fresh);
+        for (const report of fresh) await this.storeSamples(host.id, report, slugs, tx);
+        const latest = fresh[fresh.length - 1];
+        await this.agents.saveLatest(host.id, latest.seq, new Date(latest.collectedAt), now, latest, tx);
+        await this.syncInventories(
+          host,
+          { vcpu: latest.inventory.vcpu, memory: latest.inventory.memoryBytes, storage: latest.inventory.storageBytes },
+          now,
+          tx,
+        );
+        agent.lastSeq = latest.seq;
+      }
+      agent.lastReportAt = now;
+      await this.agents.save(agent, tx);
+      const statusChanged = host.status !== 'up' && host.status !== 'maintenance';
+      host.status = host.status === 'maintenance' ? 'maintenance' : 'up';
+      host.lastReportAt = now;
+      await this.hosts.saveHost(host, tx);
+      return {
+        hostId: host.id,
+        accepted: fresh.length,
+        duplicates: reports.length - fresh.length,
+        lastSeq: agent.lastSeq,
+        refresh: statusChanged || fresh.length > 0,
+      };
+    });
+    if (outcome.refresh) await this.catalog.refreshHost(outcome.hostId);
+    return { accepted: outcome.accepted, duplicates: outcome.duplicates, lastSeq: outcome.lastSeq, reportIntervalSeconds: this.config.reportIntervalSeconds };
+  }
+
+  private async storeSamples(hostId: string, report: Report, tenantIds: Map<string, string>, tx: EntityManager): Promise<void> {
+    const bucket = Math.floor(Date.parse(report.collectedAt) / MINUTE_MS) * MINUTE_MS;
+    await this.agents.saveHostSample(
+      {
+        hostId,
+        bucket,
+        cpuUsageRatio: report.cpu.usageRatio,
+        load1: report.cpu.load1,
+        memoryTotal: report.memory.totalBytes,
+        memoryAvailable: report.memory.availableBytes,
+        storageSize: sum(report.filesystems.map((fs) => fs.sizeBytes)),
+        storageUsed: sum(report.filesystems.map((fs) => fs.usedBytes)),
+      },
+      tx,
+    );
+    for (const [slug, use] of Object.entries(report.tenants)) {
+      const tenantId = tenantIds.get(slug);
+      if (!tenantId) continue; // the agent's config names a tenant control does not know (yet): nothing to attribute
+      await this.agents.saveTenantSample(
+        {
+          tenantId,
+          hostId,
+          bucket,
+          storageUsed: use.storageUsedBytes ?? null,
+          memoryBytes: use.memoryBytes ?? null,
+          cpuSecondsTotal: use.cpuUsageSecondsTotal ?? null,
+        },
+        tx,
+      );
+    }
+  }
+
+  private async tenantIdsBySlug(reports: Report[]): Promise<Map<string, string>> {
+    const slugs = new Set(reports.flatMap((report) => Object.keys(report.tenants)));
+    const ids = new Map<string, string>();
+    for (const slug of slugs) {
+      const tenant = await this.tenants.findBySlug(slug);
+      if (tenant) ids.set(slug, tenant.id);
+    }
+    return ids;
+  }
+
+  /** Keeps measured totals in step; a class the agent measures for the first time gets the default ratio. */
+  private async syncInventories(host: HostEntity, totals: Record<(typeof MEASURED_CLASSES)[number], number>, now: Date, tx: EntityManager): Promise<void> {
+    const current = new Map((host.inventories ?? []).map((inventory) => [inventory.resourceClass, inventory]));
+    const changed: InventoryEntity[] = [];
+    for (const resourceClass of MEASURED_CLASSES) {
+      const total = totals[resourceClass];
+      const inventory = current.get(resourceClass);
+      if (inventory && inventory.total === total) continue;
+      if (!inventory && total === 0) continue;
+      changed.push(
+        Object.assign(
+          inventory ??
+            Object.assign(new InventoryEntity(), {
+              hostId: host.id,
+              resourceClass,
+              reserved: 0,
+              allocationRatio: defaultAllocationRatio(resourceClass),
+              minUnit: null,
+              maxUnit: null,
+              stepSize: null,
+              allocated: 0,
+            }),
+          {
+            total,
+            updatedAt: now,
+          },
+        ),
+      );
+    }
+    if (changed.length > 0) await this.hosts.saveInventories(changed, tx);
+  }
+
+  private async createHost(name: string, now: Date, tx: EntityManager): Promise<HostEntity> {
+    const host = Object.assign(new HostEntity(), {
+      id: randomUUID(),
+      name,
+      site: ENROLLED_HOST_SITE,
+      rack: null,
+      labels: {},
+      accreditation: 'OFFICIAL',
+      dedicatedTenantId: null,
+      status: 'up',
+      agentId: null,
+      lastReportAt: null,
+      createdAt: now,
+      updatedAt: now,
+      decommissionedAt: null,
+      inventories: [],
+    } satisfies HostEntity);
+    await this.hosts.saveHost(host, tx);
+    return host;
+  }
+
+  private async retire(agentId: string, now: Date, tx: EntityManager): Promise<void> {
+    const previous = await this.agents.lockById(agentId, tx);
+    if (!previous || previous.revokedAt) return;
+    previous.revokedAt = now;
+    await this.agents.save(previous, tx);
+    await this.tokens.revokeWithin(previous.tokenId, now, tx);
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+function uniqueBySeq(reports: Report[]): Report[] {
+  const bySeq = new Map(reports.map((report) => [report.seq, report]));
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
