@@ -67,3 +67,10 @@ describe(loadControlConfig.name, () => {
     expect(() => controlConfig({ port: 70000 })).toThrow(ConfigurationError);
   });
 });
+
+describe('config/dcm.example.yaml', () => {
+  it('is a valid configuration that states the defaults', () => {
+    const sut = loadControlConfig({ DCM_CONFIG: join(__dirname, '../../../../config/dcm.example.yaml') });
+    expect(sut).toEqual(loadControlConfig({}));
+  });
+});

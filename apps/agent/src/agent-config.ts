@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseAmount } from '@dcm/domain';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const byteAmount = z.union([z.number(), z.string()]).transform((value, context) => {
+  const parsed = parseAmount(value, 'bytes');
+  if (!parsed.ok) {
+    context.addIssue({ code: 'custom', message: parsed.reason });
+    return z.NEVER;
+  }
+  return parsed.value;
+});
+
+const absolutePath = z.string().regex(/^\//, 'must be an absolute path');
+
+const schema = z
+  .object({
+    controlUrl: z.url({ protocol: /^https?$/ }),
+    joinToken: z.string().min(20).max(200).optional(),
+    dataDir: absolutePath.or(z.string().min(1)).default('/var/lib/dcm-agent'),
+    hostname: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1–63 characters of a-z, 0-9, ".", "_" and "-"')
+      .default(() => hostname().toLowerCase().split('.')[0]),
+    intervalSeconds: z.number().int().min(1).max(3600).default(15),
+    storageMounts: z.array(absolutePath).max(64).default(['/']),
+    spool: z
+      .object({ maxBytes: byteAmount.default(64 * 2 ** 20) })
+      .strict()
+      .default({ maxBytes: 64 * 2 ** 20 }),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    tenants: z
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'tenant keys are tenant slugs'),
+        z.object({ mounts: z.array(absolutePath).max(64).default([]), cgroups: z.array(absolutePath).max(64).default([]) }).strict(),
+      )
+      .default({}),
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof schema>;
+
+export class AgentConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid agent configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+/** Validates settings; throws one error naming every bad setting. */
+export function agentConfig(settings: unknown): AgentConfig {
+  const result = schema.safeParse(settings ?? {});
+  if (result.success) return result.data;
+  throw new AgentConfigError(
+    result.error.issues.map((issue) => `${issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)')}: ${issue.message}`),
+  );
+}
+
+/** Reads the agent's YAML configuration file (--config). */
+export function loadAgentConfig(path: string): AgentConfig {
+  let settings: unknown;
+  try {
+    settings = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new AgentConfigError([`${path}: ${(error as Error).message}`]);
+  }
+  return agentConfig(settings);
+}
