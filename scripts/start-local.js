@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// `npm start`: control on embedded SQLite plus an agent that enrols this machine, so a newcomer sees real numbers.
+// Production runs the two separately (config/systemd/); this only wires them together on one machine.
+'use strict';
+const { spawn } = require('node:child_process');
+const { existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { join, resolve } = require('node:path');
+
+const dataDir = resolve(process.env.DCM_DATA_DIR ?? './data');
+const host = process.env.DCM_HOST ?? '127.0.0.1';
+const port = process.env.DCM_PORT ?? '3000';
+const controlUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+const agentDir = join(dataDir, 'agent');
+const agentConfig = join(dataDir, 'agent.yaml');
+const children = [];
+
+function run(script, args = []) {
+  const child = spawn(process.execPath, [script, ...args], { stdio: 'inherit', env: { ...process.env, DCM_DATA_DIR: dataDir } });
+  children.push(child);
+  return child;
+}
+
+async function waitUntilReady() {
+  for (let attempt = 0; attempt < 120; attempt++) {
+    try {
+      if ((await fetch(`${controlUrl}/health/ready`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((done) => setTimeout(done, 500));
+  }
+  throw new Error(`control did not become ready at ${controlUrl}`);
+}
+
+async function writeAgentConfig() {
+  if (existsSync(join(agentDir, 'credentials.json')) && existsSync(agentConfig)) return;
+  const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  const response = await fetch(`${controlUrl}/v1/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'join', uses: 1, name: 'local agent (npm start)', expiresAt: new Date(Date.now() + 3_600_000).toISOString() }),
+  });
+  if (!response.ok) throw new Error(`could not create a join token: ${response.status} ${await response.text()}`);
+  const { token } = await response.json();
+  mkdirSync(agentDir, { recursive: true, mode: 0o700 });
+  writeFileSync(
+    agentConfig,
+    [`controlUrl: ${controlUrl}`, `joinToken: "${token}"`, `dataDir: ${agentDir}`, 'intervalSeconds: 15', 'storageMounts: [/]', ''].join('\n'),
+    { mode: 0o600 },
+  );
+}
+
+function stopAll(signal) {
+  for (const child of children) if (child.exitCode === null) child.kill(signal);
+}
+
+async function main() {
+  const control = run('dist/apps/control/src/main.js');
+  control.on('exit', (code) => {
+    stopAll('SIGTERM');
+    process.exit(code ?? 1);
+  });
+  process.on('SIGINT', () => stopAll('SIGINT'));
+  process.on('SIGTERM', () => stopAll('SIGTERM'));
+  await waitUntilReady();
+  await writeAgentConfig();
+  run('dist/apps/agent/src/main.js', ['--config', agentConfig]);
+}
+
+main().catch((error) => {
+  process.stderr.write(`npm start: ${error.message}\n`);
+  stopAll('SIGTERM');
+  process.exit(1);
+});
