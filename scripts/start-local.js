@@ -14,8 +14,11 @@ const agentDir = join(dataDir, 'agent');
 const agentConfig = join(dataDir, 'agent.yaml');
 const children = [];
 
-function run(script, args = []) {
-  const child = spawn(process.execPath, [script, ...args], { stdio: 'inherit', env: { ...process.env, DCM_DATA_DIR: dataDir } });
+// The agent's V8 flags, as in `npm run start:agent` and the systemd unit: they keep it under 60 MB resident.
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+
+function run(script, args = [], nodeFlags = []) {
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], { stdio: 'inherit', env: { ...process.env, DCM_DATA_DIR: dataDir } });
   children.push(child);
   return child;
 }
@@ -64,7 +67,7 @@ async function main() {
   process.on('SIGTERM', () => stopAll('SIGTERM'));
   await waitUntilReady();
   await writeAgentConfig();
-  run('dist/apps/agent/src/main.js', ['--config', agentConfig]);
+  run('dist/apps/agent/src/main.js', ['--config', agentConfig], AGENT_NODE_FLAGS);
 }
 
 main().catch((error) => {

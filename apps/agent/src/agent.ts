@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnrolResponse, IngestResponse } from '@dcm/protocol';
-import { MAX_REPORTS_PER_BATCH } from '@dcm/protocol';
+// The constants alone: the schemas and their validators are control's, and would cost the agent ~20 MB.
+import { MAX_REPORTS_PER_BATCH } from '@dcm/protocol/constants';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './agent-config';
 import { Collector } from './collector';
+import { postJson } from './http-post';
 import { Spool } from './spool';
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -132,16 +134,10 @@ export class Agent {
   }
 
   private async request<T>(path: string, body: unknown, token?: string): Promise<T> {
-    const response = await fetch(new URL(path, this.config.controlUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
-    const text = await response.text();
-    if (response.status >= 500) throw new Error(`control answered ${response.status}`);
-    if (!response.ok) throw new Refused(response.status, safeDetail(text));
-    return JSON.parse(text) as T;
+    const answer = await postJson(new URL(path, this.config.controlUrl), body, token ? { authorization: `Bearer ${token}` } : {}, REQUEST_TIMEOUT_MS);
+    if (answer.status >= 500) throw new Error(`control answered ${answer.status}`);
+    if (answer.status < 200 || answer.status >= 300) throw new Refused(answer.status, safeDetail(answer.body));
+    return JSON.parse(answer.body) as T;
   }
 
   private readJson<T>(file: string): T | null {

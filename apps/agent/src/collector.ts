@@ -1,6 +1,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import type { HostFacts, Report } from '@dcm/protocol';
-import { REPORT_SCHEMA_VERSION } from '@dcm/protocol';
+// The constants alone: the schemas and their validators are control's, and would cost the agent ~20 MB.
+import { REPORT_SCHEMA_VERSION } from '@dcm/protocol/constants';
 import si from 'systeminformation';
 import type { AgentConfig } from './agent-config';
 import { measureTenants } from './tenant-use';

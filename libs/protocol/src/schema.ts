@@ -1,9 +1,5 @@
 import { Static, Type } from '@sinclair/typebox';
-
-/** The report format version this build speaks; control refuses reports of any other version. */
-export const REPORT_SCHEMA_VERSION = 1;
-
-export const MAX_REPORTS_PER_BATCH = 500;
+import { MAX_REPORTS_PER_BATCH, REPORT_SCHEMA_VERSION } from './constants';
 
 const SLUG = '^[a-z0-9][a-z0-9-]{1,62}$';
 const HOSTNAME = '^[a-z0-9][a-z0-9._-]{0,62}$';

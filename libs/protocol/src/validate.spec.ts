@@ -1,4 +1,5 @@
-import { MAX_REPORTS_PER_BATCH, Report, REPORT_SCHEMA_VERSION } from './schema';
+import { MAX_REPORTS_PER_BATCH, REPORT_SCHEMA_VERSION } from './constants';
+import { Report } from './schema';
 import { isReportArray, validateEnrolRequest, validateReport, validateReportBatch } from './validate';
 
 function aReport(overrides: Partial<Report> = {}): Report {
