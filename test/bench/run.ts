@@ -12,6 +12,10 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
     description: '200 clients creating and releasing allocations (500 tenants, 2,000 hosts), SQLite and PostgreSQL; over-commit check',
     load: async () => (await import('./admission.bench')).admission,
   },
+  ingest: {
+    description: '10,000 simulated agents posting realistic reports for 20 s on SQLite: reports/s and p99 beside bare node:http',
+    load: async () => (await import('./ingest.bench')).ingest,
+  },
   agent: {
     description: 'the real agent reporting every second for 60 s: peak RSS and CPU share, beside node_exporter if installed',
     load: async () => (await import('./agent.bench')).agent,

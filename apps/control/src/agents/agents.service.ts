@@ -88,12 +88,13 @@ export class AgentsService {
       const host = await this.hosts.findLiveById(agent.hostId, tx);
       if (!host) throw Problems.conflict(`the host of agent ${agentId} has been decommissioned; enrol again`);
       const now = this.clock.now();
+      let inventoriesChanged = false;
       if (fresh.length > 0) {
         const slugs = await this.tenantIdsBySlug(fresh);
         for (const report of fresh) await this.storeSamples(host.id, report, slugs, tx);
         const latest = fresh[fresh.length - 1];
         await this.agents.saveLatest(host.id, latest.seq, new Date(latest.collectedAt), now, latest, tx);
-        await this.syncInventories(
+        inventoriesChanged = await this.syncInventories(
           host,
           { vcpu: latest.inventory.vcpu, memory: latest.inventory.memoryBytes, storage: latest.inventory.storageBytes },
           now,
@@ -112,7 +113,7 @@ export class AgentsService {
         accepted: fresh.length,
         duplicates: reports.length - fresh.length,
         lastSeq: agent.lastSeq,
-        refresh: statusChanged || fresh.length > 0,
+        refresh: statusChanged || inventoriesChanged,
       };
     });
     if (outcome.refresh) await this.catalog.refreshHost(outcome.hostId);
@@ -161,8 +162,11 @@ export class AgentsService {
     return ids;
   }
 
-  /** Keeps measured totals in step; a class the agent measures for the first time gets the default ratio. */
-  private async syncInventories(host: HostEntity, totals: Record<(typeof MEASURED_CLASSES)[number], number>, now: Date, tx: EntityManager): Promise<void> {
+  /**
+   * Keeps measured totals in step; a class the agent measures for the first time gets the default ratio. Says whether
+   * anything changed: placement's catalog then needs the host again.
+   */
+  private async syncInventories(host: HostEntity, totals: Record<(typeof MEASURED_CLASSES)[number], number>, now: Date, tx: EntityManager): Promise<boolean> {
     const current = new Map((host.inventories ?? []).map((inventory) => [inventory.resourceClass, inventory]));
     const changed: InventoryEntity[] = [];
     for (const resourceClass of MEASURED_CLASSES) {
@@ -191,6 +195,7 @@ export class AgentsService {
       );
     }
     if (changed.length > 0) await this.hosts.saveInventories(changed, tx);
+    return changed.length > 0;
   }
 
   private async createHost(name: string, now: Date, tx: EntityManager): Promise<HostEntity> {
