@@ -11,3 +11,11 @@ export const epochMillis: ValueTransformer = {
   to: (value: Date | null | undefined) => (value instanceof Date ? value.getTime() : value),
   from: (value: string | number | null) => (value === null || value === undefined ? null : new Date(Number(value))),
 };
+
+/** Structured values (labels, facts, reports) as JSON text: the same column type on SQLite and PostgreSQL. */
+export function jsonText<T>(fallback: T): ValueTransformer {
+  return {
+    to: (value: T | null | undefined) => JSON.stringify(value ?? fallback),
+    from: (value: string | null) => (value === null ? fallback : (JSON.parse(value) as T)),
+  };
+}

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { bigintNumber, epochMillis } from '../transformers';
+import { bigintNumber, epochMillis, jsonText } from '../transformers';
 
 /** An enrolled host agent. `lastSeq` is the highest report sequence stored: anything at or below it is a duplicate. */
 @Entity('agents')
@@ -14,7 +14,7 @@ export class AgentEntity {
   @Column({ name: 'token_id', type: 'varchar', length: 36 })
   tokenId: string;
 
-  @Column({ type: 'text', transformer: { to: (v: unknown) => JSON.stringify(v ?? {}), from: (v: string) => JSON.parse(v) } })
+  @Column({ type: 'text', transformer: jsonText<Record<string, unknown>>({}) })
   facts: Record<string, unknown>;
 
   @Column({ name: 'last_seq', type: 'bigint', default: 0, transformer: bigintNumber })

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, OneToMany, PrimaryColumn } from 'typeorm';
-import { epochMillis } from '../transformers';
+import { epochMillis, jsonText } from '../transformers';
 import { InventoryEntity } from './inventory.entity';
 import type { TenantClassification } from './tenant.entity';
 
@@ -20,7 +20,7 @@ export class HostEntity {
   @Column({ type: 'varchar', length: 63, nullable: true })
   rack: string | null;
 
-  @Column({ type: 'text', transformer: { to: (v: Record<string, string>) => JSON.stringify(v ?? {}), from: (v: string) => JSON.parse(v) } })
+  @Column({ type: 'text', transformer: jsonText<Record<string, string>>({}) })
   labels: Record<string, string>;
 
   @Column({ type: 'varchar', length: 24 })

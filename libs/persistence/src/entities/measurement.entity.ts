@@ -1,7 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { bigintNumber, epochMillis } from '../transformers';
+import { bigintNumber, epochMillis, jsonText } from '../transformers';
 
-const json = { type: 'text' as const, transformer: { to: (v: unknown) => JSON.stringify(v ?? null), from: (v: string) => JSON.parse(v) } };
 const bytes = { type: 'bigint' as const, transformer: bigintNumber };
 const optionalBytes = { ...bytes, nullable: true };
 
@@ -21,7 +20,7 @@ export class HostMeasurementEntity {
   receivedAt: Date;
 
   /** The report itself (schema of @dcm/protocol), kept whole so that the API and metrics read one row. */
-  @Column({ name: 'report', ...json })
+  @Column({ name: 'report', type: 'text', transformer: jsonText<unknown>(null) })
   report: unknown;
 }
 
