@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AgentEntity, rawQuery, writeLock } from '@dcm/persistence';
+import { AgentEntity, forUpdate, HostStatus, rawQuery, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 
 export interface HostSampleRow {
@@ -38,6 +38,18 @@ const UPSERT_MEASUREMENT = `INSERT INTO host_measurements (host_id, seq, collect
   ON CONFLICT (host_id) DO UPDATE SET seq = excluded.seq, collected_at = excluded.collected_at,
     received_at = excluded.received_at, report = excluded.report`;
 
+/** What ingest needs of an agent and its host, read in plain SQL: it runs for every report. */
+export interface IngestTarget {
+  agentId: string;
+  tokenId: string;
+  lastSeq: number;
+  revoked: boolean;
+  hostId: string;
+  hostStatus: HostStatus | null;
+  /** Inventory totals by class; empty when the host is gone. */
+  totals: Record<string, number>;
+}
+
 @Injectable()
 export class AgentsRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -48,6 +60,34 @@ export class AgentsRepository {
 
   lockById(id: string, tx: EntityManager): Promise<AgentEntity | null> {
     return tx.findOne(AgentEntity, { where: { id }, lock: writeLock(tx) });
+  }
+
+  /** The agent (row locked until the transaction ends) with its live host's status and inventory totals. */
+  async lockIngestTarget(agentId: string, tx: EntityManager): Promise<IngestTarget | null> {
+    const [agent] = await rawQuery<{ host_id: string; token_id: string; last_seq: unknown; revoked_at: unknown }>(
+      tx,
+      `SELECT host_id, token_id, last_seq, revoked_at FROM agents WHERE id = ?${forUpdate(tx)}`,
+      [agentId],
+    );
+    if (!agent) return null;
+    const [host] = await rawQuery<{ status: HostStatus }>(tx, 'SELECT status FROM hosts WHERE id = ? AND decommissioned_at IS NULL', [agent.host_id]);
+    const totals = host
+      ? await rawQuery<{ resource_class: string; total: unknown }>(tx, 'SELECT resource_class, total FROM inventories WHERE host_id = ?', [agent.host_id])
+      : [];
+    return {
+      agentId,
+      tokenId: agent.token_id,
+      lastSeq: Number(agent.last_seq),
+      revoked: agent.revoked_at !== null,
+      hostId: agent.host_id,
+      hostStatus: host?.status ?? null,
+      totals: Object.fromEntries(totals.map((row) => [row.resource_class, Number(row.total)])),
+    };
+  }
+
+  async recordReport(target: IngestTarget, lastSeq: number, hostStatus: HostStatus, at: Date, tx: EntityManager): Promise<void> {
+    await rawQuery(tx, 'UPDATE agents SET last_seq = ?, last_report_at = ? WHERE id = ?', [lastSeq, at.getTime(), target.agentId]);
+    await rawQuery(tx, 'UPDATE hosts SET status = ?, last_report_at = ? WHERE id = ?', [hostStatus, at.getTime(), target.hostId]);
   }
 
   save(agent: AgentEntity, tx: EntityManager): Promise<AgentEntity> {

@@ -79,41 +79,35 @@ export class AgentsService {
    */
   async ingest(agentId: string, principal: Principal, reports: Report[]): Promise<IngestResponse> {
     const outcome = await this.unitOfWork.run(async (tx) => {
-      const agent = await this.agents.lockById(agentId, tx);
-      if (!agent || agent.revokedAt || principal.kind !== 'agent' || agent.tokenId !== principal.tokenId) {
+      const target = await this.agents.lockIngestTarget(agentId, tx);
+      if (!target || target.revoked || principal.kind !== 'agent' || target.tokenId !== principal.tokenId) {
         // Indistinguishable from a missing agent, so that one agent's token cannot probe for others.
         throw Problems.notFound(`agent ${agentId}`);
       }
-      const fresh = uniqueBySeq(reports).filter((report) => report.seq > agent.lastSeq);
-      const host = await this.hosts.findLiveById(agent.hostId, tx);
-      if (!host) throw Problems.conflict(`the host of agent ${agentId} has been decommissioned; enrol again`);
+      if (!target.hostStatus) throw Problems.conflict(`the host of agent ${agentId} has been decommissioned; enrol again`);
+      const fresh = uniqueBySeq(reports).filter((report) => report.seq > target.lastSeq);
       const now = this.clock.now();
       let inventoriesChanged = false;
       if (fresh.length > 0) {
         const slugs = await this.tenantIdsBySlug(fresh);
-        for (const report of fresh) await this.storeSamples(host.id, report, slugs, tx);
+        for (const report of fresh) await this.storeSamples(target.hostId, report, slugs, tx);
         const latest = fresh[fresh.length - 1];
-        await this.agents.saveLatest(host.id, latest.seq, new Date(latest.collectedAt), now, latest, tx);
-        inventoriesChanged = await this.syncInventories(
-          host,
-          { vcpu: latest.inventory.vcpu, memory: latest.inventory.memoryBytes, storage: latest.inventory.storageBytes },
-          now,
-          tx,
-        );
-        agent.lastSeq = latest.seq;
+        await this.agents.saveLatest(target.hostId, latest.seq, new Date(latest.collectedAt), now, latest, tx);
+        const measured = { vcpu: latest.inventory.vcpu, memory: latest.inventory.memoryBytes, storage: latest.inventory.storageBytes };
+        // The entity path (and its writes) only when a measured total moved, which is rare.
+        if (MEASURED_CLASSES.some((resourceClass) => (target.totals[resourceClass] ?? 0) !== measured[resourceClass])) {
+          inventoriesChanged = await this.syncInventories((await this.hosts.findLiveById(target.hostId, tx))!, measured, now, tx);
+        }
       }
-      agent.lastReportAt = now;
-      await this.agents.save(agent, tx);
-      const statusChanged = host.status !== 'up' && host.status !== 'maintenance';
-      host.status = host.status === 'maintenance' ? 'maintenance' : 'up';
-      host.lastReportAt = now;
-      await this.hosts.saveHost(host, tx);
+      const hostStatus = target.hostStatus === 'maintenance' ? 'maintenance' : 'up';
+      const lastSeq = fresh.length > 0 ? fresh[fresh.length - 1].seq : target.lastSeq;
+      await this.agents.recordReport(target, lastSeq, hostStatus, now, tx);
       return {
-        hostId: host.id,
+        hostId: target.hostId,
         accepted: fresh.length,
         duplicates: reports.length - fresh.length,
-        lastSeq: agent.lastSeq,
-        refresh: statusChanged || inventoriesChanged,
+        lastSeq,
+        refresh: hostStatus !== target.hostStatus || inventoriesChanged,
       };
     });
     if (outcome.refresh) await this.catalog.refreshHost(outcome.hostId);
