@@ -18,6 +18,11 @@ describe(agentConfig.name, () => {
     expect(sut.tenants.torfaen).toEqual({ mounts: ['/srv/tenants/torfaen'], cgroups: ['/sys/fs/cgroup/tenants.slice/torfaen.slice'] });
   });
 
+  it('refuses a spool too small to hold an outage, and resolves a relative data directory', () => {
+    expect(() => agentConfig({ controlUrl: 'http://127.0.0.1:3000', spool: { maxBytes: '1KiB' } })).toThrow(/spool\.maxBytes: must be at least 64KiB/);
+    expect(agentConfig({ controlUrl: 'http://127.0.0.1:3000', dataDir: 'data/agent' }).dataDir).toBe(join(process.cwd(), 'data/agent'));
+  });
+
   it('names every bad setting in one error', () => {
     let caught: unknown;
     try {

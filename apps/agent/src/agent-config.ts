@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { parseAmount } from '@dcm/domain';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -13,13 +14,20 @@ const byteAmount = z.union([z.number(), z.string()]).transform((value, context) 
   return parsed.value;
 });
 
+/** Below this the spool could not hold even a short outage's reports. */
+const MIN_SPOOL_BYTES = 64 * 1024;
+
 const absolutePath = z.string().regex(/^\//, 'must be an absolute path');
 
 const schema = z
   .object({
     controlUrl: z.url({ protocol: /^https?$/ }),
     joinToken: z.string().min(20).max(200).optional(),
-    dataDir: absolutePath.or(z.string().min(1)).default('/var/lib/dcm-agent'),
+    dataDir: z
+      .string()
+      .min(1)
+      .default('/var/lib/dcm-agent')
+      .transform((path) => resolve(path)),
     hostname: z
       .string()
       .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1–63 characters of a-z, 0-9, ".", "_" and "-"')
@@ -27,7 +35,7 @@ const schema = z
     intervalSeconds: z.number().int().min(1).max(3600).default(15),
     storageMounts: z.array(absolutePath).max(64).default(['/']),
     spool: z
-      .object({ maxBytes: byteAmount.default(64 * 2 ** 20) })
+      .object({ maxBytes: byteAmount.default(64 * 2 ** 20).refine((bytes) => bytes >= MIN_SPOOL_BYTES, 'must be at least 64KiB') })
       .strict()
       .default({ maxBytes: 64 * 2 ** 20 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,159 +1,238 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EnrolResponse, IngestResponse } from '@dcm/protocol';
 // The constants alone: the schemas and their validators are control's, and would cost the agent ~20 MB.
 import { MAX_REPORTS_PER_BATCH } from '@dcm/protocol/constants';
-import type { Logger } from 'pino';
 import type { AgentConfig } from './agent-config';
-import { Collector } from './collector';
-import { postJson } from './http-post';
+import type { AgentLogger } from './agent-logger';
+import type { ReportSource } from './collector';
+import { AgentCredentials, ControlClient, ControlFailure } from './control-client';
+import { readJsonFile, writeAtomically } from './data-files';
 import { Spool } from './spool';
 
-const REQUEST_TIMEOUT_MS = 10_000;
-const MAX_BACKOFF_MS = 5 * 60_000;
+export const REQUEST_TIMEOUT_MS = 10_000;
+export const MAX_BACKOFF_MS = 5 * 60_000;
+/** Refused reports logged one by one in a drain; the rest in one line, so that a control refusing all cannot flood the log. */
+const POISON_LOG_LINES = 10;
 
-interface Credentials {
-  controlUrl: string;
-  agentId: string;
-  agentToken: string;
-  hostName: string;
-}
-
-/** Control answered, but refused: retrying the same request will not help. */
-class Refused extends Error {
-  constructor(
-    readonly status: number,
-    detail: string,
-  ) {
-    super(`control refused (${status}): ${detail}`);
-  }
+export interface AgentDependencies {
+  collector: ReportSource;
+  client?: ControlClient;
+  /** Milliseconds since the epoch; specs move it instead of sleeping. */
+  now?: () => number;
+  /** In [0, 1): the jitter of the backoff. */
+  random?: () => number;
 }
 
 /**
  * The host agent: every interval it measures the host, appends the report to the spool and drains the spool to
- * control oldest-first in batches. While control is unreachable or failing (network errors, 5xx) reports stay in the
- * spool and sending backs off exponentially with full jitter; collection never stops.
+ * control oldest-first in batches, forgetting a batch once control answered 2xx. While control is unreachable or
+ * failing, reports stay in the spool and sending backs off exponentially with full jitter; collection never stops.
  */
 export class Agent {
   private readonly spool: Spool;
-  private readonly collector: Collector;
-  private credentials: Credentials | null = null;
+  private readonly collector: ReportSource;
+  private readonly client: ControlClient;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private credentials: AgentCredentials | null;
   private seq: number;
   private timer: NodeJS.Timeout | null = null;
-  private sending: Promise<void> = Promise.resolve();
+  private collecting: Promise<void> | null = null;
+  private draining: Promise<void> | null = null;
+  private stopping = false;
   private failures = 0;
-  private nextSendAt = 0;
-  private stopped = false;
+  /** Reports control refused one by one (a 4xx for that report alone), dropped so that they block nothing. */
+  poisoned = 0;
+  /** No send before this time (ms since the epoch): the backoff after a failure. */
+  nextSendAt = 0;
 
   constructor(
     private readonly config: AgentConfig,
-    private readonly logger: Logger,
+    private readonly logger: AgentLogger,
+    dependencies: AgentDependencies,
   ) {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    this.spool = new Spool(join(config.dataDir, 'spool'), config.spool.maxBytes, (count) =>
-      this.logger.warn({ dropped: count, droppedTotal: this.spool.dropped }, 'spool full: dropped the oldest reports'),
-    );
-    this.collector = new Collector(config);
-    this.credentials = this.readJson<Credentials>('credentials.json');
-    // A restart must never reuse a seq: take the larger of what was persisted and what is still spooled.
-    this.seq = Math.max(this.readJson<{ seq: number }>('state.json')?.seq ?? 0, this.spool.lastSeq);
+    this.collector = dependencies.collector;
+    this.client = dependencies.client ?? new ControlClient(config.controlUrl, REQUEST_TIMEOUT_MS);
+    this.now = dependencies.now ?? Date.now;
+    this.random = dependencies.random ?? Math.random;
+    this.spool = new Spool(join(config.dataDir, 'spool'), config.spool.maxBytes, {
+      onDrop: (count) => this.logger.warn({ dropped: count, droppedTotal: this.spool.dropped }, 'spool full: dropped the oldest unsent reports'),
+    });
+    this.credentials = this.readCredentials();
+    // A restart must never reuse a seq: the larger of what was handed out and what the spool has seen (even if sent).
+    const handedOut = readJsonFile<{ seq?: unknown }>(this.file('state.json'))?.seq;
+    this.seq = Math.max(Number.isSafeInteger(handedOut) ? (handedOut as number) : 0, this.spool.lastSeq);
   }
 
+  /** Reports waiting in the spool. */
   get spooled(): number {
     return this.spool.size;
   }
 
+  get droppedBySpool(): number {
+    return this.spool.dropped;
+  }
+
+  /** The seq of the latest report. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
   async start(): Promise<void> {
     await this.collector.warmUp();
+    if (this.stopping) return;
     await this.tick();
+    if (this.stopping) return;
     this.timer = setInterval(() => void this.tick(), this.config.intervalSeconds * 1000);
   }
 
-  /** Stops collecting, lets an in-flight send finish (bounded) and leaves the rest in the spool for next time. */
-  async stop(): Promise<void> {
-    this.stopped = true;
+  /** Stops collecting, lets the send in flight finish (bounded) and leaves the rest in the spool, on disk, for next time. */
+  async stop(graceMs = REQUEST_TIMEOUT_MS + 1_000): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
-    await Promise.race([this.sending, new Promise((resolve) => setTimeout(resolve, REQUEST_TIMEOUT_MS).unref())]);
+    this.timer = null;
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([this.collecting, this.draining]), new Promise((resolve) => (grace = setTimeout(resolve, graceMs).unref()))]);
+    clearTimeout(grace);
+    this.spool.close();
   }
 
-  /** One interval's work: measure, spool, and send what is waiting. */
+  /** One interval's work: measure and spool, then send what is waiting unless backing off (or already sending). */
   async tick(): Promise<void> {
-    try {
-      this.seq += 1;
-      this.writeJson('state.json', { seq: this.seq }, 0o600);
-      this.spool.append(await this.collector.collect(this.seq));
-    } catch (error) {
-      this.logger.error({ err: error }, 'collecting the report failed');
+    if (this.stopping) return;
+    if (this.collecting) {
+      this.logger.warn({ intervalSeconds: this.config.intervalSeconds }, 'the previous measurement is still running: skipped this interval');
+    } else {
+      this.collecting = this.collectOne().finally(() => (this.collecting = null));
+      await this.collecting;
     }
-    if (Date.now() >= this.nextSendAt) {
-      this.sending = this.sending.then(() => this.drain());
-      await this.sending;
+    if (!this.draining && !this.stopping && this.now() >= this.nextSendAt) {
+      this.draining = this.drain().finally(() => (this.draining = null));
+    }
+    await this.draining;
+  }
+
+  private async collectOne(): Promise<void> {
+    try {
+      const seq = this.seq + 1;
+      // Persisted before use: whatever happens next, this seq is never handed out again.
+      writeAtomically(this.file('state.json'), JSON.stringify({ seq }));
+      this.seq = seq;
+      this.spool.append(await this.collector.collect(seq, new Date(this.now())));
+    } catch (error) {
+      this.logger.error({ err: error }, 'measuring this host failed; no report for this interval');
     }
   }
 
   private async drain(): Promise<void> {
     try {
-      const credentials = this.credentials ?? (await this.enrol());
-      while (!this.stopped && this.spool.size > 0) {
-        const batch = this.spool.peek(MAX_REPORTS_PER_BATCH);
-        try {
-          const answer = await this.request<IngestResponse>(`/v1/agents/${credentials.agentId}/reports`, batch, credentials.agentToken);
-          this.spool.ack(Math.max(answer.lastSeq, batch.at(-1)!.seq));
-        } catch (error) {
-          if (!(error instanceof Refused) || error.status === 401 || error.status === 413 || error.status === 429) throw error;
-          // A batch control will never take (a 4xx it cannot accept): drop it, or it would block every later report.
-          this.logger.error({ err: error, firstSeq: batch[0].seq, lastSeq: batch.at(-1)!.seq }, 'control refused a batch of reports; dropped it');
-          this.spool.ack(batch.at(-1)!.seq);
-        }
-      }
-      if (this.failures > 0) this.logger.info({ after: this.failures }, 'control is reachable again; spool drained');
-      this.failures = 0;
-      this.nextSendAt = 0;
+      await this.sendSpooled();
     } catch (error) {
-      this.failures += 1;
-      // Full jitter: a facility's agents coming back together must not all retry at the same instant.
-      const ceiling = Math.min(MAX_BACKOFF_MS, this.config.intervalSeconds * 1000 * 2 ** (this.failures - 1));
-      this.nextSendAt = Date.now() + Math.random() * ceiling;
-      const level = error instanceof Refused && error.status === 401 ? 'error' : 'warn';
-      this.logger[level]({ err: error, spooled: this.spool.size, failures: this.failures }, 'could not deliver reports; keeping them in the spool');
+      // Not control's doing (the disk, the measurement for enrolment): still, keep the reports and try again later.
+      this.backOff({ kind: 'unavailable', status: null, detail: (error as Error).message });
     }
   }
 
-  private async enrol(): Promise<Credentials> {
-    if (!this.config.joinToken) throw new Error(`not enrolled and no joinToken configured (looked for ${join(this.config.dataDir, 'credentials.json')})`);
-    const answer = await this.request<EnrolResponse>('/v1/agents/enrol', {
-      joinToken: this.config.joinToken,
-      hostname: this.config.hostname,
-      facts: await this.collector.facts(),
-    });
-    const credentials: Credentials = { controlUrl: this.config.controlUrl, agentId: answer.agentId, agentToken: answer.agentToken, hostName: answer.hostName };
-    this.writeJson('credentials.json', credentials, 0o600);
+  private async sendSpooled(): Promise<void> {
+    const credentials = this.credentials ?? (await this.enrol());
+    if (!credentials) return;
+    let limit = MAX_REPORTS_PER_BATCH;
+    const poisonedBefore = this.poisoned;
+    while (!this.stopping) {
+      const batch = this.spool.peekBatch(limit);
+      const seqs = batch.seqs;
+      if (seqs.length === 0) break;
+      const result = await this.client.sendReports(credentials, batch);
+      if (result.ok) {
+        this.spool.ack(seqs.at(-1)!);
+        // Control has seen later seqs than this agent's state says (a restored data directory): never reuse them.
+        if (result.value.lastSeq > this.seq) this.seq = result.value.lastSeq;
+        limit = Math.min(MAX_REPORTS_PER_BATCH, limit * 2);
+        continue;
+      }
+      if (result.kind === 'refused') {
+        if (seqs.length > 1) {
+          // Too large (413), or one bad report among good ones (400): halve until the culprit stands alone.
+          limit = Math.ceil(seqs.length / 2);
+          continue;
+        }
+        this.poisoned += 1;
+        if (this.poisoned - poisonedBefore <= POISON_LOG_LINES) {
+          this.logger.error(
+            { seq: seqs[0], status: result.status, detail: result.detail, poisonedTotal: this.poisoned },
+            'control refused this report; dropped it so that it does not hold up the rest',
+          );
+        }
+        this.spool.ack(seqs[0]);
+        continue;
+      }
+      return this.backOff(result);
+    }
+    if (this.poisoned - poisonedBefore > POISON_LOG_LINES) {
+      this.logger.error({ dropped: this.poisoned - poisonedBefore, poisonedTotal: this.poisoned }, 'control refused more reports, dropped as well');
+    }
+    if (this.stopping) return;
+    if (this.failures > 0) this.logger.info({ afterFailures: this.failures }, 'control is reachable again; spool drained');
+    this.failures = 0;
+    this.nextSendAt = 0;
+  }
+
+  private async enrol(): Promise<AgentCredentials | null> {
+    if (!this.config.joinToken) {
+      this.backOff({ kind: 'unauthorised', status: null, detail: `not enrolled (no ${this.file('credentials.json')}) and no joinToken in the configuration` });
+      return null;
+    }
+    const result = await this.client.enrol({ joinToken: this.config.joinToken, hostname: this.config.hostname, facts: await this.collector.facts() });
+    if (!result.ok) {
+      this.backOff(result);
+      return null;
+    }
+    const credentials: AgentCredentials = {
+      controlUrl: this.config.controlUrl,
+      agentId: result.value.agentId,
+      agentToken: result.value.agentToken,
+      hostName: result.value.hostName,
+    };
+    writeAtomically(this.file('credentials.json'), JSON.stringify(credentials), 0o600);
     this.credentials = credentials;
-    this.logger.info({ agentId: answer.agentId, host: answer.hostName }, 'enrolled with control');
+    this.logger.info({ agentId: credentials.agentId, host: credentials.hostName }, 'enrolled with control');
     return credentials;
   }
 
-  private async request<T>(path: string, body: unknown, token?: string): Promise<T> {
-    const answer = await postJson(new URL(path, this.config.controlUrl), body, token ? { authorization: `Bearer ${token}` } : {}, REQUEST_TIMEOUT_MS);
-    if (answer.status >= 500) throw new Error(`control answered ${answer.status}`);
-    if (answer.status < 200 || answer.status >= 300) throw new Refused(answer.status, safeDetail(answer.body));
-    return JSON.parse(answer.body) as T;
+  private backOff(failure: ControlFailure): void {
+    this.failures += 1;
+    // Full jitter: a facility's agents coming back together must not all retry at the same instant.
+    const ceiling = Math.min(MAX_BACKOFF_MS, this.config.intervalSeconds * 1000 * 2 ** Math.min(this.failures - 1, 30));
+    const delayMs = Math.round(this.random() * ceiling);
+    this.nextSendAt = this.now() + delayMs;
+    const details = { status: failure.status, detail: failure.detail, spooled: this.spool.size, failures: this.failures, retryInMs: delayMs };
+    if (failure.kind === 'unauthorised') {
+      this.logger.error(
+        details,
+        'control does not accept this agent: reports stay in the spool. To enrol again, delete credentials.json and set a fresh joinToken',
+      );
+    } else {
+      this.logger.warn(details, 'could not deliver reports; keeping them in the spool');
+    }
   }
 
-  private readJson<T>(file: string): T | null {
-    const path = join(this.config.dataDir, file);
-    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : null;
+  private readCredentials(): AgentCredentials | null {
+    const credentials = readJsonFile<Partial<AgentCredentials>>(this.file('credentials.json'));
+    if (!credentials) return null;
+    if (typeof credentials.agentId !== 'string' || typeof credentials.agentToken !== 'string') {
+      throw new Error(`${this.file('credentials.json')} holds no agentId and agentToken; delete it to enrol again`);
+    }
+    if (credentials.controlUrl !== this.config.controlUrl) {
+      this.logger.warn(
+        { enrolledWith: credentials.controlUrl, controlUrl: this.config.controlUrl },
+        'reporting to another control URL than the one enrolled with',
+      );
+    }
+    return credentials as AgentCredentials;
   }
 
-  private writeJson(file: string, value: unknown, mode: number): void {
-    writeFileSync(join(this.config.dataDir, file), JSON.stringify(value), { mode });
-  }
-}
-
-function safeDetail(text: string): string {
-  try {
-    return String((JSON.parse(text) as { detail?: unknown }).detail ?? text).slice(0, 500);
-  } catch {
-    return text.slice(0, 500);
+  private file(name: string): string {
+    return join(this.config.dataDir, name);
   }
 }

@@ -1,11 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { validateReport } from '@dcm/protocol';
+import type { AgentLogger } from './agent-logger';
 import { Collector } from './collector';
+
+const quiet: AgentLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** These read this machine for real and compare with what the kernel and coreutils say. */
 describe(Collector.name, () => {
-  const sut = new Collector({ hostname: 'this-host', storageMounts: ['/'], tenants: {} });
+  const sut = new Collector({ hostname: 'this-host', storageMounts: ['/'], tenants: {} }, quiet);
 
   beforeAll(async () => {
     await sut.warmUp();
@@ -20,10 +24,11 @@ describe(Collector.name, () => {
     expect(report.memory.availableBytes).toBeLessThanOrEqual(report.memory.totalBytes);
   });
 
-  it('reports as many vCPUs as nproc', async () => {
+  it('reports as many vCPUs as nproc and os.availableParallelism()', async () => {
     const nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
     const report = await sut.collect(1);
     expect(report.inventory.vcpu).toBe(nproc);
+    expect(report.inventory.vcpu).toBe(availableParallelism());
     expect(report.cpu.logicalCores).toBe(nproc);
   });
 
@@ -44,5 +49,17 @@ describe(Collector.name, () => {
     const facts = await sut.facts();
     expect(facts).toMatchObject({ hostname: 'this-host', logicalCores: report.inventory.vcpu, memoryTotalBytes: report.memory.totalBytes });
     expect(facts.storage).toEqual([{ mountpoint: '/', sizeBytes: report.inventory.storageBytes }]);
+  });
+
+  it('counts a storage mount that is not mounted as nothing, and says so once', async () => {
+    const warnings: string[] = [];
+    const logger: AgentLogger = { ...quiet, warn: (_details, message) => warnings.push(message) };
+    const withMissingMount = new Collector({ hostname: 'this-host', storageMounts: ['/', '/nonexistent/dcm-storage'], tenants: {} }, logger);
+
+    const first = await withMissingMount.collect(1);
+    await withMissingMount.collect(2);
+
+    expect(first.inventory.storageBytes).toBe(first.filesystems.find((fs) => fs.mountpoint === '/')!.sizeBytes);
+    expect(warnings.filter((message) => message.includes('storageMounts'))).toHaveLength(1);
   });
 });

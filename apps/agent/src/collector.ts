@@ -4,14 +4,34 @@ import type { HostFacts, Report } from '@dcm/protocol';
 import { REPORT_SCHEMA_VERSION } from '@dcm/protocol/constants';
 import si from 'systeminformation';
 import type { AgentConfig } from './agent-config';
-import { measureTenants } from './tenant-use';
+import type { AgentLogger } from './agent-logger';
+import { TenantUseMeter } from './tenant-use';
 
-/** Filesystem types that describe no storage of the host's own. */
-const PSEUDO_FILESYSTEMS = new Set(['tmpfs', 'devtmpfs', 'overlay', 'squashfs', 'proc', 'sysfs', 'cgroup2', 'ramfs']);
+/** The most filesystems, and interfaces, one report may list (ReportSchema). */
+const MAX_LISTED = 256;
+const VIRTUAL_INTERFACE = /^(veth|cali|lxc|tap|vnet|cni|flannel|docker|br-|virbr|vxlan|tun)/;
 
-/** Measures this machine with systeminformation (and the tenants' mounts and cgroups as configured). */
-export class Collector {
-  constructor(private readonly config: Pick<AgentConfig, 'storageMounts' | 'tenants' | 'hostname'>) {}
+/** What the agent needs from a measurement source; specs hand in a fixed one. */
+export interface ReportSource {
+  warmUp(): Promise<void>;
+  facts(): Promise<HostFacts>;
+  collect(seq: number, now?: Date): Promise<Report>;
+}
+
+/**
+ * Measures this machine with systeminformation (and the tenants' mounts and cgroups as configured). Filesystems are
+ * those fsSize lists (it already leaves out tmpfs, devtmpfs, squashfs and the like) with a size, once per mount point.
+ */
+export class Collector implements ReportSource {
+  private readonly tenantUse: TenantUseMeter;
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly config: Pick<AgentConfig, 'storageMounts' | 'tenants' | 'hostname'>,
+    private readonly logger: AgentLogger,
+  ) {
+    this.tenantUse = new TenantUseMeter(config.tenants, logger);
+  }
 
   /** The first CPU load reading of systeminformation takes about half a second; take it once at start. */
   async warmUp(): Promise<void> {
@@ -28,9 +48,7 @@ export class Collector {
       cpuModel: `${cpu.manufacturer} ${cpu.brand}`.trim().slice(0, 200),
       logicalCores: availableParallelism(),
       memoryTotalBytes: memory.total,
-      storage: filesystems
-        .filter((fs) => this.config.storageMounts.includes(fs.mountpoint))
-        .map((fs) => ({ mountpoint: fs.mountpoint, sizeBytes: fs.sizeBytes })),
+      storage: this.storageFilesystems(filesystems).map((fs) => ({ mountpoint: fs.mountpoint, sizeBytes: fs.sizeBytes })),
     };
   }
 
@@ -40,7 +58,7 @@ export class Collector {
       si.mem(),
       this.filesystems(),
       si.networkStats('*'),
-      measureTenants(this.config.tenants),
+      this.tenantUse.measure(),
     ]);
     const [load1, load5, load15] = loadavg();
     const logicalCores = availableParallelism();
@@ -51,13 +69,18 @@ export class Collector {
       cpu: { usageRatio: clampRatio(load.currentLoad / 100), load1, load5, load15, logicalCores },
       memory: { totalBytes: memory.total, availableBytes: memory.available },
       filesystems,
-      network: network
-        .filter((device) => device.iface !== 'lo')
-        .map((device) => ({ device: device.iface.slice(0, 64), rxBytesTotal: whole(device.rx_bytes), txBytesTotal: whole(device.tx_bytes) })),
+      network: this.capped(
+        'network',
+        // Interfaces a container or VM engine creates by the hundred go last, so that the cap keeps the host's own.
+        network
+          .filter((device) => device.iface !== 'lo')
+          .sort((a, b) => Number(VIRTUAL_INTERFACE.test(a.iface)) - Number(VIRTUAL_INTERFACE.test(b.iface)))
+          .map((device) => ({ device: device.iface.slice(0, 64), rxBytesTotal: whole(device.rx_bytes), txBytesTotal: whole(device.tx_bytes) })),
+      ),
       inventory: {
         vcpu: logicalCores,
         memoryBytes: memory.total,
-        storageBytes: filesystems.filter((fs) => this.config.storageMounts.includes(fs.mountpoint)).reduce((total, fs) => total + fs.sizeBytes, 0),
+        storageBytes: this.storageFilesystems(filesystems).reduce((total, fs) => total + fs.sizeBytes, 0),
       },
       tenants,
     };
@@ -66,15 +89,44 @@ export class Collector {
   private async filesystems(): Promise<Report['filesystems']> {
     const sizes = await si.fsSize();
     const seen = new Set<string>();
-    return sizes
-      .filter((fs) => fs.size > 0 && !PSEUDO_FILESYSTEMS.has(fs.type) && !seen.has(fs.mount) && seen.add(fs.mount))
-      .map((fs) => ({
-        mountpoint: fs.mount,
-        fstype: fs.type.slice(0, 64),
-        sizeBytes: whole(fs.size),
-        usedBytes: whole(fs.used),
-        availBytes: whole(fs.available),
-      }));
+    const counted = new Set(['/', ...this.config.storageMounts]);
+    return this.capped(
+      'filesystems',
+      sizes
+        // A container engine's overlay mounts (one per container) sit on a filesystem that is listed itself.
+        .filter((fs) => fs.size > 0 && (fs.type !== 'overlay' || counted.has(fs.mount)) && !seen.has(fs.mount) && seen.add(fs.mount))
+        .sort((a, b) => Number(!counted.has(a.mount)) - Number(!counted.has(b.mount)))
+        .map((fs) => ({
+          mountpoint: fs.mount,
+          fstype: fs.type.slice(0, 64),
+          sizeBytes: whole(fs.size),
+          usedBytes: whole(fs.used),
+          availBytes: whole(fs.available),
+        })),
+    );
+  }
+
+  /** The configured storage mounts as measured; one that is not mounted counts nothing and is warned about once. */
+  private storageFilesystems(filesystems: Report['filesystems']): Report['filesystems'] {
+    const found = filesystems.filter((fs) => this.config.storageMounts.includes(fs.mountpoint));
+    for (const mount of this.config.storageMounts) {
+      if (!found.some((fs) => fs.mountpoint === mount))
+        this.warnOnce(`storage:${mount}`, { mount }, 'a storageMounts entry is not a mounted filesystem: it adds nothing to the storage inventory');
+    }
+    return found;
+  }
+
+  /** The protocol takes at most 256 filesystems and 256 interfaces: a longer list would get every report refused. */
+  private capped<T>(section: string, items: T[]): T[] {
+    if (items.length <= MAX_LISTED) return items;
+    this.warnOnce(`cap:${section}`, { section, count: items.length, kept: MAX_LISTED }, 'more entries than a report holds: the rest are left out');
+    return items.slice(0, MAX_LISTED);
+  }
+
+  private warnOnce(key: string, details: object, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.logger.warn(details, message);
   }
 }
 

@@ -6,26 +6,41 @@ export interface PostAnswer {
   body: string;
 }
 
+/** Control's answers are a few hundred bytes; anything far larger is not control. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
 /**
- * POSTs JSON with node:http(s). The agent avoids global fetch: loading its HTTP stack costs ~6 MB of resident memory,
- * a tenth of the agent's budget.
+ * POSTs JSON text with node:http(s), giving up after `timeoutMs` in all (connect, send, answer). The agent does not use
+ * global fetch: its undici stack needs WebAssembly, which the agent's --lite-mode switches off, and would cost ~6 MB.
  */
-export function postJson(url: URL, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<PostAnswer> {
-  const payload = Buffer.from(JSON.stringify(body));
+export function postJson(url: URL, json: string | Buffer, headers: Record<string, string>, timeoutMs: number): Promise<PostAnswer> {
+  const payload = typeof json === 'string' ? Buffer.from(json) : json;
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const outgoing = send(
       url,
-      { method: 'POST', timeout: timeoutMs, headers: { ...headers, 'content-type': 'application/json', 'content-length': payload.length } },
+      { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': payload.length } },
       (incoming) => {
         const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        incoming.on('error', reject);
+        let received = 0;
+        incoming.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > MAX_ANSWER_BYTES) return void outgoing.destroy(new Error(`the answer from ${url.origin} exceeds ${MAX_ANSWER_BYTES} bytes`));
+          chunks.push(chunk);
+        });
+        incoming.on('end', () => {
+          clearTimeout(deadline);
+          resolve({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        incoming.on('error', fail);
       },
     );
-    outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer from ${url.origin} within ${timeoutMs} ms`)));
-    outgoing.on('error', reject);
+    const deadline = setTimeout(() => outgoing.destroy(new Error(`no answer from ${url.origin} within ${timeoutMs} ms`)), timeoutMs);
+    function fail(error: Error): void {
+      clearTimeout(deadline);
+      reject(error);
+    }
+    outgoing.on('error', fail);
     outgoing.end(payload);
   });
 }

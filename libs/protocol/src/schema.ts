@@ -32,12 +32,15 @@ export const EnrolRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const EnrolResponseSchema = Type.Object({
-  agentId: Type.String({ format: 'uuid' }),
-  agentToken: Type.String(),
-  hostName: Type.String(),
-  reportIntervalSeconds: Type.Integer({ minimum: 1 }),
-});
+export const EnrolResponseSchema = Type.Object(
+  {
+    agentId: Type.String({ format: 'uuid' }),
+    agentToken: Type.String(),
+    hostName: Type.String(),
+    reportIntervalSeconds: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
 
 export const TenantUseSchema = Type.Object(
   {
@@ -92,12 +95,15 @@ export const ReportSchema = Type.Object(
 
 export const ReportBatchSchema = Type.Union([ReportSchema, Type.Array(ReportSchema, { minItems: 1, maxItems: MAX_REPORTS_PER_BATCH })]);
 
-export const IngestResponseSchema = Type.Object({
-  accepted: Type.Integer({ minimum: 0 }),
-  duplicates: Type.Integer({ minimum: 0 }),
-  lastSeq: Type.Integer({ minimum: 0 }),
-  reportIntervalSeconds: Type.Integer({ minimum: 1 }),
-});
+export const IngestResponseSchema = Type.Object(
+  {
+    accepted: Type.Integer({ minimum: 0 }),
+    duplicates: Type.Integer({ minimum: 0 }),
+    lastSeq: Type.Integer({ minimum: 0 }),
+    reportIntervalSeconds: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
 
 export type HostFacts = Static<typeof HostFactsSchema>;
 export type EnrolRequest = Static<typeof EnrolRequestSchema>;

@@ -25,17 +25,39 @@ describe(validateReport.name, () => {
 
   it.each<[string, unknown]>([
     ['another schema version', { ...aReport(), schemaVersion: 2 }],
+    ['the schema version as a string', { ...aReport(), schemaVersion: '1' }],
     ['seq 0', aReport({ seq: 0 })],
     ['a fractional seq', aReport({ seq: 1.5 })],
+    ['a seq sent as a string (no coercion)', { ...aReport(), seq: '5' }],
+    ['a seq beyond 2^53 − 1', aReport({ seq: Number.MAX_SAFE_INTEGER + 1 })],
     ['a negative byte count', aReport({ memory: { totalBytes: -1, availableBytes: 0 } })],
+    ['a negative load', aReport({ cpu: { usageRatio: 0, load1: -0.5, load5: 0, load15: 0, logicalCores: 1 } })],
     ['bytes beyond 2^53', aReport({ memory: { totalBytes: 2 ** 53, availableBytes: 0 } })],
+    ['fractional bytes', aReport({ inventory: { vcpu: 2, memoryBytes: 1.5, storageBytes: 0 } })],
     ['a CPU ratio above 1', aReport({ cpu: { usageRatio: 1.5, load1: 0, load5: 0, load15: 0, logicalCores: 1 } })],
+    ['no logical cores', aReport({ cpu: { usageRatio: 0, load1: 0, load5: 0, load15: 0, logicalCores: 0 } })],
+    ['NaN', aReport({ cpu: { usageRatio: NaN, load1: 0, load5: 0, load15: 0, logicalCores: 1 } })],
+    ['Infinity', aReport({ cpu: { usageRatio: 0, load1: Infinity, load5: 0, load15: 0, logicalCores: 1 } })],
     ['NaN sent as a string', { ...aReport(), cpu: { usageRatio: 'NaN', load1: 0, load5: 0, load15: 0, logicalCores: 1 } }],
     ['a date that is not a date', aReport({ collectedAt: 'yesterday' })],
+    ['a date without a time', aReport({ collectedAt: '2026-11-22' })],
     ['an unknown property', { ...aReport(), extra: true }],
+    ['an unknown property in a filesystem', aReport({ filesystems: [{ ...aReport().filesystems[0], inodes: 5 } as Report['filesystems'][0]] })],
+    ['an unknown property in a tenant', aReport({ tenants: { torfaen: { gpus: 2 } as Report['tenants'][string] } })],
+    ['an empty mount point', aReport({ filesystems: [{ ...aReport().filesystems[0], mountpoint: '' }] })],
+    ['a device name longer than 64', aReport({ network: [{ device: 'x'.repeat(65), rxBytesTotal: 0, txBytesTotal: 0 }] })],
+    [
+      'more than 256 filesystems',
+      aReport({ filesystems: Array.from({ length: 257 }, (_, index) => ({ ...aReport().filesystems[0], mountpoint: `/m${index}` })) }),
+    ],
+    ['more than 256 tenants', aReport({ tenants: Object.fromEntries(Array.from({ length: 257 }, (_, index) => [`tenant-${index}`, {}])) })],
     ['a tenant key that is not a slug', aReport({ tenants: { 'Not A Slug': {} } })],
     ['a prototype key among the tenants', { ...aReport(), tenants: JSON.parse('{"__proto__": {"memoryBytes": 1}}') }],
+    ['a prototype key at the top', JSON.parse(JSON.stringify(aReport()).replace(/^\{/, '{"__proto__":{"polluted":true},'))],
+    ['a constructor key in a section', JSON.parse(JSON.stringify(aReport()).replace('"memory":{', '"memory":{"constructor":{"prototype":{}},'))],
     ['a missing section', (({ network: _network, ...rest }) => rest)(aReport())],
+    ['not an object at all', 'report'],
+    ['null', null],
   ])('refuses %s with a readable reason', (_case, report) => {
     const result = validateReport(report);
     expect(result.ok).toBe(false);
@@ -43,6 +65,24 @@ describe(validateReport.name, () => {
       expect(result.errors.length).toBeGreaterThan(0);
       for (const error of result.errors) expect(error).toMatch(/^(\/|\(body\))\S*: ./);
     }
+  });
+});
+
+describe(`${validateReport.name}: what it says`, () => {
+  it('names the path and the reason of every fault at once', () => {
+    const result = validateReport({ ...aReport({ seq: 0, cpu: { usageRatio: 2, load1: 0, load5: 0, load15: 0, logicalCores: 1 } }), extra: 1 });
+    expect(result).toEqual({
+      ok: false,
+      errors: expect.arrayContaining(['/seq: must be >= 1', '/cpu/usageRatio: must be <= 1', '(body): unknown property "extra"']),
+    });
+  });
+
+  it('leaves the report as sent: no coercion, no defaults', () => {
+    const report = aReport({ tenants: { torfaen: {} } });
+    const sent = JSON.stringify(report);
+    const result = validateReport(report);
+    expect(result.ok && result.value).toBe(report);
+    expect(JSON.stringify(report)).toBe(sent);
   });
 });
 
@@ -78,6 +118,20 @@ describe(validateEnrolRequest.name, () => {
 
   it('accepts a well-formed enrolment', () => {
     expect(validateEnrolRequest(request)).toEqual({ ok: true, value: request });
+  });
+
+  it.each<[string, unknown]>([
+    ['an unknown property in the facts', { ...request, facts: { ...request.facts, gpu: 'A100' } }],
+    ['no logical cores', { ...request, facts: { ...request.facts, logicalCores: 0 } }],
+    [
+      'more than 64 storage mounts',
+      { ...request, facts: { ...request.facts, storage: Array.from({ length: 65 }, (_, index) => ({ mountpoint: `/m${index}`, sizeBytes: 1 })) } },
+    ],
+    ['memory beyond 2^53', { ...request, facts: { ...request.facts, memoryTotalBytes: 2 ** 53 } }],
+    ['a join token longer than 200', { ...request, joinToken: 'x'.repeat(201) }],
+    ['a hostname longer than 63', { ...request, hostname: 'a'.repeat(64) }],
+  ])('refuses %s', (_case, body) => {
+    expect(validateEnrolRequest(body).ok).toBe(false);
   });
 
   it('refuses a hostname that could not name a host, and a short join token', () => {

@@ -1,0 +1,77 @@
+import type { EnrolRequest, EnrolResponse, IngestResponse } from '@dcm/protocol';
+import { postJson } from './http-post';
+import type { SpooledBatch } from './spool';
+
+/**
+ * How control took a request, as the agent must act on it:
+ * - `unavailable`: not reached, or failing (network error, timeout, 5xx, 429): keep everything, back off, retry;
+ * - `unauthorised`: control does not accept this agent (401, 403; for reports also 404 unknown or revoked agent, 409
+ *   decommissioned host): nothing the agent can fix by retrying — keep everything, back off, tell the operator loudly;
+ * - `refused`: control will not take this request as it is (400, 413, 422, any other 4xx).
+ */
+export type ControlFailure = { kind: 'unavailable' | 'unauthorised' | 'refused'; status: number | null; detail: string };
+
+export type ControlResult<T> = { ok: true; value: T } | ({ ok: false } & ControlFailure);
+
+export interface AgentCredentials {
+  controlUrl: string;
+  agentId: string;
+  agentToken: string;
+  hostName: string;
+}
+
+/** dcm control's agent endpoints (POST /v1/agents/enrol, POST /v1/agents/:id/reports). */
+export class ControlClient {
+  constructor(
+    private readonly controlUrl: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async enrol(request: EnrolRequest): Promise<ControlResult<EnrolResponse>> {
+    const result = await this.post<EnrolResponse>('/v1/agents/enrol', JSON.stringify(request), null, false);
+    if (result.ok && (typeof result.value?.agentId !== 'string' || typeof result.value.agentToken !== 'string')) {
+      return { ok: false, kind: 'unavailable', status: 200, detail: 'the enrolment answer carries no agentId and agentToken' };
+    }
+    return result;
+  }
+
+  /** Posts spooled reports as they were spooled (a JSON array): they are not parsed and serialised again. */
+  async sendReports(credentials: AgentCredentials, batch: SpooledBatch): Promise<ControlResult<IngestResponse>> {
+    const result = await this.post<IngestResponse>(`/v1/agents/${encodeURIComponent(credentials.agentId)}/reports`, batch.body, credentials.agentToken, true);
+    if (result.ok && !Number.isSafeInteger(result.value?.lastSeq)) {
+      return { ok: false, kind: 'unavailable', status: 200, detail: 'the ingest answer carries no lastSeq' };
+    }
+    return result;
+  }
+
+  private async post<T>(path: string, json: string | Buffer, token: string | null, agentRoute: boolean): Promise<ControlResult<T>> {
+    let answer;
+    try {
+      answer = await postJson(new URL(path, this.controlUrl), json, token ? { authorization: `Bearer ${token}` } : {}, this.timeoutMs);
+    } catch (error) {
+      return { ok: false, kind: 'unavailable', status: null, detail: (error as Error).message };
+    }
+    const { status } = answer;
+    if (status >= 200 && status < 300) {
+      try {
+        return { ok: true, value: JSON.parse(answer.body) as T };
+      } catch {
+        return { ok: false, kind: 'unavailable', status, detail: 'the answer is not JSON' };
+      }
+    }
+    const detail = problemDetail(answer.body);
+    if (status >= 500 || status === 429 || status < 400) return { ok: false, kind: 'unavailable', status, detail };
+    if (status === 401 || status === 403 || (agentRoute && (status === 404 || status === 409))) return { ok: false, kind: 'unauthorised', status, detail };
+    return { ok: false, kind: 'refused', status, detail };
+  }
+}
+
+/** The `detail` of an RFC 9457 problem, or the start of whatever else came back. */
+function problemDetail(text: string): string {
+  try {
+    const problem = JSON.parse(text) as { code?: unknown; detail?: unknown };
+    return [problem.code, problem.detail].filter((part) => typeof part === 'string').join(': ') || text.slice(0, 500);
+  } catch {
+    return text.slice(0, 500);
+  }
+}
