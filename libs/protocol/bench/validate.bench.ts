@@ -11,34 +11,20 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { FormatRegistry } from '@sinclair/typebox';
 import { fullFormats } from 'ajv-formats/dist/formats';
-import { REPORT_SCHEMA_VERSION, Report, ReportSchema, validateReport, validateReportBatch } from '../src';
+import { aReport as aRealisticReport } from '../../../test/support/reports';
+import { Report, ReportSchema, validateReport, validateReportBatch } from '../src';
 
 const GIB = 2 ** 30;
 
+/** The e2e suites' realistic report (4 filesystems, 2 interfaces), with three tenants' use. */
 function aReport(seq: number): Report {
-  return {
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    seq,
-    collectedAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + seq * 15_000).toISOString(),
-    cpu: { usageRatio: 0.31, load1: 4.2, load5: 3.9, load15: 3.1, logicalCores: 64 },
-    memory: { totalBytes: 512 * GIB, availableBytes: 300 * GIB },
-    filesystems: [
-      { mountpoint: '/', fstype: 'ext4', sizeBytes: 100 * GIB, usedBytes: 20 * GIB, availBytes: 75 * GIB },
-      { mountpoint: '/var', fstype: 'ext4', sizeBytes: 200 * GIB, usedBytes: 50 * GIB, availBytes: 140 * GIB },
-      { mountpoint: '/srv', fstype: 'xfs', sizeBytes: 20_480 * GIB, usedBytes: 6_000 * GIB, availBytes: 14_480 * GIB },
-      { mountpoint: '/boot', fstype: 'ext4', sizeBytes: GIB, usedBytes: GIB / 4, availBytes: (3 * GIB) / 4 },
-    ],
-    network: [
-      { device: 'eno1', rxBytesTotal: 987_654_321 + seq, txBytesTotal: 123_456_789 + seq },
-      { device: 'eno2', rxBytesTotal: 55_555 + seq, txBytesTotal: 44_444 + seq },
-    ],
-    inventory: { vcpu: 64, memoryBytes: 512 * GIB, storageBytes: 20_480 * GIB },
+  return aRealisticReport(seq, {
     tenants: {
       torfaen: { storageUsedBytes: 4 * GIB, memoryBytes: 16 * GIB, cpuUsageSecondsTotal: 123_456.78 },
       'gwent-police': { storageUsedBytes: 900 * GIB, memoryBytes: 64 * GIB, cpuUsageSecondsTotal: 9_876_543.21 },
       monmouthshire: { storageUsedBytes: 12 * GIB },
     },
-  };
+  });
 }
 
 /** Median µs per item over `rounds` rounds of `iterations` calls, after a warm-up round. */
