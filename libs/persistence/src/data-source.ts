@@ -13,6 +13,7 @@ import { TenantEntity } from './entities/tenant.entity';
 import { TokenEntity } from './entities/token.entity';
 import { InitialSchema1732262400000 } from './migrations/1732262400000-initial-schema';
 import { AgentsAndMeasurements1732348800000 } from './migrations/1732348800000-agents-and-measurements';
+import { QuotaStates1732435200000 } from './migrations/1732435200000-quota-states';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -31,7 +32,7 @@ export const ENTITIES = [
 ];
 
 /** Every schema change is a migration listed here, in order; control applies the pending ones at start. */
-export const MIGRATIONS = [InitialSchema1732262400000, AgentsAndMeasurements1732348800000];
+export const MIGRATIONS = [InitialSchema1732262400000, AgentsAndMeasurements1732348800000, QuotaStates1732435200000];
 
 export type SqliteSynchronous = 'normal' | 'full';
 

@@ -41,6 +41,7 @@ export class TenantsService {
         createdAt: now,
         updatedAt: now,
         offboardedAt: null,
+        frozenBy: null,
       } satisfies TenantEntity);
       return this.tenants.save(tenant, tx);
     });
@@ -60,6 +61,8 @@ export class TenantsService {
         );
       }
       Object.assign(tenant, Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)), { updatedAt: this.clock.now() });
+      // A freeze by hand stays until lifted by hand; the enforcement job lifts only the freezes it imposed.
+      if (changes.state !== undefined) tenant.frozenBy = changes.state === 'frozen' ? 'operator' : null;
       return this.tenants.save(tenant, tx);
     });
   }

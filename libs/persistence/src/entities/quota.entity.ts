@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { QuotaState } from '@dcm/domain';
 import { bigintNumber, epochMillis } from '../transformers';
 
 /**
@@ -21,4 +22,11 @@ export class QuotaEntity {
 
   @Column({ name: 'updated_at', type: 'bigint', transformer: epochMillis })
   updatedAt: Date;
+
+  /** Enforcement state as the enforcement job last found it, and since when. */
+  @Column({ type: 'varchar', length: 8, default: 'ok' })
+  state: QuotaState;
+
+  @Column({ name: 'state_since', type: 'bigint', nullable: true, transformer: epochMillis })
+  stateSince: Date | null;
 }

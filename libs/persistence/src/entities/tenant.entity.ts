@@ -35,6 +35,10 @@ export class TenantEntity {
   @Column({ name: 'updated_at', type: 'bigint', transformer: epochMillis })
   updatedAt: Date;
 
+  /** Who froze the tenant: the enforcement job lifts only the freezes it imposed. */
+  @Column({ name: 'frozen_by', type: 'varchar', length: 16, nullable: true })
+  frozenBy: 'enforcement' | 'operator' | null;
+
   @Column({ name: 'offboarded_at', type: 'bigint', nullable: true, transformer: epochMillis })
   offboardedAt: Date | null;
 }

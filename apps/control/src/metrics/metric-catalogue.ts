@@ -1,0 +1,77 @@
+/**
+ * Every domain metric control exports on `/metrics`: the contract with Prometheus rules and Grafana dashboards
+ * (DESIGN.md's table). Names, types and label names here are what users' queries rely on: keep them.
+ */
+export type MetricType = 'gauge' | 'counter' | 'histogram';
+
+export interface MetricDefinition {
+  name: string;
+  type: MetricType;
+  help: string;
+  labels: readonly string[];
+}
+
+const metric = (name: string, type: MetricType, labels: readonly string[], help: string): MetricDefinition => ({ name, type, help, labels });
+
+export const METRIC_CATALOGUE = [
+  metric('dcm_tenant_quota_limit', 'gauge', ['tenant', 'resource', 'unit'], "A tenant's quota for a resource class, including active surge grants."),
+  metric('dcm_tenant_allocated', 'gauge', ['tenant', 'resource', 'unit'], "The sum of a tenant's active allocations of a resource class."),
+  metric('dcm_tenant_used', 'gauge', ['tenant', 'resource', 'unit'], "A tenant's use of a resource class as its hosts' agents last measured it."),
+  metric(
+    'dcm_tenant_quota_state',
+    'gauge',
+    ['tenant', 'resource', 'state'],
+    'Enforcement state of a tenant and resource class: 1 for the current state, 0 for the others.',
+  ),
+  metric('dcm_tenant_frozen', 'gauge', ['tenant'], '1 while new allocations for the tenant are refused (TenantFrozen), else 0.'),
+  metric(
+    'dcm_host_capacity',
+    'gauge',
+    ['host', 'site', 'resource', 'unit'],
+    'What a host can give of a resource class: floor((total - reserved) x allocation ratio).',
+  ),
+  metric('dcm_host_allocated', 'gauge', ['host', 'site', 'resource', 'unit'], 'The sum of the active allocations placed on a host, per resource class.'),
+  metric('dcm_host_up', 'gauge', ['host', 'site'], '1 while the host is up, 0 when stale, down or in maintenance; shown until the host is decommissioned.'),
+  metric('dcm_host_last_report_timestamp_seconds', 'gauge', ['host'], "When control last received the host's agent report, in seconds since the Unix epoch."),
+  metric('dcm_host_cpu_usage_ratio', 'gauge', ['host'], "The host's CPU busy share (0 to 1) in its latest report."),
+  metric('dcm_host_load1', 'gauge', ['host'], "The host's one-minute load average in its latest report."),
+  metric('dcm_host_memory_total_bytes', 'gauge', ['host'], "The host's memory in its latest report."),
+  metric('dcm_host_memory_available_bytes', 'gauge', ['host'], "The host's available memory in its latest report."),
+  metric('dcm_host_filesystem_size_bytes', 'gauge', ['host', 'mountpoint'], 'Size of a filesystem of the host in its latest report.'),
+  metric(
+    'dcm_host_filesystem_avail_bytes',
+    'gauge',
+    ['host', 'mountpoint'],
+    'Space available to unprivileged users on a filesystem of the host in its latest report.',
+  ),
+  metric(
+    'dcm_host_network_receive_bytes_total',
+    'counter',
+    ['host', 'device'],
+    'Bytes received on a network interface of the host, as its latest report counted them.',
+  ),
+  metric(
+    'dcm_host_network_transmit_bytes_total',
+    'counter',
+    ['host', 'device'],
+    'Bytes transmitted on a network interface of the host, as its latest report counted them.',
+  ),
+  metric(
+    'dcm_capacity_forecast_days_until_full',
+    'gauge',
+    ['site', 'resource'],
+    'Days until allocations of a resource class reach capacity at a site, by a linear fit; absent when not growing.',
+  ),
+  metric('dcm_agent_reports_total', 'counter', ['outcome'], 'Agent reports received by this control process, by outcome.'),
+  metric(
+    'dcm_allocation_requests_total',
+    'counter',
+    ['outcome'],
+    'Allocation requests answered by this control process, by outcome (admitted or the refusal code).',
+  ),
+  metric('dcm_scheduler_job_duration_seconds', 'histogram', ['job'], 'How long each run of a scheduler job took on this replica.'),
+] as const satisfies readonly MetricDefinition[];
+
+export type MetricName = (typeof METRIC_CATALOGUE)[number]['name'];
+
+export const METRIC_NAMES: ReadonlySet<string> = new Set(METRIC_CATALOGUE.map((definition) => definition.name));
