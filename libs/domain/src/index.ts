@@ -3,4 +3,5 @@ export * from './capacity';
 export * from './classification';
 export * from './enforcement';
 export * from './placement';
+export * from './placement-index';
 export * from './resources';

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { checkQuota, evaluateHost, pickHost, PlacementStrategy, rankHosts, ResourceAmounts } from '@dcm/domain';
+import { checkQuota, evaluateHost, PlacementStrategy, rankHosts, ResourceAmounts } from '@dcm/domain';
 import { AllocationEntity, IdempotencyRecordEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager, QueryFailedError } from 'typeorm';
 import { Principal } from '../auth/principal';
@@ -193,7 +193,7 @@ export class AllocationsService {
 
   private async lockBestHost(tenant: AdmissionTenant, request: AdmissionRequest, tx: EntityManager): Promise<PlacementHostRow> {
     // Chosen inside the transaction: on SQLite, where transactions run one at a time, the catalog is then exact.
-    const choice = pickHost(tenant, this.catalog.snapshot(), request.amounts, request.strategy);
+    const choice = this.catalog.pick(tenant, request.amounts, request.strategy);
     if (!choice) {
       const { rejections } = rankHosts(tenant, this.catalog.snapshot(), request.amounts, request.strategy);
       throw insufficientCapacity(tenant.slug, request.amounts, rejections);

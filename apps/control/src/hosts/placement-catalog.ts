@@ -1,5 +1,5 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { ResourceAmounts } from '@dcm/domain';
+import { PlacementIndex, PlacementStrategy, PlacementTenant, ResourceAmounts } from '@dcm/domain';
 import { dialectOf } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
 import { HostsRepository, PlacementHostRow } from './hosts.repository';
@@ -16,7 +16,7 @@ const SHARED_DATABASE_MAX_AGE_MS = 5_000;
  */
 @Injectable()
 export class PlacementCatalog implements OnApplicationBootstrap {
-  private readonly hosts = new Map<string, CatalogHost>();
+  private readonly hosts = new PlacementIndex<CatalogHost>();
   private loadedAt = 0;
   private reloading: Promise<void> | null = null;
   private readonly shared: boolean;
@@ -41,6 +41,11 @@ export class PlacementCatalog implements OnApplicationBootstrap {
   /** Every live host as the view holds it now, without touching the database. */
   snapshot(): Iterable<CatalogHost> {
     return this.hosts.values();
+  }
+
+  /** The host the domain's pickHost would choose from the view as it is now (see PlacementIndex). */
+  pick(tenant: PlacementTenant, request: ResourceAmounts, strategy: PlacementStrategy): CatalogHost | null {
+    return this.hosts.pick(tenant, request, strategy);
   }
 
   /** Reloads the whole view; concurrent callers share one reload. */
@@ -69,11 +74,6 @@ export class PlacementCatalog implements OnApplicationBootstrap {
 
   /** Applies a committed admission (+1) or release (−1) to the view. */
   applyAllocation(hostId: string, amounts: ResourceAmounts, sign: 1 | -1): void {
-    const host = this.hosts.get(hostId);
-    if (!host) return;
-    for (const [resourceClass, amount] of Object.entries(amounts)) {
-      const inventory = host.inventories[resourceClass];
-      if (inventory) inventory.allocated += sign * amount;
-    }
+    this.hosts.applyAllocation(hostId, amounts, sign);
   }
 }
