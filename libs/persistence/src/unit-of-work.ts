@@ -11,6 +11,8 @@ interface QueuedWork {
   work: (manager: EntityManager) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** What undoes the work's in-memory effects, should its writes be rolled back (see onRollback). */
+  undo: (() => void)[];
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -35,6 +37,10 @@ export class UnitOfWork {
   private readonly queued: QueuedWork[] = [];
   private scheduled = false;
   private running = false;
+  /** SQLite: the piece of work running now (pieces run one at a time). */
+  private current: QueuedWork | null = null;
+  /** PostgreSQL: the undo lists of the transactions in flight, by their entity manager. */
+  private readonly undoByManager = new WeakMap<EntityManager, (() => void)[]>();
 
   constructor(private readonly dataSource: DataSource) {
     this.dialect = dialectOf(dataSource);
@@ -43,9 +49,20 @@ export class UnitOfWork {
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.dialect !== 'sqlite') return this.withRetry(work);
     return new Promise<T>((resolve, reject) => {
-      this.queued.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.queued.push({ work, resolve: resolve as (value: unknown) => void, reject, undo: [] });
       this.schedule();
     });
+  }
+
+  /**
+   * Registers what undoes an in-memory effect of the running work (a cache kept in step with its writes, say) if
+   * those writes are rolled back: by the work's own failure, or on SQLite by the failure of the group it committed
+   * with. Lets caches follow writes at once rather than after the commit, so that the next piece of work sees them.
+   */
+  onRollback(manager: EntityManager, undo: () => void): void {
+    const list = this.dialect === 'sqlite' ? this.current?.undo : this.undoByManager.get(manager);
+    if (!list) throw new Error('onRollback must be called from inside UnitOfWork.run');
+    list.push(undo);
   }
 
   /** Starts the next group after the event loop's I/O, so that the requests read in this turn join it. */
@@ -68,6 +85,7 @@ export class UnitOfWork {
       // The group's transaction failed as a whole (its commit, say): nothing of it was kept.
       outcomes = group.map(() => ({ ok: false, error }));
     }
+    for (let index = group.length - 1; index >= 0; index--) if (!outcomes[index].ok) undoAll(group[index].undo);
     this.running = false;
     if (this.queued.length > 0) this.schedule();
     group.forEach((queued, index) => {
@@ -84,16 +102,19 @@ export class UnitOfWork {
     try {
       if (group.length === 1) {
         // Alone in its transaction, a piece needs no savepoint: its failure rolls back the transaction.
+        this.current = group[0];
         outcomes.push({ ok: true, value: await group[0].work(runner.manager) });
       } else {
-        for (const { work } of group) {
+        for (const piece of group) {
+          this.current = piece;
           await runner.startTransaction(); // a savepoint
           try {
-            const value = await work(runner.manager);
+            const value = await piece.work(runner.manager);
             await runner.commitTransaction(); // releases the savepoint
             outcomes.push({ ok: true, value });
           } catch (error) {
             await runner.rollbackTransaction(); // back to the savepoint: this piece alone is undone
+            undoAll(piece.undo.splice(0));
             outcomes.push({ ok: false, error });
           }
         }
@@ -106,18 +127,29 @@ export class UnitOfWork {
       if (group.length === 1) return [{ ok: false, error }];
       throw error;
     } finally {
+      this.current = null;
       await runner.release();
     }
   }
   private async withRetry<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      const undo: (() => void)[] = [];
       try {
-        return await this.dataSource.transaction('READ COMMITTED', work);
+        return await this.dataSource.transaction('READ COMMITTED', (manager) => {
+          this.undoByManager.set(manager, undo);
+          return work(manager);
+        });
       } catch (error) {
+        undoAll(undo);
         const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
         if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE_POSTGRES_CODES.has(code)) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
     }
   }
+}
+
+/** Runs undo actions newest first. */
+function undoAll(undo: (() => void)[]): void {
+  for (let index = undo.length - 1; index >= 0; index--) undo[index]();
 }

@@ -128,9 +128,9 @@ export class AllocationsService {
       allocation.releasedAt = this.clock.now();
       await this.allocations.markReleased(id, allocation.releasedAt, tx);
       await this.allocations.adjustAllocated(allocation.tenantId, allocation.hostId, allocation.resources, -1, tx);
+      this.followInCatalog(allocation.hostId, allocation.resources, -1, tx);
       return { allocation, changed: true };
     });
-    if (released.changed) this.catalog.applyAllocation(released.allocation.hostId, released.allocation.resources, -1);
     return toResponse(released.allocation);
   }
 
@@ -140,9 +140,7 @@ export class AllocationsService {
       // connection while this request holds one.
       await this.catalog.current();
       try {
-        const allocation = await this.unitOfWork.run((tx) => this.admit(request, tx));
-        this.catalog.applyAllocation(allocation.hostId, request.amounts, 1);
-        return toResponse(allocation);
+        return toResponse(await this.unitOfWork.run((tx) => this.admit(request, tx)));
       } catch (error) {
         if (!(error instanceof StaleCandidate)) throw error;
         if (attempt >= MAX_PLACEMENT_ATTEMPTS) {
@@ -178,8 +176,18 @@ export class AllocationsService {
     };
     await this.allocations.insert(allocation, request.principal.tokenId, tx);
     await this.allocations.adjustAllocated(tenant.id, host.id, allocation.resources, 1, tx);
+    this.followInCatalog(host.id, allocation.resources, 1, tx);
     if (request.idempotency) await this.idempotency.insert(this.record(request, 201, toResponse(allocation), allocation.createdAt), tx);
     return allocation;
+  }
+
+  /**
+   * Moves the catalog with this transaction's writes at once (undone if they are rolled back), so that the next
+   * admission, which on SQLite may share this transaction's commit, already sees them.
+   */
+  private followInCatalog(hostId: string, amounts: ResourceAmounts, sign: 1 | -1, tx: EntityManager): void {
+    this.catalog.applyAllocation(hostId, amounts, sign);
+    this.unitOfWork.onRollback(tx, () => this.catalog.applyAllocation(hostId, amounts, -sign as 1 | -1));
   }
 
   private async lockNamedHost(tenant: AdmissionTenant, request: AdmissionRequest, tx: EntityManager): Promise<PlacementHostRow> {

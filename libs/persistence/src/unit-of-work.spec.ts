@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource, EntityManager } from 'typeorm';
+import { UnitOfWork } from './unit-of-work';
+
+describe(UnitOfWork.name, () => {
+  let directory: string;
+  let dataSource: DataSource;
+  let unitOfWork: UnitOfWork;
+  let statements: string[];
+
+  beforeEach(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'dcm-uow-'));
+    statements = [];
+    const record = (query: string) => void statements.push(query);
+    const ignore = () => undefined;
+    dataSource = await new DataSource({
+      type: 'better-sqlite3',
+      database: join(directory, 'test.sqlite'),
+      prepareDatabase: (db) => db.pragma('journal_mode = WAL'),
+      logging: ['query'],
+      logger: { logQuery: record, logQueryError: ignore, logQuerySlow: ignore, logSchemaBuild: ignore, logMigration: ignore, log: ignore },
+    }).initialize();
+    await dataSource.query('PRAGMA foreign_keys = ON');
+    await dataSource.query('CREATE TABLE parents (id INTEGER PRIMARY KEY)');
+    await dataSource.query('CREATE TABLE entries (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)');
+    await dataSource.query('INSERT INTO parents (id) VALUES (1)');
+    unitOfWork = new UnitOfWork(dataSource);
+  });
+
+  afterEach(async () => {
+    await dataSource.destroy();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  const insert =
+    (id: number, parent = 1) =>
+    (manager: EntityManager) =>
+      manager.query('INSERT INTO entries (id, parent_id) VALUES (?, ?)', [id, parent]);
+  const ids = async () => ((await dataSource.query('SELECT id FROM entries ORDER BY id')) as { id: number }[]).map((row) => row.id);
+  const settle = <T>(promises: Promise<T>[]) => Promise.allSettled(promises);
+
+  it('runs work queued in one turn of the event loop in one transaction, in order', async () => {
+    const seen: number[][] = [];
+    const work = Array.from({ length: 5 }, (_, index) =>
+      unitOfWork.run(async (manager) => {
+        // Each piece sees what the pieces before it wrote, exactly as if it had had a transaction of its own.
+        seen.push(((await manager.query('SELECT id FROM entries ORDER BY id')) as { id: number }[]).map((row) => row.id));
+        await insert(index + 1)(manager);
+        return index;
+      }),
+    );
+    statements.length = 0;
+    expect(await Promise.all(work)).toEqual([0, 1, 2, 3, 4]);
+    expect(statements.filter((statement) => /^(BEGIN|COMMIT)/.test(statement))).toEqual(['BEGIN TRANSACTION', 'COMMIT']);
+    expect(seen).toEqual([[], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4]]);
+    expect(await ids()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('rolls back only the piece that fails, with its in-memory effects, and keeps the others', async () => {
+    const undone: string[] = [];
+    const work = ['a', 'b', 'c'].map((name, index) =>
+      unitOfWork.run(async (manager) => {
+        await insert(index + 1)(manager);
+        unitOfWork.onRollback(manager, () => undone.push(name));
+        if (name === 'b') throw new Error('b refused');
+        return name;
+      }),
+    );
+    const outcomes = await settle(work);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toEqual(new Error('b refused'));
+    expect(undone).toEqual(['b']);
+    expect(await ids()).toEqual([1, 3]);
+  });
+
+  it('answers no piece of a group whose commit fails as having succeeded, and undoes every piece', async () => {
+    const undone: number[] = [];
+    // The deferred foreign key is checked at COMMIT only: piece 2's orphan fails the whole group there.
+    const work = [insert(1), insert(2, 99), insert(3)].map((write, index) =>
+      unitOfWork.run(async (manager) => {
+        await write(manager);
+        unitOfWork.onRollback(manager, () => undone.push(index));
+      }),
+    );
+    const outcomes = await settle(work);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(undone).toEqual([2, 1, 0]);
+    expect(await ids()).toEqual([]);
+    // The queue goes on working after a failed group.
+    await unitOfWork.run(insert(4));
+    expect(await ids()).toEqual([4]);
+  });
+
+  it('rolls back a piece that runs alone when it fails', async () => {
+    const undone: string[] = [];
+    await expect(
+      unitOfWork.run(async (manager) => {
+        await insert(1)(manager);
+        unitOfWork.onRollback(manager, () => undone.push('alone'));
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(undone).toEqual(['alone']);
+    expect(await ids()).toEqual([]);
+  });
+
+  it('takes work queued while a group runs into the next group', async () => {
+    const order: string[] = [];
+    const first = unitOfWork.run(async (manager) => {
+      await insert(1)(manager);
+      order.push('first');
+      // Queued from inside a running group: it must wait for the next one, not deadlock or nest.
+      void unitOfWork.run(async (inner) => {
+        await insert(2)(inner);
+        order.push('second');
+      });
+    });
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual(['first', 'second']);
+    expect(await ids()).toEqual([1, 2]);
+  });
+
+  it('refuses onRollback outside of a unit of work', () => {
+    expect(() => unitOfWork.onRollback(dataSource.manager, () => undefined)).toThrow('inside UnitOfWork.run');
+  });
+});
