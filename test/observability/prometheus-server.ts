@@ -1,0 +1,75 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const PROMTOOL = '/usr/bin/promtool';
+export const PROMETHEUS = '/usr/bin/prometheus';
+
+/** Fails the test with what to do when a Prometheus binary is missing: CI installs it, so it must never be skipped. */
+export function requireBinary(path: string): void {
+  if (!existsSync(path)) throw new Error(`${path} is missing: install Prometheus (apt-get install --no-install-recommends prometheus); CI installs it`);
+}
+
+export interface RunningPrometheus {
+  url: string;
+  /** GET on Prometheus's HTTP API; the decoded JSON answer, errors included. */
+  api(path: string): Promise<{ status: string; data?: any; errorType?: string; error?: string }>;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Starts a real Prometheus on the given configuration file with a throwaway TSDB, and waits until it is ready. */
+export async function startPrometheus(configFile: string): Promise<RunningPrometheus> {
+  requireBinary(PROMETHEUS);
+  const workDir = mkdtempSync(join(tmpdir(), 'dcm-prometheus-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let log = '';
+  const child: ChildProcess = spawn(
+    PROMETHEUS,
+    [`--config.file=${configFile}`, `--storage.tsdb.path=${join(workDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(workDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await close();
+      throw new Error(`prometheus exited with ${child.exitCode}: ${log}`);
+    }
+    const ready = await fetch(`${url}/-/ready`).then(
+      (response) => response.ok,
+      () => false, // not listening yet
+    );
+    if (ready) break;
+    if (Date.now() > deadline) {
+      await close();
+      throw new Error(`prometheus was not ready within 30 s: ${log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  return {
+    url,
+    api: async (path) => (await fetch(`${url}${path}`)).json() as Promise<{ status: string; data?: any; errorType?: string; error?: string }>,
+    close,
+  };
+}
