@@ -16,9 +16,17 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
     description: '10,000 simulated agents posting realistic reports for 20 s on SQLite: reports/s and p99 beside bare node:http',
     load: async () => (await import('./ingest.bench')).ingest,
   },
+  enforce: {
+    description: 'one quota enforcement pass over 1,000 tenants and 10,000 hosts on SQLite: ≤ 1 s, first, steady and after limits change',
+    load: async () => (await import('./enforce.bench')).enforce,
+  },
   agent: {
     description: 'the real agent reporting every second for 60 s: peak RSS and CPU share, beside node_exporter if installed',
     load: async () => (await import('./agent.bench')).agent,
+  },
+  metrics: {
+    description: 'GET /metrics of 10,000 hosts and 1,000 tenants on SQLite: cold, warm and all-new scrapes beside a plain prom-client registry',
+    load: async () => (await import('./metrics.bench')).metrics,
   },
 };
 

@@ -10,10 +10,14 @@ import { AuthModule } from './auth/auth.module';
 import { CapacityModule } from './capacity/capacity.module';
 import { CoreModule } from './common/core.module';
 import { ControlConfig } from './config/control-config';
+import { EnforcementModule } from './enforcement/enforcement.module';
 import { HealthModule } from './health/health.module';
+import { HistoryModule } from './history/history.module';
 import { HostsModule } from './hosts/hosts.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { QuotasModule } from './quotas/quotas.module';
 import { ResourceClassesModule } from './resource-classes/resource-classes.module';
+import { SchedulerModule } from './scheduler/scheduler.module';
 import { TenantsModule } from './tenants/tenants.module';
 
 @Module({})
@@ -40,6 +44,7 @@ export class AppModule {
           },
         }),
         ScheduleModule.forRoot(),
+        SchedulerModule,
         AuthModule,
         HealthModule,
         ResourceClassesModule,
@@ -49,6 +54,9 @@ export class AppModule {
         AllocationsModule,
         CapacityModule,
         AgentsModule,
+        EnforcementModule,
+        HistoryModule,
+        MetricsModule,
       ],
     };
   }

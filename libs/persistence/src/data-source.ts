@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { AgentEntity } from './entities/agent.entity';
 import { AllocationEntity, AllocationItemEntity } from './entities/allocation.entity';
+import { CapacitySampleEntity, SchedulerWatermarkEntity, WebhookOutboxEntity } from './entities/history.entity';
 import { HostEntity } from './entities/host.entity';
 import { IdempotencyRecordEntity } from './entities/idempotency-record.entity';
 import { InventoryEntity } from './entities/inventory.entity';
@@ -14,6 +15,7 @@ import { TokenEntity } from './entities/token.entity';
 import { InitialSchema1732262400000 } from './migrations/1732262400000-initial-schema';
 import { AgentsAndMeasurements1732348800000 } from './migrations/1732348800000-agents-and-measurements';
 import { QuotaStates1732435200000 } from './migrations/1732435200000-quota-states';
+import { HistoryAndOutbox1732521600000 } from './migrations/1732521600000-history-and-outbox';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -29,10 +31,13 @@ export const ENTITIES = [
   HostMeasurementEntity,
   HostSampleEntity,
   TenantSampleEntity,
+  CapacitySampleEntity,
+  WebhookOutboxEntity,
+  SchedulerWatermarkEntity,
 ];
 
 /** Every schema change is a migration listed here, in order; control applies the pending ones at start. */
-export const MIGRATIONS = [InitialSchema1732262400000, AgentsAndMeasurements1732348800000, QuotaStates1732435200000];
+export const MIGRATIONS = [InitialSchema1732262400000, AgentsAndMeasurements1732348800000, QuotaStates1732435200000, HistoryAndOutbox1732521600000];
 
 export type SqliteSynchronous = 'normal' | 'full';
 

@@ -4,6 +4,7 @@ export * from './transformers';
 export * from './unit-of-work';
 export * from './entities/agent.entity';
 export * from './entities/allocation.entity';
+export * from './entities/history.entity';
 export * from './entities/host.entity';
 export * from './entities/idempotency-record.entity';
 export * from './entities/inventory.entity';

@@ -1,37 +1,27 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
+import { JobRunner } from '../scheduler/job-runner';
 import { LivenessService } from './liveness.service';
 
-const JOB = 'host-liveness';
+export const LIVENESS_JOB = 'host-liveness';
 
-/** Sweeps host liveness once per report interval (the interval comes from configuration, hence no @Interval). */
+/** Sweeps host liveness once per report interval, on the replica that runs the scheduler jobs. */
 @Injectable()
-export class LivenessScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class LivenessScheduler implements OnApplicationBootstrap {
   private readonly logger = new Logger(LivenessScheduler.name);
 
   constructor(
     private readonly liveness: LivenessService,
-    private readonly registry: SchedulerRegistry,
+    private readonly jobs: JobRunner,
     @Inject(CONTROL_CONFIG) private readonly config: ControlConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    const timer = setInterval(() => void this.sweep(), this.config.reportIntervalSeconds * 1000);
-    timer.unref();
-    this.registry.addInterval(JOB, timer);
-  }
-
-  onApplicationShutdown(): void {
-    if (this.registry.doesExist('interval', JOB)) this.registry.deleteInterval(JOB);
+    this.jobs.register({ name: LIVENESS_JOB, intervalMs: this.config.reportIntervalSeconds * 1000, run: () => this.sweep() });
   }
 
   private async sweep(): Promise<void> {
-    try {
-      const changed = await this.liveness.sweep();
-      if (changed.stale + changed.down > 0) this.logger.warn(`hosts gone silent: ${changed.stale} now stale, ${changed.down} now down`);
-    } catch (error) {
-      this.logger.error(`liveness sweep failed: ${(error as Error).message}`);
-    }
+    const changed = await this.liveness.sweep();
+    if (changed.stale + changed.down > 0) this.logger.warn(`hosts gone silent: ${changed.stale} now stale, ${changed.down} now down`);
   }
 }

@@ -27,3 +27,39 @@ export class CapacityResponseDto {
   @ApiProperty({ type: SiteCapacityDto, description: 'The whole facility' }) facility: Omit<SiteCapacityDto, 'site'>;
   @ApiProperty({ type: [SiteCapacityDto] }) sites: SiteCapacityDto[];
 }
+
+export class DaysUntilFullDto {
+  @ApiProperty({ nullable: true, type: Number, example: 182.4, description: 'Days until allocations reach capacity; null when they are not growing' })
+  allocated: number | null;
+  @ApiProperty({ nullable: true, type: Number, example: null, description: 'Days until measured use reaches capacity; null when not growing or not measured' })
+  used: number | null;
+}
+
+export class ClassForecastDto {
+  @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;
+  @ApiProperty({ example: 3840, description: 'Capacity in the latest hour of history' }) capacity: number;
+  @ApiProperty({ example: 1200, description: 'Allocated in the latest hour of history (hourly average)' }) allocated: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'Measured use in the latest hour of history (hourly average)' }) used: number | null;
+  @ApiProperty({ example: 720, description: 'Hourly points the fit used' }) points: number;
+  @ApiProperty({ type: DaysUntilFullDto }) daysUntilFull: DaysUntilFullDto;
+}
+
+export class SiteForecastDto {
+  @ApiProperty({ example: 'blaenavon-hall-a' }) site: string;
+  @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/ClassForecastDto' } }) resources: Record<string, ClassForecastDto>;
+}
+
+export class CapacityForecastResponseDto {
+  @ApiProperty({ format: 'date-time', description: 'The instant days are counted from' }) at: string;
+  @ApiProperty({ example: 30, description: 'Days of history fitted (forecastWindowDays)' }) windowDays: number;
+  @ApiProperty({ type: SiteForecastDto, description: 'The whole facility' }) facility: Omit<SiteForecastDto, 'site'>;
+  @ApiProperty({ type: [SiteForecastDto] }) sites: SiteForecastDto[];
+}
+
+/** One value of dcm_capacity_forecast_days_until_full. */
+export interface CapacityForecastGauge {
+  site: string;
+  resource: string;
+  /** Days until allocations reach capacity; null when not growing. */
+  days: number | null;
+}

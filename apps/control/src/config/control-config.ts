@@ -17,6 +17,15 @@ export const ENVIRONMENT_VARIABLES = {
   DCM_PLACEMENT_STRATEGY: 'placementStrategy',
   DCM_SQLITE_SYNCHRONOUS: 'sqliteSynchronous',
   DCM_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  DCM_METRICS_TOKEN: 'metricsToken',
+  DCM_ENFORCEMENT_INTERVAL_S: 'enforcementIntervalSeconds',
+  DCM_QUOTA_WARNING_RATIO: 'quotaWarningRatio',
+  DCM_FREEZE_GRACE_S: 'freezeGraceSeconds',
+  DCM_WEBHOOK_URL: 'webhookUrl',
+  DCM_SAMPLE_RAW_DAYS: 'sampleRawDays',
+  DCM_SAMPLE_RETENTION_DAYS: 'sampleRetentionDays',
+  DCM_FORECAST_WINDOW_DAYS: 'forecastWindowDays',
+  DCM_LEADER_INTERVAL_S: 'leaderIntervalSeconds',
 } as const;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -36,8 +45,21 @@ const schema = z
     placementStrategy: z.enum(['spread', 'pack']).default('spread'),
     sqliteSynchronous: z.enum(['normal', 'full']).default('normal'),
     bodyLimitBytes: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    metricsToken: z.string().min(16, 'must be at least 16 characters').max(200).optional(),
+    enforcementIntervalSeconds: integer(1, 3600).default(60),
+    quotaWarningRatio: z.coerce.number().gt(0).max(1).default(0.9),
+    freezeGraceSeconds: integer(0, 7 * 86_400).default(900),
+    webhookUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    sampleRawDays: integer(1, 90).default(7),
+    sampleRetentionDays: integer(2, 10 * 366).default(400),
+    forecastWindowDays: integer(1, 366).default(30),
+    leaderIntervalSeconds: integer(1, 300).default(5),
   })
-  .strict();
+  .strict()
+  .refine((config) => config.sampleRetentionDays > config.sampleRawDays, {
+    path: ['sampleRetentionDays'],
+    message: 'must be longer than sampleRawDays (DCM_SAMPLE_RAW_DAYS)',
+  });
 
 export type ControlConfig = z.infer<typeof schema> & { databaseUrl: string };
 

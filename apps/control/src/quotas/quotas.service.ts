@@ -1,13 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { quotaState, ResourceAmounts } from '@dcm/domain';
 import { QuotaEntity, UnitOfWork } from '@dcm/persistence';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
+import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { TenantsService } from '../tenants/tenants.service';
 import { QuotaPositionDto, TenantQuotasResponseDto } from './quota.dto';
-import { QuotasRepository } from './quotas.repository';
+import { measuredUseSince } from './measured-use';
+import { QuotaPositionRow, QuotasRepository } from './quotas.repository';
 
 @Injectable()
 export class QuotasService {
@@ -18,11 +20,12 @@ export class QuotasService {
     private readonly resourceClasses: ResourceClassesService,
     private readonly unitOfWork: UnitOfWork,
     private readonly clock: Clock,
+    @Inject(CONTROL_CONFIG) private readonly config: ControlConfig,
   ) {}
 
   async positions(slug: string): Promise<TenantQuotasResponseDto> {
     const tenant = await this.tenants.get(slug);
-    const quotas = await this.quotas.forTenant(tenant.id);
+    const quotas = await this.quotas.positions(measuredUseSince(this.clock.now(), this.config), tenant.id);
     return { tenant: slug, quotas: Object.fromEntries(quotas.map((quota) => [quota.resourceClass, this.position(quota)])) };
   }
 
@@ -46,8 +49,11 @@ export class QuotasService {
       }
       const now = this.clock.now();
       const byClass = new Map(current.map((quota) => [quota.resourceClass, quota]));
+      // A new quota starts `ok` (nothing allocated yet); from then on only the enforcement job moves its state.
+      const fresh = (resourceClass: string) =>
+        Object.assign(new QuotaEntity(), { tenantId: tenant.id, resourceClass, allocated: 0, state: 'ok', stateSince: now });
       const updated = Object.entries(limits).map(([resourceClass, limit]) =>
-        Object.assign(byClass.get(resourceClass) ?? Object.assign(new QuotaEntity(), { tenantId: tenant.id, resourceClass, allocated: 0 }), {
+        Object.assign(byClass.get(resourceClass) ?? fresh(resourceClass), {
           limit,
           updatedAt: now,
         }),
@@ -58,15 +64,20 @@ export class QuotasService {
     return this.positions(slug);
   }
 
-  private position(quota: QuotaEntity): QuotaPositionDto {
-    const used = null; // measured use arrives with agent reports
+  /**
+   * The state is worked out now, so that a lowered limit shows at once; `since` is when the enforcement job saw the
+   * quota enter that state, and null until it has (it runs every enforcementIntervalSeconds).
+   */
+  private position(quota: QuotaPositionRow): QuotaPositionDto {
+    const state = quotaState(quota, this.config.quotaWarningRatio);
     return {
       unit: this.resourceClasses.unitOf(quota.resourceClass) ?? 'count',
       limit: quota.limit,
       allocated: quota.allocated,
-      used,
+      used: quota.used,
       available: Math.max(0, quota.limit - quota.allocated),
-      state: quotaState({ limit: quota.limit, allocated: quota.allocated, used }),
+      state,
+      since: quota.state === state ? (quota.stateSince?.toISOString() ?? null) : null,
     };
   }
 }

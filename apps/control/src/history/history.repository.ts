@@ -1,0 +1,181 @@
+import { Injectable } from '@nestjs/common';
+import { rawQuery } from '@dcm/persistence';
+import { DataSource, EntityManager } from 'typeorm';
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+
+export interface InventoryRow {
+  hostId: string;
+  site: string;
+  resourceClass: string;
+  total: number;
+  reserved: number;
+  allocationRatio: number;
+  allocated: number;
+}
+
+export interface HostUseRow {
+  hostId: string;
+  cpuUsageRatio: number;
+  memoryTotal: number;
+  memoryAvailable: number;
+  storageUsed: number;
+}
+
+export interface CapacitySampleRow {
+  site: string;
+  resourceClass: string;
+  capacity: number;
+  allocated: number;
+  used: number | null;
+}
+
+/** A sample table and how an hour of its one-minute rows folds into one row. */
+interface SampleTable {
+  name: 'host_samples' | 'tenant_samples' | 'capacity_samples';
+  keys: string[];
+  /** Column → aggregate of the hour's rows: averages for levels of use, maxima for sizes and counters. */
+  aggregates: Record<string, string>;
+}
+
+const avgAmount = (column: string) => `CAST(ROUND(AVG(${column})) AS BIGINT)`;
+
+export const SAMPLE_TABLES: readonly SampleTable[] = [
+  {
+    name: 'host_samples',
+    keys: ['host_id'],
+    aggregates: {
+      cpu_usage_ratio: 'AVG(cpu_usage_ratio)',
+      load1: 'AVG(load1)',
+      memory_total: 'MAX(memory_total)',
+      memory_available: avgAmount('memory_available'),
+      storage_size: 'MAX(storage_size)',
+      storage_used: avgAmount('storage_used'),
+    },
+  },
+  {
+    name: 'tenant_samples',
+    keys: ['tenant_id', 'host_id'],
+    aggregates: { storage_used: avgAmount('storage_used'), memory_bytes: avgAmount('memory_bytes'), cpu_seconds_total: 'MAX(cpu_seconds_total)' },
+  },
+  {
+    name: 'capacity_samples',
+    keys: ['site', 'resource_class'],
+    aggregates: { capacity: 'MAX(capacity)', allocated: avgAmount('allocated'), used: avgAmount('used') },
+  },
+];
+
+const UPSERT_CAPACITY_SAMPLE = `INSERT INTO capacity_samples (site, resource_class, bucket, capacity, allocated, used) VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (site, resource_class, bucket) DO UPDATE SET capacity = excluded.capacity, allocated = excluded.allocated, used = excluded.used`;
+
+@Injectable()
+export class HistoryRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Every inventory of every live host, with the host's site. */
+  async inventories(): Promise<InventoryRow[]> {
+    const rows = await rawQuery<Record<string, unknown>>(
+      this.dataSource.manager,
+      `SELECT i.host_id, h.site, i.resource_class, i.total, i.reserved, i.allocation_ratio, i.allocated
+         FROM inventories i JOIN hosts h ON h.id = i.host_id WHERE h.decommissioned_at IS NULL`,
+    );
+    return rows.map((row) => ({
+      hostId: row.host_id as string,
+      site: row.site as string,
+      resourceClass: row.resource_class as string,
+      total: Number(row.total),
+      reserved: Number(row.reserved),
+      allocationRatio: Number(row.allocation_ratio),
+      allocated: Number(row.allocated),
+    }));
+  }
+
+  /** Each host's latest sample no older than `since`. */
+  async latestHostUse(since: Date): Promise<HostUseRow[]> {
+    const rows = await rawQuery<Record<string, unknown>>(
+      this.dataSource.manager,
+      `SELECT s.host_id, s.cpu_usage_ratio, s.memory_total, s.memory_available, s.storage_used
+         FROM host_samples s
+         JOIN (SELECT host_id, MAX(bucket) AS bucket FROM host_samples WHERE bucket >= ? GROUP BY host_id) latest
+           ON latest.host_id = s.host_id AND latest.bucket = s.bucket`,
+      [since.getTime()],
+    );
+    return rows.map((row) => ({
+      hostId: row.host_id as string,
+      cpuUsageRatio: Number(row.cpu_usage_ratio),
+      memoryTotal: Number(row.memory_total),
+      memoryAvailable: Number(row.memory_available),
+      storageUsed: Number(row.storage_used),
+    }));
+  }
+
+  async saveCapacitySamples(bucket: number, samples: readonly CapacitySampleRow[], tx: EntityManager): Promise<void> {
+    for (const sample of samples) {
+      await rawQuery(tx, UPSERT_CAPACITY_SAMPLE, [sample.site, sample.resourceClass, bucket, sample.capacity, sample.allocated, sample.used]);
+    }
+  }
+
+  /** Hourly points of each site and class from `since` on: hours still held by the minute are averaged here. */
+  async capacityHistory(
+    since: Date,
+  ): Promise<{ site: string; resourceClass: string; hour: number; capacity: number; allocated: number; used: number | null }[]> {
+    const rows = await rawQuery<Record<string, unknown>>(
+      this.dataSource.manager,
+      `SELECT site, resource_class, (bucket / ${HOUR_MS}) * ${HOUR_MS} AS hour, MAX(capacity) AS capacity, AVG(allocated) AS allocated, AVG(used) AS used
+         FROM capacity_samples WHERE bucket >= ?
+        GROUP BY site, resource_class, (bucket / ${HOUR_MS}) * ${HOUR_MS}
+        ORDER BY site, resource_class, hour`,
+      [since.getTime()],
+    );
+    return rows.map((row) => ({
+      site: row.site as string,
+      resourceClass: row.resource_class as string,
+      hour: Number(row.hour),
+      capacity: Number(row.capacity),
+      allocated: Number(row.allocated),
+      used: row.used === null || row.used === undefined ? null : Number(row.used),
+    }));
+  }
+
+  async watermark(name: string): Promise<number> {
+    const [row] = await rawQuery<{ value: unknown }>(this.dataSource.manager, 'SELECT value FROM scheduler_watermarks WHERE name = ?', [name]);
+    return row ? Number(row.value) : 0;
+  }
+
+  async setWatermark(name: string, value: number, tx: EntityManager): Promise<void> {
+    await rawQuery(tx, 'INSERT INTO scheduler_watermarks (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
+  }
+
+  /** The earliest sample at or after `from`, or null. */
+  async firstBucket(table: SampleTable['name'], from: number): Promise<number | null> {
+    const [row] = await rawQuery<{ bucket: unknown }>(this.dataSource.manager, `SELECT MIN(bucket) AS bucket FROM ${table} WHERE bucket >= ?`, [from]);
+    return row?.bucket === null || row?.bucket === undefined ? null : Number(row.bucket);
+  }
+
+  /**
+   * Folds the one-minute rows of [from, to) (whole hours) into one row per key and hour, at the hour's start: the
+   * aggregate overwrites the row at :00 (or takes its place), then the rest of the hour's rows go. Running it again
+   * over the same hours changes nothing.
+   */
+  async downsample(table: SampleTable, from: number, to: number, tx: EntityManager): Promise<void> {
+    const keys = table.keys.join(', ');
+    const columns = Object.keys(table.aggregates);
+    const hour = `(bucket / ${HOUR_MS}) * ${HOUR_MS}`;
+    // The WHERE also settles SQLite's parsing of ON CONFLICT after INSERT … SELECT.
+    await rawQuery(
+      tx,
+      `INSERT INTO ${table.name} (${keys}, bucket, ${columns.join(', ')})
+       SELECT ${keys}, ${hour}, ${columns.map((column) => table.aggregates[column]).join(', ')}
+         FROM ${table.name} WHERE bucket >= ? AND bucket < ?
+        GROUP BY ${keys}, ${hour}
+       ON CONFLICT (${keys}, bucket) DO UPDATE SET ${columns.map((column) => `${column} = excluded.${column}`).join(', ')}`,
+      [from, to],
+    );
+    await rawQuery(tx, `DELETE FROM ${table.name} WHERE bucket >= ? AND bucket < ? AND bucket % ${HOUR_MS} <> 0`, [from, to]);
+  }
+
+  async deleteBefore(table: SampleTable['name'], before: number, tx: EntityManager): Promise<void> {
+    await rawQuery(tx, `DELETE FROM ${table} WHERE bucket < ?`, [before]);
+  }
+}

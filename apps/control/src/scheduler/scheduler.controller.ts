@@ -1,0 +1,19 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireRole } from '../auth/principal';
+import { SchedulerStatusDto } from './scheduler.dto';
+import { SchedulerService } from './scheduler.service';
+
+@ApiTags('scheduler')
+@ApiBearerAuth()
+@Controller('v1/scheduler')
+export class SchedulerController {
+  constructor(private readonly scheduler: SchedulerService) {}
+
+  @Get()
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Which replica runs the scheduler jobs, and how each job last ran on this replica' })
+  status(): Promise<SchedulerStatusDto> {
+    return this.scheduler.status();
+  }
+}

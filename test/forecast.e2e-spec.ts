@@ -1,0 +1,75 @@
+import { Clock } from '../apps/control/src/common/clock';
+import { CapacityForecastService } from '../apps/control/src/capacity/capacity-forecast.service';
+import { CapacitySamplingService } from '../apps/control/src/history/capacity-sampling.service';
+import { RunningControl, startControl } from './support/control';
+import { createTestDatabase, TestDatabase } from './support/postgres';
+import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+describe.each(['sqlite', 'postgres'])('GET /v1/capacity/forecast on %s', (backend) => {
+  let database: TestDatabase | undefined;
+  let control: RunningControl;
+  let now: number;
+  const sampleAt = async (at: number) => {
+    now = at;
+    await control.app.get(CapacitySamplingService).sample();
+  };
+
+  beforeAll(async () => {
+    database = backend === 'postgres' ? await createTestDatabase() : undefined;
+    control = await startControl({ forecastWindowDays: 30, ...(database ? { databaseUrl: database.url } : {}) });
+    now = Math.floor(Date.now() / HOUR) * HOUR - 20 * DAY;
+    jest.spyOn(control.app.get(Clock), 'now').mockImplementation(() => new Date(now));
+    await createTenant(control.api, 'torfaen');
+    await setQuotas(control.api, 'torfaen', { vcpu: 10_000, memory: '100TiB' });
+    // hall-a: 2 × 64 cores × 4 = 512 vCPU; hall-b: 256 vCPU that nobody uses.
+    await createHost(control.api, 'blv-a01', { vcpu: { total: 64 }, memory: { total: '1TiB' } }, { site: 'hall-a' });
+    await createHost(control.api, 'blv-a02', { vcpu: { total: 64 }, memory: { total: '1TiB' } }, { site: 'hall-a' });
+    await createHost(control.api, 'blv-b01', { vcpu: { total: 64 } }, { site: 'hall-b' });
+  });
+
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await control?.close();
+    await database?.drop();
+  });
+
+  it('projects growing allocations to the day capacity runs out, and gives null where nothing grows', async () => {
+    // 16 vCPU more every day on hall-a for 10 days, sampled every 6 hours; memory stays where it is.
+    const start = now;
+    for (let day = 0; day < 10; day++) {
+      now = start + day * DAY;
+      await expectStatus(control.api.post('/v1/allocations', { tenant: 'torfaen', resources: { vcpu: 16 }, host: day % 2 ? 'blv-a01' : 'blv-a02' }), 201);
+      for (const hour of [0, 6, 12, 18]) await sampleAt(start + day * DAY + hour * HOUR);
+    }
+
+    const forecast = await expectStatus(control.api.get('/v1/capacity/forecast'), 200);
+
+    expect(forecast.windowDays).toBe(30);
+    const hallA = forecast.sites.find((site: { site: string }) => site.site === 'hall-a');
+    expect(hallA.resources.vcpu).toMatchObject({ unit: 'count', capacity: 512, allocated: 160, used: null, points: 40 });
+    // 160 of 512 allocated at the last sample, growing 16 a day: (512 − the line's value now, about 166) / 16 days.
+    const days = hallA.resources.vcpu.daysUntilFull.allocated;
+    expect(days).toBeGreaterThan((512 - 176) / 16 - 1);
+    expect(days).toBeLessThan((512 - 160) / 16);
+    expect(hallA.resources.vcpu.daysUntilFull.used).toBeNull();
+    expect(hallA.resources.memory.daysUntilFull).toEqual({ allocated: null, used: null });
+    const hallB = forecast.sites.find((site: { site: string }) => site.site === 'hall-b');
+    expect(hallB.resources.vcpu).toMatchObject({ capacity: 256, allocated: 0, daysUntilFull: { allocated: null, used: null } });
+    expect(forecast.facility.resources.vcpu).toMatchObject({ capacity: 768, allocated: 160 });
+    expect(forecast.facility.resources.vcpu.daysUntilFull.allocated).toBeCloseTo((768 - 512) / 16 + days, 0);
+
+    await expect(control.app.get(CapacityForecastService).gauges()).resolves.toEqual(
+      expect.arrayContaining([
+        { site: 'hall-a', resource: 'vcpu', days },
+        { site: 'hall-b', resource: 'vcpu', days: null },
+      ]),
+    );
+  });
+
+  it('needs a viewer token', async () => {
+    await expect(control.api.get('/v1/capacity/forecast', { token: null }).then((response) => response.status)).resolves.toBe(401);
+  });
+});

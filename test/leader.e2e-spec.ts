@@ -1,0 +1,135 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient } from './support/api-client';
+import { createTestDatabase, TestDatabase } from './support/postgres';
+import { createDataDir, removeDataDir } from './support/restartable-control';
+
+const ROOT = join(__dirname, '..');
+const ADMIN_TOKEN = 'leader-test-admin-token-0123456789';
+const LEADER_INTERVAL_S = 1;
+
+interface Replica {
+  name: string;
+  process: ChildProcess;
+  api: ApiClient;
+  output: () => string;
+  dataDir: string;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The real control as its own process (from source, as agent-process.ts runs the agent), so that it can be killed. */
+async function startReplica(name: string, databaseUrl: string): Promise<Replica> {
+  const port = await freePort();
+  const dataDir = createDataDir();
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/control/src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+      DCM_PORT: String(port),
+      DCM_DATA_DIR: dataDir,
+      DCM_DATABASE_URL: databaseUrl,
+      DCM_ADMIN_TOKEN: ADMIN_TOKEN,
+      DCM_LOG_LEVEL: 'info',
+      DCM_LEADER_INTERVAL_S: String(LEADER_INTERVAL_S),
+      DCM_ENFORCEMENT_INTERVAL_S: '1',
+      DCM_REPORT_INTERVAL_S: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  return { name, process: child, api: new ApiClient(`http://127.0.0.1:${port}`, ADMIN_TOKEN), output: () => output, dataDir };
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch((error: Error) => {
+      if (error.message.startsWith('replica ')) throw error;
+      return undefined;
+    });
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface SchedulerStatus {
+  replica: string;
+  leading: boolean;
+  leader: string | null;
+  jobs: { name: string; lastRunAt: string | null }[];
+}
+
+const statusOf = async (replica: Replica): Promise<SchedulerStatus> => {
+  if (replica.process.exitCode !== null) throw new Error(`replica ${replica.name} exited with ${replica.process.exitCode}:\n${replica.output()}`);
+  const response = await replica.api.get<SchedulerStatus>('/v1/scheduler');
+  if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+  return response.body;
+};
+const ranJobs = (status: SchedulerStatus) => status.jobs.filter((job) => job.lastRunAt !== null).map((job) => job.name);
+
+describe('several control replicas on one PostgreSQL database', () => {
+  let database: TestDatabase;
+  const replicas: Replica[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    for (const replica of replicas) {
+      if (replica.process.exitCode === null && replica.process.signalCode === null) {
+        await new Promise((resolve) => {
+          replica.process.once('exit', resolve);
+          replica.process.kill('SIGTERM');
+        });
+      }
+      removeDataDir(replica.dataDir);
+    }
+    await database?.drop();
+  });
+
+  it('runs the scheduler jobs on exactly one replica, and on another within a couple of intervals once it is killed', async () => {
+    replicas.push(await startReplica('one', database.url), await startReplica('two', database.url));
+    const [first, second] = await Promise.all(replicas.map((replica) => eventually(`${replica.name} to serve`, () => statusOf(replica), 60_000)));
+
+    // Both answer the API; exactly one leads, and both name the same leader.
+    expect([first.leading, second.leading].filter(Boolean)).toHaveLength(1);
+    const [leader, follower] = first.leading ? [replicas[0], replicas[1]] : [replicas[1], replicas[0]];
+    const leaderName = (first.leading ? first : second).replica;
+    expect(leaderName).toBe(`${hostname()}/${leader.process.pid}`);
+    await expect(statusOf(follower)).resolves.toMatchObject({ leading: false, leader: leaderName });
+    await eventually(
+      'the leader to run its jobs',
+      async () => ((await statusOf(leader)).jobs.some((job) => job.name === 'enforcement' && job.lastRunAt) ? true : undefined),
+      10_000,
+    );
+    expect(ranJobs(await statusOf(follower))).toEqual([]);
+    expect(leader.output()).toContain('this replica now runs the scheduler jobs');
+
+    const killedAt = Date.now();
+    leader.process.kill('SIGKILL');
+    const takeover = await eventually(
+      'the follower to take over',
+      async () => ((await statusOf(follower)).leading ? Date.now() - killedAt : undefined),
+      10_000,
+    );
+
+    expect(takeover).toBeLessThanOrEqual(2 * LEADER_INTERVAL_S * 1000 + 500);
+    await expect(statusOf(follower)).resolves.toMatchObject({ leading: true, leader: (await statusOf(follower)).replica });
+    await eventually('the new leader to run the jobs', async () => (ranJobs(await statusOf(follower)).includes('enforcement') ? true : undefined), 5_000);
+    expect(follower.output()).toContain('this replica now runs the scheduler jobs');
+  }, 120_000);
+});
