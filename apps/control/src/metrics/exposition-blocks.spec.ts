@@ -1,0 +1,150 @@
+import type { ResourceUnit } from '@dcm/domain';
+import {
+  hostBlock,
+  lastReportBlock,
+  measurementBlock,
+  MEASUREMENT_SECTIONS,
+  parseInventories,
+  parseQuotas,
+  tenantBlock,
+  tenantUsedLines,
+} from './exposition-blocks';
+import { Sections, sectionText } from './exposition';
+import type { MetricsHostRow } from './metrics.repository';
+
+const GIB = 2 ** 30;
+const units = new Map<string, ResourceUnit>([
+  ['vcpu', 'count'],
+  ['memory', 'bytes'],
+  ['storage', 'bytes'],
+  ['custom_gpu', 'count'],
+]);
+const host = (overrides: Partial<MetricsHostRow> = {}): MetricsHostRow => ({
+  id: 'h1',
+  name: 'blv-c01',
+  site: 'hall-a',
+  status: 'up',
+  lastReportAt: null,
+  ...overrides,
+});
+const text = (sections: Sections) => sections.offsets.slice(1).map((_end, index) => sectionText(sections, index));
+
+describe(parseInventories.name, () => {
+  it("reads both databases' folding (SQLite writes 4.0, PostgreSQL 4) in class order", () => {
+    expect(parseInventories('vcpu:64:4:4.0:8,memory:1024:0:1.15:0')).toEqual([
+      { resourceClass: 'memory', total: 1024, reserved: 0, allocationRatio: 1.15, allocated: 0 },
+      { resourceClass: 'vcpu', total: 64, reserved: 4, allocationRatio: 4, allocated: 8 },
+    ]);
+    expect(parseInventories(undefined)).toEqual([]);
+  });
+});
+
+describe(parseQuotas.name, () => {
+  it('reads limit, allocated and state in class order', () => {
+    expect(parseQuotas('vcpu:64:8:warning,memory:100:0:ok')).toEqual([
+      { resourceClass: 'memory', limit: 100, allocated: 0, state: 'ok' },
+      { resourceClass: 'vcpu', limit: 64, allocated: 8, state: 'warning' },
+    ]);
+  });
+});
+
+describe(hostBlock.name, () => {
+  it('writes capacity by the domain rule, allocated, and up with the unit of each class', () => {
+    const sut = hostBlock(host(), `vcpu:64:4:4.0:8,memory:${512 * GIB}:${16 * GIB}:1.5:${GIB},custom_gpu:4:0:1:1`, units);
+    expect(text(sut.lines)).toEqual([
+      'dcm_host_capacity{host="blv-c01",site="hall-a",resource="custom_gpu",unit="count"} 4\n' +
+        `dcm_host_capacity{host="blv-c01",site="hall-a",resource="memory",unit="bytes"} ${744 * GIB}\n` +
+        'dcm_host_capacity{host="blv-c01",site="hall-a",resource="vcpu",unit="count"} 240\n',
+      'dcm_host_allocated{host="blv-c01",site="hall-a",resource="custom_gpu",unit="count"} 1\n' +
+        `dcm_host_allocated{host="blv-c01",site="hall-a",resource="memory",unit="bytes"} ${GIB}\n` +
+        'dcm_host_allocated{host="blv-c01",site="hall-a",resource="vcpu",unit="count"} 8\n',
+      'dcm_host_up{host="blv-c01",site="hall-a"} 1\n',
+    ]);
+  });
+
+  it.each(['stale', 'down', 'maintenance'] as const)('says 0 for a host that is %s', (status) => {
+    expect(text(hostBlock(host({ status }), undefined, units).lines)).toEqual(['', '', 'dcm_host_up{host="blv-c01",site="hall-a"} 0\n']);
+  });
+});
+
+describe(lastReportBlock.name, () => {
+  it('writes the last report time in seconds, and nothing for a host that never reported', () => {
+    expect(text(lastReportBlock(host({ lastReportAt: 1_763_805_600_123 })).lines)).toEqual([
+      'dcm_host_last_report_timestamp_seconds{host="blv-c01"} 1763805600.123\n',
+    ]);
+    expect(text(lastReportBlock(host()).lines)).toEqual(['']);
+  });
+});
+
+describe(measurementBlock.name, () => {
+  const report = {
+    cpu: { usageRatio: 0.5, load1: 2 },
+    memory: { totalBytes: 8 * GIB, availableBytes: GIB },
+    filesystems: [
+      { mountpoint: '/', sizeBytes: 100, availBytes: 40 },
+      { mountpoint: 'C:\\"x"', sizeBytes: 10, availBytes: 5 },
+      { mountpoint: '/', sizeBytes: 999, availBytes: 999 },
+    ],
+    network: [{ device: 'eno1', rxBytesTotal: 7, txBytesTotal: 9 }],
+    tenants: { torfaen: { memoryBytes: GIB, cpuUsageSecondsTotal: 3 }, empty: { cpuUsageSecondsTotal: 1 } },
+  };
+
+  it('writes one line per value, each mountpoint and device once, escaped', () => {
+    const sut = measurementBlock('blv-c01', 1, JSON.stringify(report));
+    const lines = text(sut.lines);
+    expect(lines[MEASUREMENT_SECTIONS.cpuUsage]).toBe('dcm_host_cpu_usage_ratio{host="blv-c01"} 0.5\n');
+    expect(lines[MEASUREMENT_SECTIONS.memoryAvailable]).toBe(`dcm_host_memory_available_bytes{host="blv-c01"} ${GIB}\n`);
+    expect(lines[MEASUREMENT_SECTIONS.filesystemSize]).toBe(
+      'dcm_host_filesystem_size_bytes{host="blv-c01",mountpoint="/"} 100\ndcm_host_filesystem_size_bytes{host="blv-c01",mountpoint="C:\\\\\\"x\\""} 10\n',
+    );
+    expect(lines[MEASUREMENT_SECTIONS.networkTransmit]).toBe('dcm_host_network_transmit_bytes_total{host="blv-c01",device="eno1"} 9\n');
+    expect(sut.tenants).toEqual([{ slug: 'torfaen', memory: GIB, storage: null }]);
+  });
+
+  it.each([null, 'not json', '[]', '{"cpu": "busy"}'])('shows nothing of a report it cannot read (%p)', (json) => {
+    const sut = measurementBlock('blv-c01', 1, json);
+    expect(sut.lines.bytes.length).toBe(0);
+    expect(sut.tenants).toEqual([]);
+  });
+});
+
+describe(tenantBlock.name, () => {
+  it('writes limit, allocated, one line per enforcement state and frozen', () => {
+    const sut = tenantBlock({ id: 't1', slug: 'torfaen', state: 'frozen', quotas: 'vcpu:64:8:over' }, units);
+    expect(text(sut.lines)).toEqual([
+      'dcm_tenant_quota_limit{tenant="torfaen",resource="vcpu",unit="count"} 64\n',
+      'dcm_tenant_allocated{tenant="torfaen",resource="vcpu",unit="count"} 8\n',
+      'dcm_tenant_quota_state{tenant="torfaen",resource="vcpu",state="ok"} 0\n' +
+        'dcm_tenant_quota_state{tenant="torfaen",resource="vcpu",state="warning"} 0\n' +
+        'dcm_tenant_quota_state{tenant="torfaen",resource="vcpu",state="over"} 1\n',
+      'dcm_tenant_frozen{tenant="torfaen"} 1\n',
+    ]);
+  });
+});
+
+describe(tenantUsedLines.name, () => {
+  it("sums each tenant's current measured use over hosts, for known tenants only, in tenant order", () => {
+    const since = Date.UTC(2026, 10, 22, 10, 0);
+    const measured = (tenants: object, collectedAt = new Date(since + 59_000)) => measurementBlock('h', 1, JSON.stringify({ tenants, collectedAt }));
+    const sut = tenantUsedLines(
+      [
+        { id: '1', slug: 'blaenau', state: 'active', quotas: null },
+        { id: '2', slug: 'torfaen', state: 'active', quotas: null },
+      ],
+      [
+        measured({ torfaen: { memoryBytes: 2, storageUsedBytes: 10 }, unknown: { memoryBytes: 1 } }),
+        undefined,
+        measured({ torfaen: { memoryBytes: 3 }, blaenau: { storageUsedBytes: 7 } }),
+        measured({ torfaen: { memoryBytes: 1000 } }, new Date(since - 1)), // collected before `since`: no longer current
+        measurementBlock('h', 1, JSON.stringify({ tenants: { torfaen: { memoryBytes: 1000 } } })), // no collection time
+      ],
+      units,
+      since,
+    );
+    expect(sut).toBe(
+      'dcm_tenant_used{tenant="blaenau",resource="storage",unit="bytes"} 7\n' +
+        'dcm_tenant_used{tenant="torfaen",resource="memory",unit="bytes"} 5\n' +
+        'dcm_tenant_used{tenant="torfaen",resource="storage",unit="bytes"} 10\n',
+    );
+  });
+});

@@ -1,0 +1,272 @@
+import { capacityOf, QuotaState, ResourceUnit } from '@dcm/domain';
+import { encodeSections, labelValue, sample, sampleValue, Sections } from './exposition';
+import { MetricName } from './metric-catalogue';
+import type { MetricsHostRow, MetricsTenantRow } from './metrics.repository';
+
+/**
+ * The exposition lines of one host or tenant, one section per metric family, built when its rows change and reused
+ * by every scrape until then: at 10,000 hosts, formatting a quarter of a million series on each scrape would cost
+ * more than everything else /metrics does.
+ */
+
+type Units = ReadonlyMap<string, ResourceUnit>;
+
+const QUOTA_STATES: readonly QuotaState[] = ['ok', 'warning', 'over'];
+const MINUTE_MS = 60_000;
+
+const unitOf = (units: Units, resourceClass: string): ResourceUnit => units.get(resourceClass) ?? 'count';
+const name = <N extends MetricName>(metric: N): N => metric;
+const byClass = <T extends { resourceClass: string }>(a: T, b: T) => (a.resourceClass < b.resourceClass ? -1 : a.resourceClass > b.resourceClass ? 1 : 0);
+
+export interface InventoryFiguresRow {
+  resourceClass: string;
+  total: number;
+  reserved: number;
+  allocationRatio: number;
+  allocated: number;
+}
+
+/** Reads MetricsRepository's folded inventories (`class:total:reserved:ratio:allocated,…`), in class order. */
+export function parseInventories(folded: string | null | undefined): InventoryFiguresRow[] {
+  if (!folded) return [];
+  return folded
+    .split(',')
+    .map((item) => {
+      const [resourceClass, total, reserved, allocationRatio, allocated] = item.split(':');
+      return { resourceClass, total: Number(total), reserved: Number(reserved), allocationRatio: Number(allocationRatio), allocated: Number(allocated) };
+    })
+    .sort(byClass);
+}
+
+/** Sections: capacity, allocated, up. */
+export const HOST_SECTIONS = { capacity: 0, allocated: 1, up: 2 } as const;
+
+export interface HostBlock {
+  /** What the lines were built from: a block is reused while all of these are unchanged. */
+  name: string;
+  site: string;
+  status: string;
+  inventories: string | undefined;
+  lines: Sections;
+}
+
+export function hostBlockIsCurrent(block: HostBlock | undefined, host: MetricsHostRow, inventories: string | undefined): block is HostBlock {
+  return block !== undefined && block.inventories === inventories && block.name === host.name && block.status === host.status && block.site === host.site;
+}
+
+export function hostBlock(host: MetricsHostRow, inventories: string | undefined, units: Units): HostBlock {
+  const hostAndSite = `host="${labelValue(host.name)}",site="${labelValue(host.site)}"`;
+  let capacity = '';
+  let allocated = '';
+  for (const inventory of parseInventories(inventories)) {
+    const labels = `${hostAndSite},resource="${labelValue(inventory.resourceClass)}",unit="${unitOf(units, inventory.resourceClass)}"`;
+    capacity += sample(name('dcm_host_capacity'), labels, capacityOf(inventory));
+    allocated += sample(name('dcm_host_allocated'), labels, inventory.allocated);
+  }
+  const up = sample(name('dcm_host_up'), hostAndSite, host.status === 'up' ? 1 : 0);
+  return { name: host.name, site: host.site, status: host.status, inventories, lines: encodeSections([capacity, allocated, up]) };
+}
+
+/** The one line of dcm_host_last_report_timestamp_seconds: it changes with every report, so it is kept apart. */
+export interface LastReportBlock {
+  name: string;
+  lastReportAt: number | null;
+  lines: Sections;
+}
+
+export function lastReportBlock(host: MetricsHostRow): LastReportBlock {
+  const line =
+    host.lastReportAt === null ? '' : sample(name('dcm_host_last_report_timestamp_seconds'), `host="${labelValue(host.name)}"`, host.lastReportAt / 1000);
+  return { name: host.name, lastReportAt: host.lastReportAt, lines: encodeSections([line]) };
+}
+
+/** A tenant's measured use on one host, from that host's latest report. */
+export interface MeasuredTenantUse {
+  slug: string;
+  memory: number | null;
+  storage: number | null;
+}
+
+/** Sections of a measurement block, in family order. */
+export const MEASUREMENT_SECTIONS = {
+  cpuUsage: 0,
+  load1: 1,
+  memoryTotal: 2,
+  memoryAvailable: 3,
+  filesystemSize: 4,
+  filesystemAvail: 5,
+  networkReceive: 6,
+  networkTransmit: 7,
+} as const;
+
+export interface MeasurementBlock {
+  /** Which host name, and which report (by the host's last report time), the lines show. */
+  name: string;
+  lastReportAt: number;
+  lines: Sections;
+  /** The minute the report was collected in, as ingest buckets tenant samples; null if unreadable. */
+  bucket: number | null;
+  tenants: MeasuredTenantUse[];
+}
+
+export function measurementIsCurrent(block: MeasurementBlock | undefined, host: MetricsHostRow): block is MeasurementBlock {
+  return block !== undefined && block.lastReportAt === host.lastReportAt && block.name === host.name;
+}
+
+export const NO_LINES: Sections = encodeSections(['', '', '', '', '', '', '', '']);
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const numberOrNull = (value: unknown): number | null => (typeof value === 'number' ? value : null);
+const line = (metric: MetricName, labels: string, value: unknown): string => (typeof value === 'number' ? sample(metric, labels, value) : '');
+
+/**
+ * The lines of a host's latest report (validated against @dcm/protocol's schema at ingest; read defensively all the
+ * same). A mountpoint or device listed twice is shown once: a duplicate series would make Prometheus refuse the scrape.
+ */
+export function measurementBlock(hostName: string, lastReportAt: number, reportJson: string | null): MeasurementBlock {
+  let report: Json;
+  try {
+    const parsed: unknown = reportJson === null ? null : JSON.parse(reportJson);
+    report = isObject(parsed) ? parsed : {};
+  } catch {
+    report = {};
+  }
+  const hostLabel = `host="${labelValue(hostName)}"`;
+  const cpu = isObject(report.cpu) ? report.cpu : {};
+  const memory = isObject(report.memory) ? report.memory : {};
+
+  let filesystemSize = '';
+  let filesystemAvail = '';
+  const mountpoints = new Set<string>();
+  for (const filesystem of Array.isArray(report.filesystems) ? report.filesystems : []) {
+    if (!isObject(filesystem) || typeof filesystem.mountpoint !== 'string' || mountpoints.has(filesystem.mountpoint)) continue;
+    mountpoints.add(filesystem.mountpoint);
+    const labels = `${hostLabel},mountpoint="${labelValue(filesystem.mountpoint)}"`;
+    filesystemSize += line('dcm_host_filesystem_size_bytes', labels, filesystem.sizeBytes);
+    filesystemAvail += line('dcm_host_filesystem_avail_bytes', labels, filesystem.availBytes);
+  }
+
+  let networkReceive = '';
+  let networkTransmit = '';
+  const devices = new Set<string>();
+  for (const device of Array.isArray(report.network) ? report.network : []) {
+    if (!isObject(device) || typeof device.device !== 'string' || devices.has(device.device)) continue;
+    devices.add(device.device);
+    const labels = `${hostLabel},device="${labelValue(device.device)}"`;
+    networkReceive += line('dcm_host_network_receive_bytes_total', labels, device.rxBytesTotal);
+    networkTransmit += line('dcm_host_network_transmit_bytes_total', labels, device.txBytesTotal);
+  }
+
+  const tenants: MeasuredTenantUse[] = [];
+  if (isObject(report.tenants)) {
+    for (const [slug, use] of Object.entries(report.tenants)) {
+      if (!isObject(use)) continue;
+      const measured = { slug, memory: numberOrNull(use.memoryBytes), storage: numberOrNull(use.storageUsedBytes) };
+      if (measured.memory !== null || measured.storage !== null) tenants.push(measured);
+    }
+  }
+
+  const sections = [
+    line('dcm_host_cpu_usage_ratio', hostLabel, cpu.usageRatio),
+    line('dcm_host_load1', hostLabel, cpu.load1),
+    line('dcm_host_memory_total_bytes', hostLabel, memory.totalBytes),
+    line('dcm_host_memory_available_bytes', hostLabel, memory.availableBytes),
+    filesystemSize,
+    filesystemAvail,
+    networkReceive,
+    networkTransmit,
+  ];
+  const collectedAt = typeof report.collectedAt === 'string' ? Date.parse(report.collectedAt) : NaN;
+  const bucket = Number.isFinite(collectedAt) ? Math.floor(collectedAt / MINUTE_MS) * MINUTE_MS : null;
+  return { name: hostName, lastReportAt, lines: encodeSections(sections), bucket, tenants };
+}
+
+export interface QuotaFiguresRow {
+  resourceClass: string;
+  limit: number;
+  allocated: number;
+  state: QuotaState;
+}
+
+/** Reads MetricsRepository's folded quotas (`class:limit:allocated:state,…`), in class order. */
+export function parseQuotas(folded: string | null | undefined): QuotaFiguresRow[] {
+  if (!folded) return [];
+  return folded
+    .split(',')
+    .map((item) => {
+      const [resourceClass, limit, allocated, state] = item.split(':');
+      return { resourceClass, limit: Number(limit), allocated: Number(allocated), state: state as QuotaState };
+    })
+    .sort(byClass);
+}
+
+/** Sections: limit, allocated, state, frozen. */
+export const TENANT_SECTIONS = { limit: 0, allocated: 1, state: 2, frozen: 3 } as const;
+
+export interface TenantBlock {
+  slug: string;
+  state: string;
+  quotas: string | null;
+  lines: Sections;
+}
+
+export function tenantBlockIsCurrent(block: TenantBlock | undefined, tenant: MetricsTenantRow): block is TenantBlock {
+  return block !== undefined && block.quotas === tenant.quotas && block.state === tenant.state && block.slug === tenant.slug;
+}
+
+export function tenantBlock(tenant: MetricsTenantRow, units: Units): TenantBlock {
+  const tenantLabel = `tenant="${labelValue(tenant.slug)}"`;
+  let limit = '';
+  let allocated = '';
+  let state = '';
+  for (const quota of parseQuotas(tenant.quotas)) {
+    const resourceLabel = `${tenantLabel},resource="${labelValue(quota.resourceClass)}"`;
+    const labels = `${resourceLabel},unit="${unitOf(units, quota.resourceClass)}"`;
+    limit += sample(name('dcm_tenant_quota_limit'), labels, quota.limit);
+    allocated += sample(name('dcm_tenant_allocated'), labels, quota.allocated);
+    for (const candidate of QUOTA_STATES) {
+      state += sample(name('dcm_tenant_quota_state'), `${resourceLabel},state="${candidate}"`, quota.state === candidate ? 1 : 0);
+    }
+  }
+  const frozen = sample(name('dcm_tenant_frozen'), tenantLabel, tenant.state === 'frozen' ? 1 : 0);
+  return { slug: tenant.slug, state: tenant.state, quotas: tenant.quotas, lines: encodeSections([limit, allocated, state, frozen]) };
+}
+
+/** The classes agents measure per tenant, in the order their lines appear. */
+const MEASURED_TENANT_CLASSES = ['memory', 'storage'] as const;
+
+/**
+ * `dcm_tenant_used` lines: per tenant, the sum over live hosts of what each host's latest report measured for it, as
+ * enforcement weighs it (reports collected in a minute from `since` on; see quotas/measured-use.ts). Rebuilt on every
+ * scrape (a few thousand lines at most); a class no current report measured for the tenant has no series.
+ */
+export function tenantUsedLines(
+  tenants: readonly MetricsTenantRow[],
+  measurements: Iterable<MeasurementBlock | undefined>,
+  units: Units,
+  since: number,
+): string {
+  const sums = new Map<string, { memory: number | null; storage: number | null }>();
+  for (const measurement of measurements) {
+    if (!measurement || measurement.bucket === null || measurement.bucket < since) continue;
+    for (const use of measurement.tenants) {
+      let sum = sums.get(use.slug);
+      if (!sum) sums.set(use.slug, (sum = { memory: null, storage: null }));
+      if (use.memory !== null) sum.memory = (sum.memory ?? 0) + use.memory;
+      if (use.storage !== null) sum.storage = (sum.storage ?? 0) + use.storage;
+    }
+  }
+  let lines = '';
+  for (const tenant of tenants) {
+    const sum = sums.get(tenant.slug);
+    if (!sum) continue;
+    for (const resourceClass of MEASURED_TENANT_CLASSES) {
+      const value = sum[resourceClass];
+      if (value === null) continue;
+      lines += `dcm_tenant_used{tenant="${labelValue(tenant.slug)}",resource="${resourceClass}",unit="${unitOf(units, resourceClass)}"} ${sampleValue(value)}\n`;
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { MetricsController } from './metrics.controller';
+import { MetricsRepository } from './metrics.repository';
+import { MetricsService } from './metrics.service';
+import { MetricsTokenGuard } from './metrics-token.guard';
+import { ForecastGauge, MetricsRecorder, ProcessMetrics } from './process-metrics';
+
+/**
+ * GET /metrics. Features that count or time something import this module and inject MetricsRecorder (or, for the
+ * forecast job, ForecastGauge).
+ */
+@Module({
+  controllers: [MetricsController],
+  providers: [MetricsService, MetricsRepository, MetricsTokenGuard, ProcessMetrics, MetricsRecorder, ForecastGauge],
+  exports: [MetricsRecorder, ForecastGauge],
+})
+export class MetricsModule {}

@@ -1,0 +1,130 @@
+import type { ResourceUnit } from '@dcm/domain';
+import { Clock } from '../common/clock';
+import { METRIC_CATALOGUE } from './metric-catalogue';
+import { MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot, MetricsTenantRow } from './metrics.repository';
+import { MetricsService } from './metrics.service';
+import { ProcessMetrics } from './process-metrics';
+
+const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);
+
+/** An in-memory stand-in for the database, shaped as MetricsRepository returns it. */
+class FakeRepository {
+  units = new Map<string, ResourceUnit>([
+    ['vcpu', 'count'],
+    ['memory', 'bytes'],
+  ]);
+  hosts: MetricsHostRow[] = [];
+  inventories = new Map<string, string>();
+  tenants: MetricsTenantRow[] = [];
+  reports = new Map<string, string>();
+  reportReads: string[][] = [];
+
+  async snapshot(): Promise<MetricsSnapshot> {
+    const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+    return {
+      units: new Map(this.units),
+      hosts: this.hosts.map((host) => ({ ...host })).sort(byName),
+      inventories: new Map(this.inventories),
+      tenants: this.tenants.map((tenant) => ({ ...tenant })).sort((a, b) => a.slug.localeCompare(b.slug)),
+    };
+  }
+
+  async measurements(hostIds: readonly string[]): Promise<MeasurementRow[]> {
+    this.reportReads.push([...hostIds]);
+    return hostIds.filter((id) => this.reports.has(id)).map((id) => ({ hostId: id, report: this.reports.get(id)! }));
+  }
+}
+
+const report = (seq: number, tenant = 'torfaen') =>
+  JSON.stringify({
+    cpu: { usageRatio: (seq % 100) / 100, load1: seq },
+    memory: { totalBytes: 1000, availableBytes: seq },
+    filesystems: [{ mountpoint: '/', sizeBytes: 100, availBytes: seq }],
+    network: [{ device: 'eno1', rxBytesTotal: seq, txBytesTotal: seq }],
+    tenants: { [tenant]: { memoryBytes: seq } },
+    collectedAt: new Date(NOW).toISOString(),
+  });
+
+/** The dcm_ part of the exposition: process metrics (CPU, memory) differ from one scrape to the next. */
+const domainPart = (exposition: Buffer) => {
+  const text = exposition.toString();
+  return text.slice(0, text.indexOf('# HELP dcm_capacity_forecast_days_until_full'));
+};
+
+describe(MetricsService.name, () => {
+  let repository: FakeRepository;
+  let processMetrics: ProcessMetrics;
+  let sut: MetricsService;
+  const clock = { now: () => new Date(NOW) } as Clock;
+  const fresh = () => new MetricsService(repository as unknown as MetricsRepository, processMetrics, clock, { reportIntervalSeconds: 15 });
+
+  beforeEach(() => {
+    repository = new FakeRepository();
+    processMetrics = new ProcessMetrics();
+    sut = fresh();
+    for (let index = 0; index < 20; index++) {
+      const id = `h${index}`;
+      repository.hosts.push({ id, name: `blv-${String(index).padStart(2, '0')}`, site: 'hall-a', status: 'up', lastReportAt: index % 4 ? 1000 : null });
+      repository.inventories.set(id, `vcpu:16:0:4.0:${index},memory:1024:0:1.0:0`);
+      if (index % 4) repository.reports.set(id, report(index));
+    }
+    for (const slug of ['torfaen', 'blaenau']) repository.tenants.push({ id: slug, slug, state: 'active', quotas: 'vcpu:64:8:ok' });
+  });
+
+  afterEach(() => processMetrics.onModuleDestroy());
+
+  it('announces every family of the catalogue once, in catalogue order, with its series right after', async () => {
+    const text = (await sut.exposition()).toString();
+    const announced = [...text.matchAll(/^# HELP (\S+)/gm)].map((match) => match[1]).filter((name) => name.startsWith('dcm_'));
+    expect(announced).toEqual(METRIC_CATALOGUE.map((definition) => definition.name));
+    let family = '';
+    for (const line of text.split('\n')) {
+      if (line.startsWith('# TYPE ')) family = line.split(' ')[2];
+      else if (line.startsWith('dcm_')) expect(line.startsWith(family)).toBe(true);
+    }
+    expect(text).toContain('\nprocess_cpu_user_seconds_total ');
+    expect(text).not.toContain('nodejs_active_handles_total');
+  });
+
+  it('reads only the reports that changed since the previous scrape', async () => {
+    await sut.exposition();
+    expect(repository.reportReads).toHaveLength(1);
+    expect(repository.reportReads[0]).toHaveLength(15);
+
+    await sut.exposition();
+    expect(repository.reportReads).toHaveLength(1);
+
+    repository.hosts.find((host) => host.id === 'h5')!.lastReportAt = 2000;
+    repository.reports.set('h5', report(555));
+    const text = (await sut.exposition()).toString();
+    expect(repository.reportReads[1]).toEqual(['h5']);
+    expect(text).toContain('dcm_host_load1{host="blv-05"} 555\n');
+  });
+
+  it('shows exactly what a fresh renderer shows after any sequence of changes', async () => {
+    let state = 7;
+    const random = (below: number) => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state % below;
+    };
+    const changes: (() => void)[] = [
+      () => (repository.hosts[random(repository.hosts.length)].status = (['up', 'stale', 'down', 'maintenance'] as const)[random(4)]),
+      () => repository.inventories.set(repository.hosts[random(repository.hosts.length)].id, `vcpu:16:0:4.0:${random(50)},memory:1024:${random(9)}:1.5:0`),
+      () => {
+        const host = repository.hosts[random(repository.hosts.length)];
+        host.lastReportAt = 3000 + random(1_000_000);
+        repository.reports.set(host.id, report(random(1000), random(2) ? 'torfaen' : 'blaenau'));
+      },
+      () => (repository.hosts[random(repository.hosts.length)].name = `renamed-${random(1_000_000)}`),
+      () => repository.hosts.splice(random(repository.hosts.length), 1),
+      () => repository.hosts.push({ id: `new-${random(1_000_000)}`, name: `new-${random(1_000_000)}`, site: 'hall-b', status: 'up', lastReportAt: null }),
+      () => (repository.tenants[random(repository.tenants.length)].quotas = `vcpu:64:${random(70)}:${(['ok', 'warning', 'over'] as const)[random(3)]}`),
+      () => (repository.tenants[random(repository.tenants.length)].state = random(2) ? 'frozen' : 'active'),
+    ];
+    for (let round = 0; round < 200; round++) {
+      for (let count = random(4); count >= 0; count--) changes[random(changes.length)]();
+      const cached = domainPart(await sut.exposition());
+      expect(cached).toBe(domainPart(await fresh().exposition()));
+    }
+  });
+});
