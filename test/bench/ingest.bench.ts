@@ -3,13 +3,14 @@
  * post realistic reports (4 filesystems, 2 interfaces) with 200 concurrent connections for BENCH_SECONDS (default 20)
  * to control on SQLite, printing reports/s and latency, next to a bare node:http server's POST rate measured in the
  * same run. It ends by checking that control stored exactly the reports it acknowledged. Target: ≥ 5,000 reports/s,
- * p99 < 50 ms.
+ * p99 < 50 ms. BENCH_PROFILE=<dir> writes a CPU profile of control during the load to <dir> and summarises it.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { Benchmark, dec, envNumber, int } from './support/benchmark';
 import { startChild } from './support/child';
 import type { ControlServerDetails } from './support/control-server';
+import { formatProfileSummary, summariseProfile } from './support/cpuprofile';
 import { closedLoops, Latencies } from './support/load';
 import { aReport } from '../support/reports';
 
@@ -49,6 +50,7 @@ async function post(client: ReturnType<typeof pool>, path: string, body: unknown
 async function enrolAll(client: ReturnType<typeof pool>, count: number, adminToken: string): Promise<SimulatedAgent[]> {
   const join = JSON.parse((await post(client, '/v1/tokens', { kind: 'join', uses: count }, adminToken)).text) as { token: string };
   const agents: SimulatedAgent[] = new Array(count);
+  const { inventory } = aReport(1);
   let next = 0;
   await Promise.all(
     Array.from({ length: ENROL_CONCURRENCY }, async () => {
@@ -60,9 +62,10 @@ async function enrolAll(client: ReturnType<typeof pool>, count: number, adminTok
           os: 'Debian GNU/Linux 12',
           kernel: '6.1.0',
           cpuModel: 'simulated',
-          logicalCores: 64,
-          memoryTotalBytes: 2 ** 39,
-          storage: [{ mountpoint: '/srv', sizeBytes: 2 ** 44 }],
+          // What a real agent enrols with: the totals its reports then carry.
+          logicalCores: inventory.vcpu,
+          memoryTotalBytes: inventory.memoryBytes,
+          storage: [{ mountpoint: '/srv', sizeBytes: inventory.storageBytes }],
         };
         const answer = await post(client, '/v1/agents/enrol', { joinToken: join.token, hostname, facts });
         if (answer.status !== 201) throw new Error(`enrolment ${hostname}: ${answer.status} ${answer.text}`);
@@ -111,6 +114,9 @@ export const ingest: Benchmark = async () => {
     await client.close();
     console.log(`enrolled ${int(agentCount)} simulated agents in ${dec((performance.now() - started) / 1000)} s; posting reports for ${seconds} s…`);
 
+    const profileDir = process.env.BENCH_PROFILE;
+    if (profileDir) await control.startProfile();
+    const cpuBefore = await control.cpuMicros();
     let cursor = 0;
     const result = await postRate(control.details.url, seconds, () => {
       // Agents take turns: with 10,000 agents and 200 connections no two requests of one agent are ever in flight.
@@ -118,6 +124,13 @@ export const ingest: Benchmark = async () => {
       agent.seq += 1;
       return { path: `/v1/agents/${agent.agentId}/reports`, body: aReport(agent.seq, { collectedAt: new Date().toISOString() }), token: agent.token };
     });
+
+    const cpuMicros = (await control.cpuMicros()) - cpuBefore;
+    if (profileDir) {
+      const profile = await control.stopProfile(join(profileDir, 'ingest.cpuprofile'));
+      console.log(`  CPU profile of control during the load: ${profile}`);
+      for (const line of formatProfileSummary(summariseProfile(profile, 25))) console.log(`    ${line}`);
+    }
 
     const db = new Database(join(control.details.dataDir, 'dcm.sqlite'), { readonly: true });
     const stored = (db.prepare('SELECT SUM(last_seq) AS total FROM agents').get() as { total: number }).total;
@@ -130,6 +143,7 @@ export const ingest: Benchmark = async () => {
     console.log(
       `  ingest          ${int(result.rate)} reports/s, ${result.latencies.summary()}, errors ${int(result.errors)}, ÷ bare ${dec(result.rate / baseline.rate)}`,
     );
+    console.log(`  control CPU     ${dec(cpuMicros / Math.max(1, result.ok))} µs per report (${dec(cpuMicros / 1e4 / seconds)} % of a core)`);
     console.log(`  stored          ${int(stored)} of ${int(sent)} sent, ${int(result.ok)} acknowledged: ${consistent ? 'PASS' : 'FAIL'}`);
     console.log(
       `  target (≥ ${int(REPORTS_TARGET)} reports/s, p99 < ${P99_TARGET_MS} ms): ${result.rate >= REPORTS_TARGET && p99 < P99_TARGET_MS ? 'MET' : `MISSED (${int(result.rate)}/s, p99 ${dec(p99)} ms)`}`,

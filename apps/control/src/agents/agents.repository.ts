@@ -111,6 +111,16 @@ export class AgentsRepository {
     await rawQuery(tx, UPSERT_TENANT_SAMPLE, [row.tenantId, row.hostId, row.bucket, row.storageUsed, row.memoryBytes, row.cpuSecondsTotal]);
   }
 
+  /** Live (not offboarded) tenants' ids by slug, for the slugs given. */
+  async tenantIdsBySlug(slugs: string[], tx: EntityManager): Promise<Map<string, string>> {
+    const rows = await rawQuery<{ id: string; slug: string }>(
+      tx,
+      `SELECT id, slug FROM tenants WHERE state <> 'offboarded' AND slug IN (${slugs.map(() => '?').join(', ')})`,
+      slugs,
+    );
+    return new Map(rows.map((row) => [row.slug, row.id]));
+  }
+
   async saveLatest(hostId: string, seq: number, collectedAt: Date, receivedAt: Date, report: unknown, tx: EntityManager): Promise<void> {
     await rawQuery(tx, UPSERT_MEASUREMENT, [hostId, seq, collectedAt.getTime(), receivedAt.getTime(), JSON.stringify(report)]);
   }
