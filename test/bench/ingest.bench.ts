@@ -1,16 +1,27 @@
 /**
  * `npm run bench -- ingest`: BENCH_AGENTS simulated agents (default 10,000, each enrolled for real with its own token)
- * post realistic reports (4 filesystems, 2 interfaces) with 200 concurrent connections for BENCH_SECONDS (default 20)
- * to control on SQLite, printing reports/s and latency, next to a bare node:http server's POST rate measured in the
- * same run. It ends by checking that control stored exactly the reports it acknowledged. Target: ≥ 5,000 reports/s,
- * p99 < 50 ms.
+ * post realistic reports (4 filesystems, 2 interfaces) to control on SQLite, in two phases of BENCH_SECONDS (default
+ * 20) each:
+ *
+ * - paced: the agents post at the target rate of 5,000 reports/s (each agent every 2 s), as agents on their interval
+ *   do, whether or not earlier reports have been answered (open loop), giving the latency agents see at that rate.
+ *   Latency is measured from when each report was due, so falling behind shows (no coordinated omission). The same
+ *   paced client against the bare server shows how much of that is the load generator's own;
+ * - capacity: 200 connections post as fast as control answers (closed loop), giving the most reports/s control can
+ *   take, next to a bare node:http server's POST rate measured in the same run with the same client.
+ *
+ * Under closed-loop saturation latency is only concurrency ÷ throughput (Little's law), so the latency target is
+ * judged in the paced phase. It ends by checking that control stored exactly the reports it acknowledged.
+ * Target: capacity ≥ 5,000 reports/s; at 5,000 reports/s, p99 < 50 ms.
+ * BENCH_PROFILE=<dir> writes a CPU profile of control during the capacity phase to <dir> and summarises it.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { Benchmark, dec, envNumber, int } from './support/benchmark';
 import { startChild } from './support/child';
 import type { ControlServerDetails } from './support/control-server';
-import { closedLoops, Latencies } from './support/load';
+import { formatProfileSummary, summariseProfile } from './support/cpuprofile';
+import { closedLoops, Latencies, openLoop } from './support/load';
 import { aReport } from '../support/reports';
 
 const CONCURRENCY = 200;
@@ -49,6 +60,7 @@ async function post(client: ReturnType<typeof pool>, path: string, body: unknown
 async function enrolAll(client: ReturnType<typeof pool>, count: number, adminToken: string): Promise<SimulatedAgent[]> {
   const join = JSON.parse((await post(client, '/v1/tokens', { kind: 'join', uses: count }, adminToken)).text) as { token: string };
   const agents: SimulatedAgent[] = new Array(count);
+  const { inventory } = aReport(1);
   let next = 0;
   await Promise.all(
     Array.from({ length: ENROL_CONCURRENCY }, async () => {
@@ -60,9 +72,10 @@ async function enrolAll(client: ReturnType<typeof pool>, count: number, adminTok
           os: 'Debian GNU/Linux 12',
           kernel: '6.1.0',
           cpuModel: 'simulated',
-          logicalCores: 64,
-          memoryTotalBytes: 2 ** 39,
-          storage: [{ mountpoint: '/srv', sizeBytes: 2 ** 44 }],
+          // What a real agent enrols with: the totals its reports then carry.
+          logicalCores: inventory.vcpu,
+          memoryTotalBytes: inventory.memoryBytes,
+          storage: [{ mountpoint: '/srv', sizeBytes: inventory.storageBytes }],
         };
         const answer = await post(client, '/v1/agents/enrol', { joinToken: join.token, hostname, facts });
         if (answer.status !== 201) throw new Error(`enrolment ${hostname}: ${answer.status} ${answer.text}`);
@@ -74,12 +87,17 @@ async function enrolAll(client: ReturnType<typeof pool>, count: number, adminTok
   return agents;
 }
 
-async function postRate(origin: string, seconds: number, next: () => { path: string; body: unknown; token?: string }) {
+/** A pool with every connection open: agents keep theirs alive, and a busy Node server accepts about one new connection per event-loop turn. */
+async function warmPool(origin: string) {
   const client = pool(origin);
-  // Open every connection before timing: a saturated Node server accepts about one new connection per event-loop turn.
   await Promise.all(
     Array.from({ length: CONCURRENCY }, () => client.request({ method: 'GET', path: '/health/live', headers: {} }).then((answer) => answer.body.text())),
   );
+  return client;
+}
+
+async function postRate(origin: string, seconds: number, next: () => { path: string; body: unknown; token?: string }) {
+  const client = await warmPool(origin);
   const latencies = new Latencies();
   let ok = 0;
   let errors = 0;
@@ -92,7 +110,27 @@ async function postRate(origin: string, seconds: number, next: () => { path: str
     else errors++;
   });
   await client.close();
-  return { rate: ok / elapsed, ok, errors, latencies };
+  return { rate: ok / elapsed, seconds: elapsed, ok, errors, latencies };
+}
+
+async function pacedRate(origin: string, rate: number, seconds: number, next: () => { path: string; body: unknown; token?: string }) {
+  const client = await warmPool(origin);
+  const latencies = new Latencies();
+  let ok = 0;
+  let errors = 0;
+  const { achievedRate } = await openLoop(
+    rate,
+    seconds,
+    async () => {
+      const request = next();
+      const answer = await post(client, request.path, request.body, request.token).catch(() => ({ status: 0, text: '' }));
+      if (answer.status >= 200 && answer.status < 300) ok++;
+      else errors++;
+    },
+    latencies,
+  );
+  await client.close();
+  return { achievedRate, ok, errors, latencies };
 }
 
 export const ingest: Benchmark = async () => {
@@ -101,6 +139,8 @@ export const ingest: Benchmark = async () => {
 
   const bare = await startChild<{ url: string }>('bare-server.ts', {}, 'bare node:http server');
   const baseline = await postRate(bare.details.url, Math.min(seconds, 5), () => ({ path: '/', body: aReport(1) }));
+  // The same paced client against the bare server: how much of the paced latency is the load generator's own.
+  const bareLatencies = (await pacedRate(bare.details.url, REPORTS_TARGET, Math.min(seconds, 5), () => ({ path: '/', body: aReport(1) }))).latencies;
   await bare.stop();
 
   const control = await startChild<ControlServerDetails>('control-server.ts', {}, 'control');
@@ -109,30 +149,58 @@ export const ingest: Benchmark = async () => {
     const started = performance.now();
     const agents = await enrolAll(client, agentCount, control.details.adminToken);
     await client.close();
-    console.log(`enrolled ${int(agentCount)} simulated agents in ${dec((performance.now() - started) / 1000)} s; posting reports for ${seconds} s…`);
+    console.log(`enrolled ${int(agentCount)} simulated agents in ${dec((performance.now() - started) / 1000)} s`);
 
     let cursor = 0;
-    const result = await postRate(control.details.url, seconds, () => {
-      // Agents take turns: with 10,000 agents and 200 connections no two requests of one agent are ever in flight.
+    const nextReport = () => {
+      // Agents take turns: with 10,000 agents no two requests of one agent are ever in flight.
       const agent = agents[cursor++ % agents.length];
       agent.seq += 1;
       return { path: `/v1/agents/${agent.agentId}/reports`, body: aReport(agent.seq, { collectedAt: new Date().toISOString() }), token: agent.token };
-    });
+    };
+
+    // Paced first: the steady state of agents on their interval, which the latency target is about (a saturation
+    // phase first would leave its backlog and garbage to the paced one). Steady state means agents that have reported
+    // before: each agent's first report after enrolment creates its host's rows, once in the host's life, so one
+    // round of first reports at the same rate warms up first, unmeasured.
+    const rate = envNumber('BENCH_PACED_RATE', REPORTS_TARGET);
+    const warmUp = await pacedRate(control.details.url, rate, agents.length / rate, nextReport);
+    console.log(`  warm-up: every agent's first report at ${int(rate)}/s: ${warmUp.latencies.summary()}, errors ${int(warmUp.errors)}`);
+    console.log(`  posting at ${int(rate)} reports/s for ${seconds} s…`);
+    const paced = await pacedRate(control.details.url, rate, seconds, nextReport);
+
+    console.log(`  posting as fast as control answers for ${seconds} s…`);
+    const profileDir = process.env.BENCH_PROFILE;
+    if (profileDir) await control.startProfile();
+    const cpuBefore = await control.cpuMicros();
+    const capacity = await postRate(control.details.url, seconds, nextReport);
+    const cpuMicros = (await control.cpuMicros()) - cpuBefore;
+    if (profileDir) {
+      const profile = await control.stopProfile(join(profileDir, 'ingest.cpuprofile'));
+      console.log(`  CPU profile of control during the capacity phase: ${profile}`);
+      for (const line of formatProfileSummary(summariseProfile(profile, 25))) console.log(`    ${line}`);
+    }
 
     const db = new Database(join(control.details.dataDir, 'dcm.sqlite'), { readonly: true });
     const stored = (db.prepare('SELECT SUM(last_seq) AS total FROM agents').get() as { total: number }).total;
     db.close();
     const sent = agents.reduce((total, agent) => total + agent.seq, 0);
-    const consistent = stored === result.ok && result.errors === 0;
+    const acknowledged = warmUp.ok + capacity.ok + paced.ok;
+    const consistent = stored === acknowledged && warmUp.errors === 0 && capacity.errors === 0 && paced.errors === 0;
 
-    const p99 = result.latencies.histogram.percentile(99) / 1e6;
-    console.log(`  bare node:http  ${int(baseline.rate)} POST/s`);
+    const p99 = paced.latencies.histogram.percentile(99) / 1e6;
+    const met = capacity.rate >= REPORTS_TARGET && p99 < P99_TARGET_MS && paced.achievedRate >= REPORTS_TARGET * 0.98;
+    console.log(`  bare node:http  ${int(baseline.rate)} POST/s; at ${int(REPORTS_TARGET)}/s: ${bareLatencies.summary()}`);
     console.log(
-      `  ingest          ${int(result.rate)} reports/s, ${result.latencies.summary()}, errors ${int(result.errors)}, ÷ bare ${dec(result.rate / baseline.rate)}`,
+      `  capacity        ${int(capacity.rate)} reports/s, ${capacity.latencies.summary()}, errors ${int(capacity.errors)}, ÷ bare ${dec(capacity.rate / baseline.rate)}`,
     );
-    console.log(`  stored          ${int(stored)} of ${int(sent)} sent, ${int(result.ok)} acknowledged: ${consistent ? 'PASS' : 'FAIL'}`);
+    console.log(`  control CPU     ${dec(cpuMicros / Math.max(1, capacity.ok))} µs per report (${dec(cpuMicros / 1e4 / capacity.seconds)} % of a core)`);
     console.log(
-      `  target (≥ ${int(REPORTS_TARGET)} reports/s, p99 < ${P99_TARGET_MS} ms): ${result.rate >= REPORTS_TARGET && p99 < P99_TARGET_MS ? 'MET' : `MISSED (${int(result.rate)}/s, p99 ${dec(p99)} ms)`}`,
+      `  paced           ${int(paced.achievedRate)} reports/s offered ${int(REPORTS_TARGET)}/s: ${paced.latencies.summary()}, errors ${int(paced.errors)}`,
+    );
+    console.log(`  stored          ${int(stored)} of ${int(sent)} sent, ${int(acknowledged)} acknowledged: ${consistent ? 'PASS' : 'FAIL'}`);
+    console.log(
+      `  target (capacity ≥ ${int(REPORTS_TARGET)} reports/s; at ${int(REPORTS_TARGET)}/s p99 < ${P99_TARGET_MS} ms): ${met ? 'MET' : `MISSED (${int(capacity.rate)}/s, p99 ${dec(p99)} ms)`}`,
     );
     return consistent;
   } finally {

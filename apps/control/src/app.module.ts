@@ -2,7 +2,6 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { dataSourceOptions, migrate } from '@dcm/persistence';
-import { LoggerModule } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AgentsModule } from './agents/agents.module';
 import { AllocationsModule } from './allocations/allocations.module';
@@ -27,14 +26,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot(config),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            redact: ['req.headers.authorization'],
-            // Successful requests are routine: keep them at debug so that a busy facility's log stays readable.
-            customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'info' : 'debug'),
-          },
-        }),
         TypeOrmModule.forRootAsync({
           useFactory: () => dataSourceOptions({ url: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous }),
           dataSourceFactory: async (options) => {

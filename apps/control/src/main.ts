@@ -1,4 +1,4 @@
-import { Logger } from 'nestjs-pino';
+import { Logger } from '@nestjs/common';
 import { createControlApp } from './bootstrap';
 import { ConfigurationError, ControlConfig, loadControlConfig } from './config/control-config';
 
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const config = readConfig();
   const app = await createControlApp(config);
   await app.listen({ host: config.host, port: config.port });
-  app.get(Logger).log(`dcm control listening on http://${config.host}:${config.port} (API docs at /docs)`, 'Main');
+  new Logger('Main').log(`dcm control listening on http://${config.host}:${config.port} (API docs at /docs)`);
 }
 
 void main();

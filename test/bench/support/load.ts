@@ -17,6 +17,37 @@ export async function closedLoops(concurrency: number, seconds: number, iteratio
   return (performance.now() - started) / 1000;
 }
 
+/**
+ * Open-loop load: requests sent at a fixed `rate` per second for `seconds`, whether or not earlier ones have been
+ * answered, as agents on their report interval do. Each latency is measured from when the request was due, not from
+ * when it could be sent, so a server (or client) that falls behind shows it in the latencies (no coordinated
+ * omission). Resolves when every request has been answered, with the rate actually achieved.
+ */
+export async function openLoop(
+  rate: number,
+  seconds: number,
+  send: (index: number) => Promise<void>,
+  latencies: Latencies,
+): Promise<{ sent: number; achievedRate: number }> {
+  const total = Math.round(rate * seconds);
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  let next = 0;
+  while (next < total) {
+    const now = performance.now();
+    const due = Math.min(total, Math.floor(((now - started) / 1000) * rate) + 1);
+    for (; next < due; next++) {
+      const dueAt = process.hrtime.bigint() - BigInt(Math.round((now - (started + (next / rate) * 1000)) * 1e6));
+      const request = send(next).then(() => latencies.histogram.record(Math.max(1, Number(process.hrtime.bigint() - dueAt))));
+      inFlight.add(request);
+      void request.finally(() => inFlight.delete(request));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(inFlight);
+  return { sent: total, achievedRate: total / ((performance.now() - started) / 1000) };
+}
+
 /** Latencies in nanoseconds (HDR histogram from perf_hooks: fixed memory, no per-sample allocation). */
 export class Latencies {
   readonly histogram: RecordableHistogram = createHistogram();

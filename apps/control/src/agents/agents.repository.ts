@@ -64,24 +64,34 @@ export class AgentsRepository {
 
   /** The agent (row locked until the transaction ends) with its live host's status and inventory totals. */
   async lockIngestTarget(agentId: string, tx: EntityManager): Promise<IngestTarget | null> {
-    const [agent] = await rawQuery<{ host_id: string; token_id: string; last_seq: unknown; revoked_at: unknown }>(
+    // One statement: the agent, its host while live, and one row per inventory class (none when the host is gone).
+    const rows = await rawQuery<{
+      host_id: string;
+      token_id: string;
+      last_seq: unknown;
+      revoked_at: unknown;
+      status: HostStatus | null;
+      resource_class: string | null;
+      total: unknown;
+    }>(
       tx,
-      `SELECT host_id, token_id, last_seq, revoked_at FROM agents WHERE id = ?${forUpdate(tx)}`,
+      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.status, i.resource_class, i.total
+         FROM agents a
+         LEFT JOIN hosts h ON h.id = a.host_id AND h.decommissioned_at IS NULL
+         LEFT JOIN inventories i ON i.host_id = h.id
+        WHERE a.id = ?${forUpdate(tx, 'a')}`,
       [agentId],
     );
-    if (!agent) return null;
-    const [host] = await rawQuery<{ status: HostStatus }>(tx, 'SELECT status FROM hosts WHERE id = ? AND decommissioned_at IS NULL', [agent.host_id]);
-    const totals = host
-      ? await rawQuery<{ resource_class: string; total: unknown }>(tx, 'SELECT resource_class, total FROM inventories WHERE host_id = ?', [agent.host_id])
-      : [];
+    if (rows.length === 0) return null;
+    const [agent] = rows;
     return {
       agentId,
       tokenId: agent.token_id,
       lastSeq: Number(agent.last_seq),
       revoked: agent.revoked_at !== null,
       hostId: agent.host_id,
-      hostStatus: host?.status ?? null,
-      totals: Object.fromEntries(totals.map((row) => [row.resource_class, Number(row.total)])),
+      hostStatus: agent.status,
+      totals: Object.fromEntries(rows.filter((row) => row.resource_class !== null).map((row) => [row.resource_class!, Number(row.total)])),
     };
   }
 
@@ -109,6 +119,16 @@ export class AgentsRepository {
 
   async saveTenantSample(row: TenantSampleRow, tx: EntityManager): Promise<void> {
     await rawQuery(tx, UPSERT_TENANT_SAMPLE, [row.tenantId, row.hostId, row.bucket, row.storageUsed, row.memoryBytes, row.cpuSecondsTotal]);
+  }
+
+  /** Live (not offboarded) tenants' ids by slug, for the slugs given. */
+  async tenantIdsBySlug(slugs: string[], tx: EntityManager): Promise<Map<string, string>> {
+    const rows = await rawQuery<{ id: string; slug: string }>(
+      tx,
+      `SELECT id, slug FROM tenants WHERE state <> 'offboarded' AND slug IN (${slugs.map(() => '?').join(', ')})`,
+      slugs,
+    );
+    return new Map(rows.map((row) => [row.slug, row.id]));
   }
 
   async saveLatest(hostId: string, seq: number, collectedAt: Date, receivedAt: Date, report: unknown, tx: EntityManager): Promise<void> {

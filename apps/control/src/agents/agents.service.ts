@@ -11,7 +11,6 @@ import { Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HostsRepository } from '../hosts/hosts.repository';
 import { PlacementCatalog } from '../hosts/placement-catalog';
-import { TenantsRepository } from '../tenants/tenants.repository';
 import { AgentsRepository } from './agents.repository';
 
 /** Where a host that enrols itself lands until an operator moves it (PATCH /v1/hosts/:name {"site": …}). */
@@ -26,7 +25,6 @@ export class AgentsService {
   constructor(
     private readonly agents: AgentsRepository,
     private readonly hosts: HostsRepository,
-    private readonly tenants: TenantsRepository,
     private readonly tokens: TokensService,
     private readonly catalog: PlacementCatalog,
     private readonly unitOfWork: UnitOfWork,
@@ -89,7 +87,7 @@ export class AgentsService {
       const now = this.clock.now();
       let inventoriesChanged = false;
       if (fresh.length > 0) {
-        const slugs = await this.tenantIdsBySlug(fresh);
+        const slugs = await this.tenantIdsBySlug(fresh, tx);
         for (const report of fresh) await this.storeSamples(target.hostId, report, slugs, tx);
         const latest = fresh[fresh.length - 1];
         await this.agents.saveLatest(target.hostId, latest.seq, new Date(latest.collectedAt), now, latest, tx);
@@ -146,14 +144,9 @@ export class AgentsService {
     }
   }
 
-  private async tenantIdsBySlug(reports: Report[]): Promise<Map<string, string>> {
-    const slugs = new Set(reports.flatMap((report) => Object.keys(report.tenants)));
-    const ids = new Map<string, string>();
-    for (const slug of slugs) {
-      const tenant = await this.tenants.findBySlug(slug);
-      if (tenant) ids.set(slug, tenant.id);
-    }
-    return ids;
+  private async tenantIdsBySlug(reports: Report[], tx: EntityManager): Promise<Map<string, string>> {
+    const slugs = [...new Set(reports.flatMap((report) => Object.keys(report.tenants)))];
+    return slugs.length === 0 ? new Map() : this.agents.tenantIdsBySlug(slugs, tx);
   }
 
   /**

@@ -1,10 +1,40 @@
 import { Injectable } from '@nestjs/common';
-import { TokenEntity } from '@dcm/persistence';
+import { rawQuery, TokenEntity, TokenKind, TokenRole } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
+
+/** What authentication needs of a token, read in plain SQL: it runs whenever a caller's cached principal expires. */
+export interface Credential {
+  id: string;
+  kind: TokenKind;
+  role: TokenRole | null;
+  tenantId: string | null;
+  secretHash: string;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
 
 @Injectable()
 export class TokensRepository {
   constructor(private readonly dataSource: DataSource) {}
+
+  async credentialBySecretHash(secretHash: string): Promise<Credential | null> {
+    const [row] = await rawQuery<Record<string, unknown>>(
+      this.dataSource.manager,
+      'SELECT id, kind, role, tenant_id, secret_hash, expires_at, revoked_at FROM tokens WHERE secret_hash = ?',
+      [secretHash],
+    );
+    if (!row) return null;
+    const instant = (value: unknown) => (value === null ? null : Number(value));
+    return {
+      id: row.id as string,
+      kind: row.kind as TokenKind,
+      role: row.role as TokenRole | null,
+      tenantId: row.tenant_id as string | null,
+      secretHash: row.secret_hash as string,
+      expiresAt: instant(row.expires_at),
+      revokedAt: instant(row.revoked_at),
+    };
+  }
 
   findBySecretHash(secretHash: string, manager: EntityManager = this.dataSource.manager): Promise<TokenEntity | null> {
     return manager.findOneBy(TokenEntity, { secretHash });

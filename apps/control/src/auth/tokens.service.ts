@@ -11,7 +11,8 @@ import { TokensRepository } from './tokens.repository';
 
 /** How long a verified token is trusted without looking at the database again (bounds how late a revocation bites). */
 const CACHE_TTL_MS = 5_000;
-const CACHE_MAX_ENTRIES = 10_000;
+/** Room for every agent of a 50,000-host facility and its operators (an entry is a few hundred bytes). */
+const CACHE_MAX_ENTRIES = 50_000;
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
@@ -130,19 +131,20 @@ export class TokensService {
     const cached = this.cache.get(secretHash);
     if (cached && cached.until > now) return cached.principal;
 
-    const token = await this.repository.findBySecretHash(secretHash);
+    const token = await this.repository.credentialBySecretHash(secretHash);
     // The lookup is by hash of a 256-bit secret; the constant-time compare guards against any index-side shortcut.
     if (!token || !timingSafeEqual(Buffer.from(token.secretHash), Buffer.from(secretHash))) {
       throw Problems.unauthenticated('the bearer token is not known');
     }
-    if (token.revokedAt) throw Problems.unauthenticated('the bearer token has been revoked');
-    if (token.expiresAt && token.expiresAt.getTime() <= now) throw Problems.unauthenticated('the bearer token has expired');
+    if (token.revokedAt !== null) throw Problems.unauthenticated('the bearer token has been revoked');
+    if (token.expiresAt !== null && token.expiresAt <= now) throw Problems.unauthenticated('the bearer token has expired');
     if (token.kind === 'join') throw Problems.unauthenticated('a join token can only be used to enrol an agent');
 
     const principal: Principal = { tokenId: token.id, kind: token.kind, role: token.role, tenantId: token.tenantId };
-    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-    const until = Math.min(now + CACHE_TTL_MS, token.expiresAt?.getTime() ?? Infinity);
-    this.cache.set(secretHash, { principal, until });
+    // Every agent of a large facility keeps a token in here: when full, the entry cached longest ago makes room.
+    this.cache.delete(secretHash);
+    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(secretHash, { principal, until: Math.min(now + CACHE_TTL_MS, token.expiresAt ?? Infinity) });
     return principal;
   }
 
