@@ -230,6 +230,31 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
     });
 
+    it('counts the allocation requests and agent reports this process answered, by outcome', async () => {
+      const { api } = control;
+      await createTenant(api, 'caerphilly');
+      await setQuotas(api, 'caerphilly', { vcpu: 4 });
+      await createHost(api, 'blv-c09', { vcpu: { total: 16 }, memory: { total: '64GiB' } });
+      const agent = await enrol('blv-c10');
+      const before = (await scrape()).series;
+
+      await expectStatus(api.post('/v1/allocations', { tenant: 'caerphilly', resources: { vcpu: 4 } }), 201);
+      expectProblem(await api.post('/v1/allocations', { tenant: 'caerphilly', resources: { vcpu: 1 } }), 409, 'QuotaExceeded');
+      expectProblem(await api.post('/v1/allocations', { tenant: 'no-such-tenant', resources: { vcpu: 1 } }), 404, 'NotFound');
+      const post = (body: unknown) => api.post(`/v1/agents/${agent.agentId}/reports`, body, { token: agent.agentToken });
+      await expectStatus(post([aReport(1), aReport(2)]), 200);
+      await expectStatus(post([aReport(2), aReport(3)]), 200);
+      expectProblem(await api.post(`/v1/agents/${agent.agentId}/reports`, aReport(4), { token: 'dcm_not-this-agents-token' }), 401, 'Unauthenticated');
+
+      const { series } = await scrape();
+      const delta = (key: string) => (series.get(key) ?? 0) - (before.get(key) ?? 0);
+      expect(delta('dcm_allocation_requests_total{outcome="admitted"}')).toBe(1);
+      expect(delta('dcm_allocation_requests_total{outcome="QuotaExceeded"}')).toBe(1);
+      expect(delta('dcm_allocation_requests_total{outcome="NotFound"}')).toBe(1);
+      expect(delta('dcm_agent_reports_total{outcome="accepted"}')).toBe(3);
+      expect(delta('dcm_agent_reports_total{outcome="duplicate"}')).toBe(1);
+    });
+
     it("shows this process's counters, job durations and the forecast as the features record them", async () => {
       const recorder = control.app.get(MetricsRecorder);
       const forecast = control.app.get(ForecastGauge);

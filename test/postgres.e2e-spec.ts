@@ -36,7 +36,15 @@ describe('control on PostgreSQL', () => {
 
     expect(allocation.resources).toEqual({ memory: TIB, storage: 700 * TIB, vcpu: 16 });
     const quotas = await expectStatus(api.get('/v1/tenants/gwent-police/quotas'), 200);
-    expect(quotas.quotas.storage).toEqual({ unit: 'bytes', limit: 800 * TIB, allocated: 700 * TIB, used: null, available: 100 * TIB, state: 'ok', since: expect.any(String) });
+    expect(quotas.quotas.storage).toEqual({
+      unit: 'bytes',
+      limit: 800 * TIB,
+      allocated: 700 * TIB,
+      used: null,
+      available: 100 * TIB,
+      state: 'ok',
+      since: expect.any(String),
+    });
     const host = await expectStatus(api.get('/v1/hosts/blv-p01'), 200);
     expect(host.inventories.memory).toMatchObject({ total: 1.5 * TIB, reserved: 64 * 2 ** 30, capacity: 1.5 * TIB - 64 * 2 ** 30, allocated: TIB });
     expect(host.inventories.vcpu).toMatchObject({ capacity: 480, allocated: 16, allocationRatio: 4 });

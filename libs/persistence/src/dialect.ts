@@ -76,3 +76,9 @@ export function forUpdate(manager: EntityManager, of?: string): string {
   if (dialectOf(manager) !== 'postgres') return '';
   return of ? ` FOR UPDATE OF ${of}` : ' FOR UPDATE';
 }
+
+/** Whether a failed write broke a primary key or unique constraint, on either backend. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : (error as { code?: string } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { HostsModule } from '../hosts/hosts.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { AgentsController } from './agents.controller';
 import { AgentsRepository } from './agents.repository';
@@ -9,7 +10,7 @@ import { LivenessScheduler } from './liveness.scheduler';
 import { LivenessService } from './liveness.service';
 
 @Module({
-  imports: [AuthModule, HostsModule, TenantsModule],
+  imports: [AuthModule, HostsModule, TenantsModule, MetricsModule],
   controllers: [AgentsController],
   providers: [AgentsService, AgentsRepository, LivenessService, LivenessScheduler],
   exports: [AgentsRepository],

@@ -11,6 +11,7 @@ import { Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HostsRepository } from '../hosts/hosts.repository';
 import { PlacementCatalog } from '../hosts/placement-catalog';
+import { MetricsRecorder } from '../metrics/process-metrics';
 import { AgentsRepository } from './agents.repository';
 
 /** Where a host that enrols itself lands until an operator moves it (PATCH /v1/hosts/:name {"site": …}). */
@@ -30,6 +31,7 @@ export class AgentsService {
     private readonly unitOfWork: UnitOfWork,
     private readonly clock: Clock,
     @Inject(CONTROL_CONFIG) private readonly config: ControlConfig,
+    private readonly metrics: MetricsRecorder,
   ) {}
 
   /**
@@ -76,7 +78,18 @@ export class AgentsService {
    * duplicates (replays after a lost answer) and are ignored; the answer tells the agent what is safe to forget.
    */
   async ingest(agentId: string, principal: Principal, reports: Report[]): Promise<IngestResponse> {
-    const outcome = await this.unitOfWork.run(async (tx) => {
+    const outcome = await this.store(agentId, principal, reports).catch((error: unknown) => {
+      this.metrics.countAgentReports('rejected', reports.length);
+      throw error;
+    });
+    this.metrics.countAgentReports('accepted', outcome.accepted);
+    this.metrics.countAgentReports('duplicate', outcome.duplicates);
+    if (outcome.refresh) await this.catalog.refreshHost(outcome.hostId);
+    return { accepted: outcome.accepted, duplicates: outcome.duplicates, lastSeq: outcome.lastSeq, reportIntervalSeconds: this.config.reportIntervalSeconds };
+  }
+
+  private store(agentId: string, principal: Principal, reports: Report[]) {
+    return this.unitOfWork.run(async (tx) => {
       const target = await this.agents.lockIngestTarget(agentId, tx);
       if (!target || target.revoked || principal.kind !== 'agent' || target.tokenId !== principal.tokenId) {
         // Indistinguishable from a missing agent, so that one agent's token cannot probe for others.
@@ -108,8 +121,6 @@ export class AgentsService {
         refresh: hostStatus !== target.hostStatus || inventoriesChanged,
       };
     });
-    if (outcome.refresh) await this.catalog.refreshHost(outcome.hostId);
-    return { accepted: outcome.accepted, duplicates: outcome.duplicates, lastSeq: outcome.lastSeq, reportIntervalSeconds: this.config.reportIntervalSeconds };
   }
 
   private async storeSamples(hostId: string, report: Report, tenantIds: Map<string, string>, tx: EntityManager): Promise<void> {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { HostsModule } from '../hosts/hosts.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { QuotasModule } from '../quotas/quotas.module';
 import { ResourceClassesModule } from '../resource-classes/resource-classes.module';
 import { TenantsModule } from '../tenants/tenants.module';
@@ -9,7 +10,7 @@ import { AllocationsService } from './allocations.service';
 import { IdempotencyRepository } from './idempotency.repository';
 
 @Module({
-  imports: [TenantsModule, QuotasModule, HostsModule, ResourceClassesModule],
+  imports: [TenantsModule, QuotasModule, HostsModule, ResourceClassesModule, MetricsModule],
   controllers: [AllocationsController],
   providers: [AllocationsService, AllocationsRepository, IdempotencyRepository],
 })

@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { checkQuota, evaluateHost, PlacementStrategy, rankHosts, ResourceAmounts } from '@dcm/domain';
-import { AllocationEntity, IdempotencyRecordEntity, UnitOfWork } from '@dcm/persistence';
-import { EntityManager, QueryFailedError } from 'typeorm';
+import { AllocationEntity, IdempotencyRecordEntity, isUniqueViolation, UnitOfWork } from '@dcm/persistence';
+import { EntityManager } from 'typeorm';
 import { Principal } from '../auth/principal';
+import { MetricsRecorder } from '../metrics/process-metrics';
 import { Clock } from '../common/clock';
-import { ProblemDetails, ProblemException, Problems } from '../common/problem';
+import { ProblemCode, ProblemDetails, ProblemException, Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HostsRepository, PlacementHostRow } from '../hosts/hosts.repository';
 import { PlacementCatalog } from '../hosts/placement-catalog';
@@ -58,6 +59,7 @@ export class AllocationsService {
     private readonly unitOfWork: UnitOfWork,
     private readonly clock: Clock,
     @Inject(CONTROL_CONFIG) private readonly config: ControlConfig,
+    private readonly metrics: MetricsRecorder,
   ) {}
 
   /**
@@ -65,6 +67,17 @@ export class AllocationsService {
    * Idempotency-Key, the first outcome (success or refusal) is recorded and replayed to every retry.
    */
   async create(input: CreateAllocationDto, principal: Principal, idempotencyKey?: string): Promise<AllocationOutcome> {
+    try {
+      const outcome = await this.createOrReplay(input, principal, idempotencyKey);
+      this.metrics.countAllocationRequest(outcome.status === 201 ? 'admitted' : ((outcome.body as { code?: ProblemCode }).code ?? 'InternalError'));
+      return outcome;
+    } catch (error) {
+      this.metrics.countAllocationRequest(error instanceof ProblemException ? error.code : 'InternalError');
+      throw error;
+    }
+  }
+
+  private async createOrReplay(input: CreateAllocationDto, principal: Principal, idempotencyKey?: string): Promise<AllocationOutcome> {
     const amounts = await this.resourceClasses.parseAmounts(input.resources, 'resources');
     const request: AdmissionRequest = {
       tenant: input.tenant,
@@ -282,9 +295,4 @@ function sortedAmounts(amounts: ResourceAmounts): ResourceAmounts {
       .sort()
       .map((resourceClass) => [resourceClass, amounts[resourceClass]]),
   );
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  const code = error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : (error as { code?: string } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { TokenEntity, UnitOfWork } from '@dcm/persistence';
+import { isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
@@ -154,6 +154,16 @@ export class TokensService {
    * hand to the operator; null when the stored one still stands.
    */
   async ensureBootstrapAdmin(requested: string | undefined): Promise<string | null> {
+    try {
+      return await this.storeBootstrapAdmin(requested);
+    } catch (error) {
+      // Replicas starting together on one PostgreSQL database: another one stored the bootstrap token first.
+      if (!isUniqueViolation(error)) throw error;
+      return this.storeBootstrapAdmin(requested);
+    }
+  }
+
+  private storeBootstrapAdmin(requested: string | undefined): Promise<string | null> {
     return this.unitOfWork.run(async (manager) => {
       const existing = await this.repository.findBootstrapAdmin(manager);
       if (existing && !existing.revokedAt && (!requested || existing.secretHash === hashSecret(requested))) return null;

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { CapacityModule } from '../capacity/capacity.module';
 import { MetricsController } from './metrics.controller';
+import { MetricsJobs } from './metrics-jobs';
 import { MetricsRepository } from './metrics.repository';
 import { MetricsService } from './metrics.service';
 import { MetricsTokenGuard } from './metrics-token.guard';
@@ -10,8 +12,9 @@ import { ForecastGauge, MetricsRecorder, ProcessMetrics } from './process-metric
  * forecast job, ForecastGauge).
  */
 @Module({
+  imports: [CapacityModule],
   controllers: [MetricsController],
-  providers: [MetricsService, MetricsRepository, MetricsTokenGuard, ProcessMetrics, MetricsRecorder, ForecastGauge],
+  providers: [MetricsService, MetricsRepository, MetricsTokenGuard, ProcessMetrics, MetricsRecorder, ForecastGauge, MetricsJobs],
   exports: [MetricsRecorder, ForecastGauge],
 })
 export class MetricsModule {}
