@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { CLASSIFICATIONS } from './classification';
-import { HostInventoryState, PlacementHost, PlacementStrategy, PlacementTenant, pickHost, rankHosts } from './placement';
+import { explainRefusal, HostInventoryState, PlacementHost, PlacementStrategy, PlacementTenant, pickHost, rankHosts } from './placement';
 import { PlacementIndex } from './placement-index';
 import { ResourceAmounts } from './resources';
 
@@ -132,5 +132,36 @@ describe(PlacementIndex.name, () => {
     expect(index.pick(tenant, { vcpu: 1 }, 'spread')?.name).toBe('new');
     expect(index.pick(tenant, { vcpu: 1 }, 'pack')?.name).toBe('h0583');
     expect(index.pick(tenant, { vcpu: 101 }, 'pack')).toBeNull();
+  });
+});
+
+describe(explainRefusal.name, () => {
+  it("says what rankHosts' rejections say, spelling out only the first few", () => {
+    fc.assert(
+      fc.property(
+        facilityArbitrary,
+        tenantArbitrary,
+        requestArbitrary,
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 3 }),
+        (hosts, tenant, request, listed, named) => {
+          const { rejections } = rankHosts(tenant, hosts, request, 'spread');
+          const summary = explainRefusal(tenant, hosts, request, { listed, named });
+          expect(summary.hostsConsidered).toBe(hosts.length);
+          expect(summary.rejections).toEqual(rejections.slice(0, listed));
+          expect(summary.otherwise).toBe(rejections.filter((rejection) => rejection.shortfalls.length === 0).length);
+          const expected = new Map<string, string[]>();
+          for (const rejection of rejections) {
+            for (const { resource } of rejection.shortfalls) expected.set(resource, [...(expected.get(resource) ?? []), rejection.host]);
+          }
+          expect(summary.shortfalls.map(({ resource }) => resource)).toEqual([...expected.keys()].sort());
+          for (const { resource, hosts: count, named: names } of summary.shortfalls) {
+            expect(count).toBe(expected.get(resource)!.length);
+            expect(names).toEqual(expected.get(resource)!.slice(0, named));
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
   });
 });

@@ -117,6 +117,57 @@ export function pickHost<H extends PlacementHost>(
   return best;
 }
 
+/** Why no host could take a request, summed over every host but spelled out for the first few only. */
+export interface RefusalSummary {
+  hostsConsidered: number;
+  /** Per class, in class order: how many hosts fell short of it, and the first `named` of them. */
+  shortfalls: { resource: string; hosts: number; named: string[] }[];
+  /** Hosts refused with no class short: placement rules (status, accreditation, dedication) or per-allocation bounds. */
+  otherwise: number;
+  /** Full reasons of the first `listed` refused hosts. */
+  rejections: HostRejection[];
+}
+
+/**
+ * What rankHosts' rejections say about a request no host could take, without writing out the reasons of every host:
+ * at 2,000 hosts, formatting every reason cost a refused admission several times an admitted one. Hosts are taken in
+ * the order given, as rankHosts takes them.
+ */
+export function explainRefusal(
+  tenant: PlacementTenant,
+  hosts: Iterable<PlacementHost>,
+  request: ResourceAmounts,
+  limits: { listed: number; named: number },
+): RefusalSummary {
+  const claim = claimOf(request);
+  const short = new Map<string, { hosts: number; named: string[] }>();
+  const rejections: HostRejection[] = [];
+  let hostsConsidered = 0;
+  let otherwise = 0;
+  for (const host of hosts) {
+    hostsConsidered++;
+    const shortOf: string[] = [];
+    let fits = placementRuleReasons(tenant, host) === null;
+    for (let index = 0; index < claim.resources.length; index++) {
+      const inventory = ownProperty(host.inventories, claim.resources[index]);
+      const requested = claim.amounts[index];
+      if (!inventory || Math.max(0, capacityOf(inventory) - inventory.allocated) < requested) shortOf.push(claim.resources[index]);
+      else if (checkUnitBounds(inventory, requested) !== null) fits = false;
+    }
+    if (fits && shortOf.length === 0) continue;
+    if (rejections.length < limits.listed) rejections.push(assess(tenant, host, claim) as HostRejection);
+    if (shortOf.length === 0) otherwise++;
+    for (const resource of shortOf) {
+      let entry = short.get(resource);
+      if (!entry) short.set(resource, (entry = { hosts: 0, named: [] }));
+      entry.hosts++;
+      if (entry.named.length < limits.named) entry.named.push(host.name);
+    }
+  }
+  const shortfalls = claim.resources.filter((resource) => short.has(resource)).map((resource) => ({ resource, ...short.get(resource)! }));
+  return { hostsConsidered, shortfalls, otherwise, rejections };
+}
+
 /** assess() without the reasons: the share left after placing, or null when the host may not take the claim. */
 function shareLeftIfFits(tenant: PlacementTenant, host: PlacementHost, claim: Claim): number | null {
   if (placementRuleReasons(tenant, host) !== null) return null;

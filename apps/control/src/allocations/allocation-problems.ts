@@ -1,9 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import { HostRejection, QuotaRefusal, ResourceAmounts } from '@dcm/domain';
+import { QuotaRefusal, RefusalSummary, ResourceAmounts } from '@dcm/domain';
 import { ProblemException } from '../common/problem';
-
-const LISTED_REJECTIONS = 50;
-const NAMED_HOSTS = 5;
 
 export function quotaExceeded(tenant: string, refusal: QuotaRefusal): ProblemException {
   return new ProblemException(HttpStatus.CONFLICT, 'QuotaExceeded', `tenant ${tenant}: ${refusal.reason}`, {
@@ -15,29 +12,24 @@ export function quotaExceeded(tenant: string, refusal: QuotaRefusal): ProblemExc
   });
 }
 
-/** Says which classes fell short on which hosts, and lists the first rejections in full. */
-export function insufficientCapacity(tenant: string, request: ResourceAmounts, rejections: HostRejection[]): ProblemException {
-  const shortHosts = new Map<string, string[]>();
-  for (const rejection of rejections) {
-    for (const shortfall of rejection.shortfalls) {
-      shortHosts.set(shortfall.resource, [...(shortHosts.get(shortfall.resource) ?? []), rejection.host]);
-    }
-  }
-  const shortages = [...shortHosts].map(([resource, hosts]) => {
-    const named = hosts.slice(0, NAMED_HOSTS).join(', ');
-    return `${resource} short on ${named}${hosts.length > NAMED_HOSTS ? ` and ${hosts.length - NAMED_HOSTS} more` : ''}`;
-  });
-  const otherwise = rejections.filter((rejection) => rejection.shortfalls.length === 0).length;
-  const parts = [...shortages, ...(otherwise ? [`${otherwise} host(s) ruled out by placement rules (status, accreditation, dedication)`] : [])];
+/** How much of a refusal is spelled out: the first rejections in full, the first hosts short of each class by name. */
+export const REFUSAL_LIMITS = { listed: 50, named: 5 } as const;
+
+/** Says which classes fell short on how many hosts (naming the first), and lists the first rejections in full. */
+export function insufficientCapacity(tenant: string, request: ResourceAmounts, refusal: RefusalSummary): ProblemException {
+  const shortages = refusal.shortfalls.map(
+    ({ resource, hosts, named }) => `${resource} short on ${named.join(', ')}${hosts > named.length ? ` and ${hosts - named.length} more` : ''}`,
+  );
+  const parts = [...shortages, ...(refusal.otherwise ? [`${refusal.otherwise} host(s) ruled out by placement rules (status, accreditation, dedication)`] : [])];
   const detail =
-    rejections.length === 0
+    refusal.hostsConsidered === 0
       ? `no host is registered that could take the allocation for tenant ${tenant}`
       : `no host can take the allocation for tenant ${tenant}: ${parts.join('; ')}`;
   return new ProblemException(HttpStatus.CONFLICT, 'InsufficientCapacity', detail, {
     tenant,
     requested: request,
-    hostsConsidered: rejections.length,
-    shortfalls: Object.fromEntries([...shortHosts].map(([resource, hosts]) => [resource, hosts.length])),
-    rejections: rejections.slice(0, LISTED_REJECTIONS),
+    hostsConsidered: refusal.hostsConsidered,
+    shortfalls: Object.fromEntries(refusal.shortfalls.map(({ resource, hosts }) => [resource, hosts])),
+    rejections: refusal.rejections,
   });
 }

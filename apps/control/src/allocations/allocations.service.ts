@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { checkQuota, evaluateHost, PlacementStrategy, rankHosts, ResourceAmounts } from '@dcm/domain';
+import { checkQuota, evaluateHost, explainRefusal, PlacementStrategy, ResourceAmounts } from '@dcm/domain';
 import { AllocationEntity, IdempotencyRecordEntity, isUniqueViolation, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Principal } from '../auth/principal';
@@ -13,7 +13,7 @@ import { PlacementCatalog } from '../hosts/placement-catalog';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto } from './allocation.dto';
-import { insufficientCapacity, quotaExceeded } from './allocation-problems';
+import { insufficientCapacity, quotaExceeded, REFUSAL_LIMITS } from './allocation-problems';
 import { AdmissionTenant, AllocationRecord, AllocationsRepository } from './allocations.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 
@@ -207,8 +207,9 @@ export class AllocationsService {
     const hostId = await this.allocations.liveHostIdByName(request.host!, tx);
     const host = hostId ? await this.lockHost(hostId, tx) : null;
     if (!host) throw Problems.notFound(`host ${request.host}`);
-    const rejection = evaluateHost(tenant, host, request.amounts);
-    if (rejection) throw insufficientCapacity(tenant.slug, request.amounts, [rejection]);
+    if (evaluateHost(tenant, host, request.amounts)) {
+      throw insufficientCapacity(tenant.slug, request.amounts, explainRefusal(tenant, [host], request.amounts, REFUSAL_LIMITS));
+    }
     return host;
   }
 
@@ -216,8 +217,7 @@ export class AllocationsService {
     // Chosen inside the transaction: on SQLite, where transactions run one at a time, the catalog is then exact.
     const choice = this.catalog.pick(tenant, request.amounts, request.strategy);
     if (!choice) {
-      const { rejections } = rankHosts(tenant, this.catalog.snapshot(), request.amounts, request.strategy);
-      throw insufficientCapacity(tenant.slug, request.amounts, rejections);
+      throw insufficientCapacity(tenant.slug, request.amounts, explainRefusal(tenant, this.catalog.snapshot(), request.amounts, REFUSAL_LIMITS));
     }
     // The catalog only guided the choice: the domain decides again on the host's rows as locked in this transaction.
     const host = await this.lockHost(choice.id, tx);
