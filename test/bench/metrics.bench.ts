@@ -26,6 +26,7 @@ import { MetricsService } from '../../apps/control/src/metrics/metrics.service';
 import { ProcessMetrics } from '../../apps/control/src/metrics/process-metrics';
 import { METRIC_CATALOGUE } from '../../apps/control/src/metrics/metric-catalogue';
 import { aReport } from '../support/reports';
+import { digestOf } from '../../apps/control/src/metrics/report-digest';
 import { Benchmark, cleanupOnInterrupt, dec, envNumber, int } from './support/benchmark';
 import { startChild } from './support/child';
 import type { ControlServerDetails } from './support/control-server';
@@ -69,7 +70,7 @@ function seed(db: Database.Database, hostCount: number, tenantCount: number): Se
     const inventory = db.prepare(
       `INSERT INTO inventories (host_id, resource_class, total, reserved, allocation_ratio, allocated, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    const measurement = db.prepare(`INSERT INTO host_measurements (host_id, seq, collected_at, received_at, report) VALUES (?, 1, ?, ?, ?)`);
+    const measurement = db.prepare(`INSERT INTO host_measurements (host_id, seq, collected_at, received_at, report, digest) VALUES (?, 1, ?, ?, ?, ?)`);
     for (let index = 0; index < hostCount; index++) {
       const id = randomUUID();
       hostIds.push(id);
@@ -88,7 +89,8 @@ function seed(db: Database.Database, hostCount: number, tenantCount: number): Se
       inventory.run(id, 'memory', 512 * GIB, 16 * GIB, 1, (index % 300) * GIB, now);
       inventory.run(id, 'storage', 20_480 * GIB, 0, 1, (index % 5000) * GIB, now);
       const tenants = { [slugs[index % tenantCount]]: { memoryBytes: 3 * GIB, storageUsedBytes: 5 * GIB } };
-      measurement.run(id, now, now, JSON.stringify(aReport(1, { collectedAt: new Date(now).toISOString(), tenants })));
+      const report = aReport(1, { collectedAt: new Date(now).toISOString(), tenants });
+      measurement.run(id, now, now, JSON.stringify(report), JSON.stringify(digestOf(report)));
     }
   })();
   return { hostIds, tenantIds, reportSeq: 1 };
@@ -98,10 +100,11 @@ function seed(db: Database.Database, hostCount: number, tenantCount: number): Se
 function newReports(db: Database.Database, seeded: Seeded, hostIds: readonly string[]): void {
   const seq = ++seeded.reportSeq;
   const now = Date.now();
-  const update = db.prepare('UPDATE host_measurements SET seq = ?, received_at = ?, collected_at = ?, report = ? WHERE host_id = ?');
-  const report = JSON.stringify(aReport(seq, { collectedAt: new Date(now).toISOString() }));
+  const update = db.prepare('UPDATE host_measurements SET seq = ?, received_at = ?, collected_at = ?, report = ?, digest = ? WHERE host_id = ?');
+  const report = aReport(seq, { collectedAt: new Date(now).toISOString() });
+  const [json, digest] = [JSON.stringify(report), JSON.stringify(digestOf(report))];
   db.transaction(() => {
-    for (const id of hostIds) update.run(seq, now, now, report, id);
+    for (const id of hostIds) update.run(seq, now, now, json, digest, id);
     db.prepare(`UPDATE hosts SET last_report_at = ? WHERE id IN (${hostIds.map(() => '?').join(', ')})`).run(now, ...hostIds.slice(0, 30_000));
   })();
 }
@@ -251,10 +254,15 @@ export const metrics: Benchmark = async () => {
     console.log(row('renderer in-process, warm after a few changes (median)', rendererWarm));
     console.log(row('renderer in-process, every host reported again (median)', median(renderAllNew)));
     console.log(`  ${'plain prom-client registry.metrics(), in-process (median)'.padEnd(52)} ${dec(baseline).padStart(8)} ms`);
-    // Like for like: both in this process, no HTTP; the scrape itself is held to the time budget.
-    const met = warm <= RENDER_TARGET_MS && ratio >= SPEEDUP_TARGET;
+    // Like for like: both in this process, no HTTP; the scrape itself is held to the time budget. Judged both after a
+    // few changes and after every host has reported again: with agents reporting every 15 s and Prometheus scraping
+    // every 15 s, the second is the usual scrape of a busy facility.
+    const allNew = median(httpAllNew);
+    const ratioAllNew = baseline / median(renderAllNew);
+    const met = warm <= RENDER_TARGET_MS && ratio >= SPEEDUP_TARGET && allNew <= RENDER_TARGET_MS && ratioAllNew >= SPEEDUP_TARGET;
     console.log(
-      `  target (warm GET /metrics ≤ ${RENDER_TARGET_MS} ms; warm renderer ≥ ${SPEEDUP_TARGET}× the plain registry): ${met ? 'MET' : `MISSED (${dec(warm)} ms, ${dec(ratio)}×)`}`,
+      `  target (GET /metrics ≤ ${RENDER_TARGET_MS} ms and renderer ≥ ${SPEEDUP_TARGET}× the plain registry, after a few changes and after every host reported again): ` +
+        (met ? 'MET' : `MISSED (${dec(warm)} ms, ${dec(ratio)}×; ${dec(allNew)} ms, ${dec(ratioAllNew)}×)`),
     );
     // Correctness: the same series as the plain registry holds, and none lost between scrapes.
     const consistent = plain.series === lines && lines >= hostCount * 24;

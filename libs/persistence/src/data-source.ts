@@ -16,6 +16,7 @@ import { InitialSchema1732262400000 } from './migrations/1732262400000-initial-s
 import { AgentsAndMeasurements1732348800000 } from './migrations/1732348800000-agents-and-measurements';
 import { QuotaStates1732435200000 } from './migrations/1732435200000-quota-states';
 import { HistoryAndOutbox1732521600000 } from './migrations/1732521600000-history-and-outbox';
+import { MeasurementDigest1732608000000 } from './migrations/1732608000000-measurement-digest';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -37,7 +38,13 @@ export const ENTITIES = [
 ];
 
 /** Every schema change is a migration listed here, in order; control applies the pending ones at start. */
-export const MIGRATIONS = [InitialSchema1732262400000, AgentsAndMeasurements1732348800000, QuotaStates1732435200000, HistoryAndOutbox1732521600000];
+export const MIGRATIONS = [
+  InitialSchema1732262400000,
+  AgentsAndMeasurements1732348800000,
+  QuotaStates1732435200000,
+  HistoryAndOutbox1732521600000,
+  MeasurementDigest1732608000000,
+];
 
 export type SqliteSynchronous = 'normal' | 'full';
 

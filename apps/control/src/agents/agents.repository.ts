@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AgentEntity, forUpdate, HostStatus, rawQuery, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
+import { digestOf } from '../metrics/report-digest';
 
 export interface HostSampleRow {
   hostId: string;
@@ -34,9 +35,9 @@ const UPSERT_TENANT_SAMPLE = `INSERT INTO tenant_samples (tenant_id, host_id, bu
   ON CONFLICT (tenant_id, host_id, bucket) DO UPDATE SET storage_used = excluded.storage_used,
     memory_bytes = excluded.memory_bytes, cpu_seconds_total = excluded.cpu_seconds_total`;
 
-const UPSERT_MEASUREMENT = `INSERT INTO host_measurements (host_id, seq, collected_at, received_at, report) VALUES (?, ?, ?, ?, ?)
+const UPSERT_MEASUREMENT = `INSERT INTO host_measurements (host_id, seq, collected_at, received_at, report, digest) VALUES (?, ?, ?, ?, ?, ?)
   ON CONFLICT (host_id) DO UPDATE SET seq = excluded.seq, collected_at = excluded.collected_at,
-    received_at = excluded.received_at, report = excluded.report`;
+    received_at = excluded.received_at, report = excluded.report, digest = excluded.digest`;
 
 /** What ingest needs of an agent and its host, read in plain SQL: it runs for every report. */
 export interface IngestTarget {
@@ -132,6 +133,13 @@ export class AgentsRepository {
   }
 
   async saveLatest(hostId: string, seq: number, collectedAt: Date, receivedAt: Date, report: unknown, tx: EntityManager): Promise<void> {
-    await rawQuery(tx, UPSERT_MEASUREMENT, [hostId, seq, collectedAt.getTime(), receivedAt.getTime(), JSON.stringify(report)]);
+    await rawQuery(tx, UPSERT_MEASUREMENT, [
+      hostId,
+      seq,
+      collectedAt.getTime(),
+      receivedAt.getTime(),
+      JSON.stringify(report),
+      JSON.stringify(digestOf(report)),
+    ]);
   }
 }

@@ -11,6 +11,7 @@ import {
 } from './exposition-blocks';
 import { Sections, sectionText } from './exposition';
 import type { MetricsHostRow } from './metrics.repository';
+import { digestOf, readDigest } from './report-digest';
 
 const GIB = 2 ** 30;
 const units = new Map<string, ResourceUnit>([
@@ -90,7 +91,7 @@ describe(measurementBlock.name, () => {
   };
 
   it('writes one line per value, each mountpoint and device once, escaped', () => {
-    const sut = measurementBlock('blv-c01', 1, JSON.stringify(report));
+    const sut = measurementBlock('blv-c01', 1, digestOf(report));
     const lines = text(sut.lines);
     expect(lines[MEASUREMENT_SECTIONS.cpuUsage]).toBe('dcm_host_cpu_usage_ratio{host="blv-c01"} 0.5\n');
     expect(lines[MEASUREMENT_SECTIONS.memoryAvailable]).toBe(`dcm_host_memory_available_bytes{host="blv-c01"} ${GIB}\n`);
@@ -102,9 +103,21 @@ describe(measurementBlock.name, () => {
   });
 
   it.each([null, 'not json', '[]', '{"cpu": "busy"}'])('shows nothing of a report it cannot read (%p)', (json) => {
-    const sut = measurementBlock('blv-c01', 1, json);
+    const sut = measurementBlock('blv-c01', 1, readDigest(null, json));
     expect(sut.lines.bytes.length).toBe(0);
     expect(sut.tenants).toEqual([]);
+  });
+
+  it('reads the digest ingest stored, and digests the whole report where there is none or it is unreadable', () => {
+    const expected = text(measurementBlock('blv-c01', 1, digestOf(report)).lines);
+    const stored = JSON.stringify(digestOf(JSON.parse(JSON.stringify(report))));
+    expect(text(measurementBlock('blv-c01', 1, readDigest(stored, null)).lines)).toEqual(expected);
+    expect(text(measurementBlock('blv-c01', 1, readDigest(null, JSON.stringify(report))).lines)).toEqual(expected);
+    expect(text(measurementBlock('blv-c01', 1, readDigest('{"not":"a digest"}', JSON.stringify(report))).lines)).toEqual(expected);
+    expect(JSON.parse(stored).filesystems).toEqual([
+      ['/', 100, 40],
+      ['C:\\"x"', 10, 5],
+    ]);
   });
 });
 
@@ -125,7 +138,8 @@ describe(tenantBlock.name, () => {
 describe(tenantUsedLines.name, () => {
   it("sums each tenant's current measured use over hosts, for known tenants only, in tenant order", () => {
     const since = Date.UTC(2026, 10, 22, 10, 0);
-    const measured = (tenants: object, collectedAt = new Date(since + 59_000)) => measurementBlock('h', 1, JSON.stringify({ tenants, collectedAt }));
+    const measured = (tenants: object, collectedAt = new Date(since + 59_000)) =>
+      measurementBlock('h', 1, digestOf(JSON.parse(JSON.stringify({ tenants, collectedAt }))));
     const sut = tenantUsedLines(
       [
         { id: '1', slug: 'blaenau', state: 'active', quotas: null },
@@ -136,7 +150,7 @@ describe(tenantUsedLines.name, () => {
         undefined,
         measured({ torfaen: { memoryBytes: 3 }, blaenau: { storageUsedBytes: 7 } }),
         measured({ torfaen: { memoryBytes: 1000 } }, new Date(since - 1)), // collected before `since`: no longer current
-        measurementBlock('h', 1, JSON.stringify({ tenants: { torfaen: { memoryBytes: 1000 } } })), // no collection time
+        measurementBlock('h', 1, digestOf({ tenants: { torfaen: { memoryBytes: 1000 } } })), // no collection time
       ],
       units,
       since,

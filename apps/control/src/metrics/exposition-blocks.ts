@@ -2,6 +2,7 @@ import { capacityOf, QuotaState, ResourceUnit } from '@dcm/domain';
 import { encodeSections, labelValue, sample, sampleValue, Sections } from './exposition';
 import { MetricName } from './metric-catalogue';
 import type { MetricsHostRow, MetricsTenantRow } from './metrics.repository';
+import { ReportDigest } from './report-digest';
 
 /**
  * The exposition lines of one host or tenant, one section per metric family, built when its rows change and reused
@@ -115,71 +116,37 @@ export function measurementIsCurrent(block: MeasurementBlock | undefined, host: 
 
 export const NO_LINES: Sections = encodeSections(['', '', '', '', '', '', '', '']);
 
-type Json = Record<string, unknown>;
+const line = (metric: MetricName, labels: string, value: number | null): string => (value === null ? '' : sample(metric, labels, value));
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-const numberOrNull = (value: unknown): number | null => (typeof value === 'number' ? value : null);
-const line = (metric: MetricName, labels: string, value: unknown): string => (typeof value === 'number' ? sample(metric, labels, value) : '');
-
-/**
- * The lines of a host's latest report (validated against @dcm/protocol's schema at ingest; read defensively all the
- * same). A mountpoint or device listed twice is shown once: a duplicate series would make Prometheus refuse the scrape.
- */
-export function measurementBlock(hostName: string, lastReportAt: number, reportJson: string | null): MeasurementBlock {
-  let report: Json;
-  try {
-    const parsed: unknown = reportJson === null ? null : JSON.parse(reportJson);
-    report = isObject(parsed) ? parsed : {};
-  } catch {
-    report = {};
-  }
+/** The lines of a host's latest report, from its digest (see report-digest.ts). */
+export function measurementBlock(hostName: string, lastReportAt: number, digest: ReportDigest): MeasurementBlock {
   const hostLabel = `host="${labelValue(hostName)}"`;
-  const cpu = isObject(report.cpu) ? report.cpu : {};
-  const memory = isObject(report.memory) ? report.memory : {};
-
   let filesystemSize = '';
   let filesystemAvail = '';
-  const mountpoints = new Set<string>();
-  for (const filesystem of Array.isArray(report.filesystems) ? report.filesystems : []) {
-    if (!isObject(filesystem) || typeof filesystem.mountpoint !== 'string' || mountpoints.has(filesystem.mountpoint)) continue;
-    mountpoints.add(filesystem.mountpoint);
-    const labels = `${hostLabel},mountpoint="${labelValue(filesystem.mountpoint)}"`;
-    filesystemSize += line('dcm_host_filesystem_size_bytes', labels, filesystem.sizeBytes);
-    filesystemAvail += line('dcm_host_filesystem_avail_bytes', labels, filesystem.availBytes);
+  for (const [mountpoint, size, avail] of digest.filesystems) {
+    const labels = `${hostLabel},mountpoint="${labelValue(mountpoint)}"`;
+    filesystemSize += line('dcm_host_filesystem_size_bytes', labels, size);
+    filesystemAvail += line('dcm_host_filesystem_avail_bytes', labels, avail);
   }
-
   let networkReceive = '';
   let networkTransmit = '';
-  const devices = new Set<string>();
-  for (const device of Array.isArray(report.network) ? report.network : []) {
-    if (!isObject(device) || typeof device.device !== 'string' || devices.has(device.device)) continue;
-    devices.add(device.device);
-    const labels = `${hostLabel},device="${labelValue(device.device)}"`;
-    networkReceive += line('dcm_host_network_receive_bytes_total', labels, device.rxBytesTotal);
-    networkTransmit += line('dcm_host_network_transmit_bytes_total', labels, device.txBytesTotal);
+  for (const [device, received, transmitted] of digest.network) {
+    const labels = `${hostLabel},device="${labelValue(device)}"`;
+    networkReceive += line('dcm_host_network_receive_bytes_total', labels, received);
+    networkTransmit += line('dcm_host_network_transmit_bytes_total', labels, transmitted);
   }
-
-  const tenants: MeasuredTenantUse[] = [];
-  if (isObject(report.tenants)) {
-    for (const [slug, use] of Object.entries(report.tenants)) {
-      if (!isObject(use)) continue;
-      const measured = { slug, memory: numberOrNull(use.memoryBytes), storage: numberOrNull(use.storageUsedBytes) };
-      if (measured.memory !== null || measured.storage !== null) tenants.push(measured);
-    }
-  }
-
   const sections = [
-    line('dcm_host_cpu_usage_ratio', hostLabel, cpu.usageRatio),
-    line('dcm_host_load1', hostLabel, cpu.load1),
-    line('dcm_host_memory_total_bytes', hostLabel, memory.totalBytes),
-    line('dcm_host_memory_available_bytes', hostLabel, memory.availableBytes),
+    line('dcm_host_cpu_usage_ratio', hostLabel, digest.cpuUsageRatio),
+    line('dcm_host_load1', hostLabel, digest.load1),
+    line('dcm_host_memory_total_bytes', hostLabel, digest.memoryTotal),
+    line('dcm_host_memory_available_bytes', hostLabel, digest.memoryAvailable),
     filesystemSize,
     filesystemAvail,
     networkReceive,
     networkTransmit,
   ];
-  const collectedAt = typeof report.collectedAt === 'string' ? Date.parse(report.collectedAt) : NaN;
-  const bucket = Number.isFinite(collectedAt) ? Math.floor(collectedAt / MINUTE_MS) * MINUTE_MS : null;
+  const bucket = digest.collectedAt === null ? null : Math.floor(digest.collectedAt / MINUTE_MS) * MINUTE_MS;
+  const tenants = digest.tenants.map(([slug, memory, storage]) => ({ slug, memory, storage }));
   return { name: hostName, lastReportAt, lines: encodeSections(sections), bucket, tenants };
 }
 

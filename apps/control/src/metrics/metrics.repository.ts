@@ -37,8 +37,10 @@ export interface MetricsSnapshot {
 
 export interface MeasurementRow {
   hostId: string;
-  /** The report as JSON text (schema of @dcm/protocol). */
-  report: string;
+  /** What /metrics needs of the report, as JSON (see report-digest.ts); null for rows stored before digests. */
+  digest: string | null;
+  /** The whole report as JSON text (schema of @dcm/protocol), read only where there is no digest. */
+  report: string | null;
 }
 
 /** Fetching reports by id pays off only while few changed; past this share of hosts, one full read is cheaper. */
@@ -105,7 +107,7 @@ export class MetricsRepository {
   /** The latest reports of the given hosts (of every host when most of them are wanted). */
   async measurements(hostIds: readonly string[], hostCount: number): Promise<MeasurementRow[]> {
     const manager = this.dataSource.manager;
-    const columns = 'SELECT host_id AS "hostId", report FROM host_measurements';
+    const columns = 'SELECT host_id AS "hostId", digest, CASE WHEN digest IS NULL THEN report END AS report FROM host_measurements';
     if (hostIds.length > hostCount * FULL_READ_SHARE) return rawQuery<MeasurementRow>(manager, columns);
     const chunks: string[][] = [];
     for (let start = 0; start < hostIds.length; start += IDS_PER_QUERY) chunks.push(hostIds.slice(start, start + IDS_PER_QUERY));

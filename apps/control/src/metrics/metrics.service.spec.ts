@@ -4,6 +4,7 @@ import { METRIC_CATALOGUE } from './metric-catalogue';
 import { MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot, MetricsTenantRow } from './metrics.repository';
 import { MetricsService } from './metrics.service';
 import { ProcessMetrics } from './process-metrics';
+import { digestOf } from './report-digest';
 
 const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);
 
@@ -31,7 +32,10 @@ class FakeRepository {
 
   async measurements(hostIds: readonly string[]): Promise<MeasurementRow[]> {
     this.reportReads.push([...hostIds]);
-    return hostIds.filter((id) => this.reports.has(id)).map((id) => ({ hostId: id, report: this.reports.get(id)! }));
+    // As ingest stores them: the whole report and its digest.
+    return hostIds
+      .filter((id) => this.reports.has(id))
+      .map((id) => ({ hostId: id, digest: JSON.stringify(digestOf(JSON.parse(this.reports.get(id)!))), report: null }));
   }
 }
 

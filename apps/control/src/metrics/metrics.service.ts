@@ -22,8 +22,9 @@ import {
   tenantUsedLines,
 } from './exposition-blocks';
 import { METRIC_CATALOGUE, MetricName } from './metric-catalogue';
-import { MetricsHostRow, MetricsRepository, MetricsSnapshot } from './metrics.repository';
+import { MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot } from './metrics.repository';
 import { ProcessMetrics } from './process-metrics';
+import { readDigest } from './report-digest';
 
 const HEADERS = new Map(METRIC_CATALOGUE.map((definition) => [definition.name as MetricName, Buffer.from(familyHeader(definition))]));
 const header = (name: MetricName): Buffer => HEADERS.get(name)!;
@@ -115,11 +116,14 @@ export class MetricsService {
     }
     const reports = new Map<string, MeasurementBlock>();
     if (changedReports.length > 0) {
-      const json = new Map<string, string>();
+      const stored = new Map<string, MeasurementRow>();
       const ids = changedReports.map((host) => host.id);
-      for (const row of await this.repository.measurements(ids, rows.length)) json.set(row.hostId, row.report);
+      for (const row of await this.repository.measurements(ids, rows.length)) stored.set(row.hostId, row);
       // A host whose report row is missing gets empty lines, so that it is not read again until it reports.
-      for (const host of changedReports) reports.set(host.id, measurementBlock(host.name, host.lastReportAt!, json.get(host.id) ?? null));
+      for (const host of changedReports) {
+        const row = stored.get(host.id);
+        reports.set(host.id, measurementBlock(host.name, host.lastReportAt!, readDigest(row?.digest ?? null, row?.report ?? null)));
+      }
     }
 
     const next = new Map<string, HostEntry>();

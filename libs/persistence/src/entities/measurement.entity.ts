@@ -22,6 +22,10 @@ export class HostMeasurementEntity {
   /** The report itself (schema of @dcm/protocol), kept whole so that the API and metrics read one row. */
   @Column({ name: 'report', type: 'text', transformer: jsonText<unknown>(null) })
   report: unknown;
+
+  /** What /metrics needs of the report (JSON text, written by ingest); null for rows stored before it existed. */
+  @Column({ type: 'text', nullable: true })
+  digest: string | null;
 }
 
 /** One-minute samples of a host, for history, forecasts, showback and idle reports. */
