@@ -167,7 +167,9 @@ export const ingest: Benchmark = async () => {
     const warmUp = await pacedRate(control.details.url, rate, agents.length / rate, nextReport);
     console.log(`  warm-up: every agent's first report at ${int(rate)}/s: ${warmUp.latencies.summary()}, errors ${int(warmUp.errors)}`);
     console.log(`  posting at ${int(rate)} reports/s for ${seconds} s…`);
+    const pacedCpuBefore = await control.cpuMicros();
     const paced = await pacedRate(control.details.url, rate, seconds, nextReport);
+    const pacedCpuMicros = (await control.cpuMicros()) - pacedCpuBefore;
 
     console.log(`  posting as fast as control answers for ${seconds} s…`);
     const profileDir = process.env.BENCH_PROFILE;
@@ -195,8 +197,9 @@ export const ingest: Benchmark = async () => {
       `  capacity        ${int(capacity.rate)} reports/s, ${capacity.latencies.summary()}, errors ${int(capacity.errors)}, ÷ bare ${dec(capacity.rate / baseline.rate)}`,
     );
     console.log(`  control CPU     ${dec(cpuMicros / Math.max(1, capacity.ok))} µs per report (${dec(cpuMicros / 1e4 / capacity.seconds)} % of a core)`);
+    console.log(`  paced           ${int(paced.achievedRate)} reports/s offered ${int(rate)}/s: ${paced.latencies.summary()}, errors ${int(paced.errors)}`);
     console.log(
-      `  paced           ${int(paced.achievedRate)} reports/s offered ${int(REPORTS_TARGET)}/s: ${paced.latencies.summary()}, errors ${int(paced.errors)}`,
+      `  control CPU     ${dec(pacedCpuMicros / Math.max(1, paced.ok))} µs per report at that rate (${dec(pacedCpuMicros / 1e4 / seconds)} % of a core)`,
     );
     console.log(`  stored          ${int(stored)} of ${int(sent)} sent, ${int(acknowledged)} acknowledged: ${consistent ? 'PASS' : 'FAIL'}`);
     console.log(
