@@ -54,6 +54,19 @@ describe(SqliteCheckpointer.name, () => {
     expect(await autocheckpoint()).toBe(1000);
   });
 
+  it('gives checkpoints back to the main connection when its worker dies, and stops cleanly after', async () => {
+    const checkpointer = new SqliteCheckpointer(dataSource, 50);
+    await checkpointer.start();
+    expect(await autocheckpoint()).toBe(0);
+    // As if the worker had crashed: it must not take the process down, nor leave the log to grow unchecked.
+    await (checkpointer as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await until(() => (checkpointer.status().running ? null : true), 'the checkpointer to notice its worker is gone');
+    for (let attempt = 0; attempt < 100 && (await autocheckpoint()) !== 1000; attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await autocheckpoint()).toBe(1000);
+    await checkpointer.stop();
+    expect(await autocheckpoint()).toBe(1000);
+  });
+
   it('does nothing on a database other than SQLite', async () => {
     const postgres = { options: { type: 'postgres' }, query: jest.fn() } as unknown as DataSource;
     const checkpointer = new SqliteCheckpointer(postgres);

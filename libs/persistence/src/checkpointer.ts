@@ -59,30 +59,44 @@ export class SqliteCheckpointer {
     if (this.dataSource.options.type !== 'better-sqlite3' || this.worker) return;
     const file = this.dataSource.options.database as string;
     await this.dataSource.query('PRAGMA wal_autocheckpoint = 0');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, intervalMs: this.intervalMs, driver: require.resolve('better-sqlite3') } });
-    this.worker.unref();
-    this.worker.on('message', (message: { type: 'checkpoint'; result: CheckpointResult } | { type: 'error'; message: string }) => {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, intervalMs: this.intervalMs, driver: require.resolve('better-sqlite3') } });
+    this.worker = worker;
+    this.stopped = null;
+    worker.unref();
+    worker.on('message', (message: { type: 'checkpoint'; result: CheckpointResult } | { type: 'error'; message: string }) => {
       if (message.type === 'checkpoint') this.last = message.result;
       else this.lastError = message.message;
+    });
+    // A worker that fails must neither take control down nor leave the log to grow: the main connection then
+    // checkpoints by itself again, as SQLite does by default.
+    worker.on('error', (error) => {
+      this.lastError = error.message;
+    });
+    worker.once('exit', () => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      void this.restoreAutomaticCheckpoints();
     });
   }
 
   /** What the last checkpoint did, and the last error (null when none), for health reporting and tests. */
-  status(): { last: CheckpointResult | null; lastError: string | null } {
-    return { last: this.last, lastError: this.lastError };
+  status(): { running: boolean; last: CheckpointResult | null; lastError: string | null } {
+    return { running: this.worker !== null, last: this.last, lastError: this.lastError };
   }
 
   /** Stops the worker after a last checkpoint, and gives checkpoints back to the main connection. */
   stop(): Promise<void> {
     const worker = this.worker;
-    if (!worker) return Promise.resolve();
-    this.stopped ??= new Promise<void>((resolve) => {
+    if (!worker) return this.stopped ?? Promise.resolve();
+    this.worker = null;
+    this.stopped = new Promise<void>((resolve) => {
       worker.once('exit', () => resolve());
       worker.postMessage('stop');
-    }).then(async () => {
-      this.worker = null;
-      if (this.dataSource.isInitialized) await this.dataSource.query('PRAGMA wal_autocheckpoint = 1000');
-    });
+    }).then(() => this.restoreAutomaticCheckpoints());
     return this.stopped;
+  }
+
+  private async restoreAutomaticCheckpoints(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.query('PRAGMA wal_autocheckpoint = 1000').catch(() => undefined);
   }
 }

@@ -93,6 +93,28 @@ describe(UnitOfWork.name, () => {
     expect(await ids()).toEqual([4]);
   });
 
+  it('fails the group with the cause when SQLite has itself ended the transaction, and goes on working after', async () => {
+    const work = [insert(1), insert(2), insert(3)].map((write, index) =>
+      unitOfWork.run(async (manager) => {
+        await write(manager);
+        if (index === 1) {
+          // What SQLite does after a disk-full or I/O error: the whole transaction is rolled back under the writer.
+          await manager.query('ROLLBACK');
+          throw new Error('disk full');
+        }
+      }),
+    );
+    const outcomes = await settle(work);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toEqual(new Error('disk full'));
+    expect(await ids()).toEqual([]);
+    // TypeORM's view of the shared connection was corrected: later work gets transactions of its own again.
+    statements.length = 0;
+    await Promise.all([unitOfWork.run(insert(4)), unitOfWork.run(insert(5))]);
+    expect(statements.filter((statement) => /^(BEGIN|COMMIT)/.test(statement))).toEqual(['BEGIN TRANSACTION', 'COMMIT']);
+    expect(await ids()).toEqual([4, 5]);
+  });
+
   it('rolls back a piece that runs alone when it fails', async () => {
     const undone: string[] = [];
     await expect(

@@ -115,6 +115,9 @@ export class UnitOfWork {
             await rawQuery(runner.manager, 'RELEASE unit_of_work');
             outcomes.push({ ok: true, value });
           } catch (error) {
+            // After some errors (disk full, I/O) SQLite has already rolled back the whole transaction: the group then
+            // fails, with this cause.
+            if (!this.sqliteInTransaction()) throw error;
             // Back to the savepoint: this piece alone is undone.
             await rawQuery(runner.manager, 'ROLLBACK TO unit_of_work');
             await rawQuery(runner.manager, 'RELEASE unit_of_work');
@@ -126,14 +129,24 @@ export class UnitOfWork {
       await runner.commitTransaction();
       return outcomes;
     } catch (error) {
-      // Rolls the whole group back (bounded, in case a rollback itself fails).
-      for (let attempt = 0; runner.isTransactionActive && attempt <= MAX_GROUP; attempt++) await runner.rollbackTransaction().catch(() => undefined);
+      if (this.sqliteInTransaction()) {
+        // Rolls the whole group back (bounded, in case a rollback itself fails).
+        for (let attempt = 0; runner.isTransactionActive && attempt <= MAX_GROUP; attempt++) await runner.rollbackTransaction().catch(() => undefined);
+      } else {
+        // SQLite ended the transaction itself: only TypeORM's view of the shared query runner is left to correct.
+        Object.assign(runner, { isTransactionActive: false, transactionDepth: 0 });
+      }
       if (group.length === 1) return [{ ok: false, error }];
       throw error;
     } finally {
       this.current = null;
       await runner.release();
     }
+  }
+
+  /** Whether SQLite itself still has the group's transaction open (it ends it on its own after some errors). */
+  private sqliteInTransaction(): boolean {
+    return (this.dataSource.driver as unknown as { databaseConnection: { inTransaction: boolean } }).databaseConnection.inTransaction;
   }
 
   private async withRetry<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {

@@ -43,7 +43,8 @@ export class AgentsService {
       await this.tokens.consumeJoinToken(request.joinToken, tx);
       const now = this.clock.now();
       const host = (await this.hosts.findLiveByName(request.hostname, tx)) ?? (await this.createHost(request.hostname, now, tx));
-      if (host.agentId) await this.retire(host.agentId, now, tx);
+      const replaced = host.agentId !== null;
+      if (host.agentId !== null) await this.retire(host.agentId, now, tx);
       const agentId = randomUUID();
       const { token, secret } = await this.tokens.issueAgentToken(`agent ${request.hostname}`, tx);
       await this.agents.save(
@@ -67,8 +68,10 @@ export class AgentsService {
       );
       Object.assign(host, { agentId, updatedAt: now });
       await this.hosts.saveHost(host, tx);
-      return { agentId, agentToken: secret, hostName: host.name, hostId: host.id };
+      return { agentId, agentToken: secret, hostName: host.name, hostId: host.id, replaced };
     });
+    // A replaced agent's token was revoked inside the transaction: forget it again now that the revocation is committed.
+    if (result.replaced) this.tokens.forgetCached();
     await this.catalog.refreshHost(result.hostId);
     return { agentId: result.agentId, agentToken: result.agentToken, hostName: result.hostName, reportIntervalSeconds: this.config.reportIntervalSeconds };
   }

@@ -28,11 +28,7 @@ export interface AllocationOutcome {
 
 /** Thrown inside the admission transaction when the host the catalog chose no longer fits; the caller retries. */
 class StaleCandidate extends Error {
-  constructor(
-    readonly hostId: string,
-    /** The host as found under lock (null when decommissioned meanwhile), to correct the catalog with. */
-    readonly locked: PlacementHostRow | null,
-  ) {
+  constructor(readonly hostId: string) {
     super(`placement catalog was stale for host ${hostId}`);
   }
 }
@@ -69,7 +65,9 @@ export class AllocationsService {
   async create(input: CreateAllocationDto, principal: Principal, idempotencyKey?: string): Promise<AllocationOutcome> {
     try {
       const outcome = await this.createOrReplay(input, principal, idempotencyKey);
-      this.metrics.countAllocationRequest(outcome.status === 201 ? 'admitted' : ((outcome.body as { code?: ProblemCode }).code ?? 'InternalError'));
+      // A replay answers a retry of a request already counted.
+      if (!outcome.replayed)
+        this.metrics.countAllocationRequest(outcome.status === 201 ? 'admitted' : ((outcome.body as { code?: ProblemCode }).code ?? 'InternalError'));
       return outcome;
     } catch (error) {
       this.metrics.countAllocationRequest(error instanceof ProblemException ? error.code : 'InternalError');
@@ -159,7 +157,9 @@ export class AllocationsService {
         if (attempt >= MAX_PLACEMENT_ATTEMPTS) {
           throw Problems.conflict('placement kept racing with concurrent changes to the hosts it chose; nothing was allocated, retry the request');
         }
-        this.catalog.replaceHost(error.hostId, error.locked);
+        // Committed figures, read after the transaction: the rows seen under lock may since have been moved by other
+        // work of the same group commit, which the catalog has already followed.
+        await this.catalog.refreshHost(error.hostId);
       }
     }
   }
@@ -221,7 +221,7 @@ export class AllocationsService {
     }
     // The catalog only guided the choice: the domain decides again on the host's rows as locked in this transaction.
     const host = await this.lockHost(choice.id, tx);
-    if (!host || evaluateHost(tenant, host, request.amounts)) throw new StaleCandidate(choice.id, host);
+    if (!host || evaluateHost(tenant, host, request.amounts)) throw new StaleCandidate(choice.id);
     return host;
   }
 

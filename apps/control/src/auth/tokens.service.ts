@@ -11,6 +11,8 @@ import { TokensRepository } from './tokens.repository';
 
 /** How long a verified token is trusted without looking at the database again (bounds how late a revocation bites). */
 const CACHE_TTL_MS = 5_000;
+/** The bootstrap admin token's id, the same on every replica, so that two replicas starting together cannot both create one. */
+const BOOTSTRAP_TOKEN_ID = '00000000-0000-4000-8000-00000000b007';
 /** Room for every agent of a 50,000-host facility and its operators (an entry is a few hundred bytes). */
 const CACHE_MAX_ENTRIES = 50_000;
 
@@ -25,6 +27,8 @@ export function generateSecret(): string {
 @Injectable()
 export class TokensService {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  /** Moved by every forget(): a lookup that began before one must not cache what it read. */
+  private generation = 0;
 
   constructor(
     private readonly repository: TokensRepository,
@@ -76,7 +80,7 @@ export class TokensService {
       token.revokedAt ??= this.clock.now();
       return this.repository.save(token, tx);
     });
-    this.cache.clear();
+    this.forgetCached();
     const slugs = await this.tenants.slugsByIds(token.tenantId ? [token.tenantId] : []);
     return toTokenResponse(token, token.tenantId ? (slugs.get(token.tenantId) ?? null) : null);
   }
@@ -87,6 +91,13 @@ export class TokensService {
     if (!token || token.revokedAt) return;
     token.revokedAt = now;
     await this.repository.save(token, tx);
+    // Before the commit, so the caller must forget again after it (a lookup in between could cache the token).
+    this.forgetCached();
+  }
+
+  /** Drops every cached principal, and whatever lookups in flight would have cached: revocations take effect at once. */
+  forgetCached(): void {
+    this.generation++;
     this.cache.clear();
   }
 
@@ -131,6 +142,7 @@ export class TokensService {
     const cached = this.cache.get(secretHash);
     if (cached && cached.until > now) return cached.principal;
 
+    const generation = this.generation;
     const token = await this.repository.credentialBySecretHash(secretHash);
     // The lookup is by hash of a 256-bit secret; the constant-time compare guards against any index-side shortcut.
     if (!token || !timingSafeEqual(Buffer.from(token.secretHash), Buffer.from(secretHash))) {
@@ -141,6 +153,7 @@ export class TokensService {
     if (token.kind === 'join') throw Problems.unauthenticated('a join token can only be used to enrol an agent');
 
     const principal: Principal = { tokenId: token.id, kind: token.kind, role: token.role, tenantId: token.tenantId };
+    if (generation !== this.generation) return principal; // a revocation happened meanwhile: answer, but do not cache
     // Every agent of a large facility keeps a token in here: when full, the entry cached longest ago makes room.
     this.cache.delete(secretHash);
     if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
@@ -157,7 +170,8 @@ export class TokensService {
     try {
       return await this.storeBootstrapAdmin(requested);
     } catch (error) {
-      // Replicas starting together on one PostgreSQL database: another one stored the bootstrap token first.
+      // Replicas starting together on one PostgreSQL database: another one stored the bootstrap token (same fixed id)
+      // first; this one then finds it.
       if (!isUniqueViolation(error)) throw error;
       return this.storeBootstrapAdmin(requested);
     }
@@ -169,7 +183,7 @@ export class TokensService {
       if (existing && !existing.revokedAt && (!requested || existing.secretHash === hashSecret(requested))) return null;
       const secret = requested ?? generateSecret();
       const token =
-        existing ?? Object.assign(new TokenEntity(), { id: randomUUID(), kind: 'api', role: 'admin', name: 'bootstrap', createdAt: this.clock.now() });
+        existing ?? Object.assign(new TokenEntity(), { id: BOOTSTRAP_TOKEN_ID, kind: 'api', role: 'admin', name: 'bootstrap', createdAt: this.clock.now() });
       Object.assign(token, { secretHash: hashSecret(secret), revokedAt: null, expiresAt: null, tenantId: null, usesLeft: null, lastUsedAt: null });
       await this.repository.save(token, manager);
       return secret;
