@@ -144,7 +144,8 @@ export class AgentsRepository {
       collectedAt.getTime(),
       receivedAt.getTime(),
       JSON.stringify(report),
-      JSON.stringify(digestOf(report)),
+      // Rendered for /metrics now, once, rather than at every scrape (see RenderedMeasurement).
+      JSON.stringify(renderMeasurement(hostName, digestOf(report))),
     ]);
   }
 }
