@@ -15,6 +15,7 @@ import { HistoryModule } from './history/history.module';
 import { HostsModule } from './hosts/hosts.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { QuotasModule } from './quotas/quotas.module';
+import { ReportsModule } from './reports/reports.module';
 import { ResourceClassesModule } from './resource-classes/resource-classes.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -48,6 +49,7 @@ export class AppModule {
         EnforcementModule,
         HistoryModule,
         MetricsModule,
+        ReportsModule,
       ],
     };
   }

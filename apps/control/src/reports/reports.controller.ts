@@ -1,0 +1,39 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { RequireRole } from '../auth/principal';
+import { IdleClassUseDto, IdleQueryDto, IdleResponseDto, ShowbackQueryDto, ShowbackResourceDto, ShowbackResponseDto } from './report.dto';
+import { ReportsService } from './reports.service';
+
+@ApiTags('reports')
+@ApiBearerAuth()
+// Referenced from maps (additionalProperties), which the explorer does not follow by itself.
+@ApiExtraModels(ShowbackResourceDto, IdleClassUseDto)
+@Controller('v1/reports')
+export class ReportsController {
+  constructor(private readonly reports: ReportsService) {}
+
+  @Get('showback')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Per tenant and class, unit-hours allocated and measured in a period (JSON, or CSV with format=csv)' })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({
+    type: ShowbackResponseDto,
+    description: 'JSON; with format=csv, text/csv with header tenant,resource,unit,allocated_unit_hours,used_unit_hours',
+  })
+  async showback(@Query() query: ShowbackQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ShowbackResponseDto | string> {
+    const report = await this.reports.showback(query);
+    if (query.format !== 'csv') return report;
+    void reply.header('content-type', 'text/csv; charset=utf-8');
+    void reply.header('content-disposition', `attachment; filename="showback-${report.from.slice(0, 10)}-${report.to.slice(0, 10)}.csv"`);
+    return this.reports.toCsv(report);
+  }
+
+  @Get('idle')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Active allocations whose measured use stayed under threshold × allocated for the whole window' })
+  @ApiOkResponse({ type: IdleResponseDto })
+  idle(@Query() query: IdleQueryDto): Promise<IdleResponseDto> {
+    return this.reports.idle(query);
+  }
+}
