@@ -1,0 +1,310 @@
+import type { ResourceUnit } from '@dcm/domain';
+
+/** The RFC 9457 problem details control answers errors with. */
+export interface Problem {
+  type?: string;
+  title?: string;
+  status: number;
+  code?: string;
+  detail?: string;
+  [extension: string]: unknown;
+}
+
+/** Control answered with an error: carries its problem details. */
+export class ApiError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail ?? problem.title ?? `HTTP ${problem.status}`);
+  }
+}
+
+/** Control could not be reached at all (refused, DNS, TLS, timeout). */
+export class ConnectionError extends Error {}
+
+export type ResourceInput = Record<string, number | string>;
+
+export interface Tenant {
+  slug: string;
+  name: string;
+  contact: string;
+  isolation: 'shared' | 'dedicated';
+  classification: string;
+  state: 'active' | 'frozen' | 'offboarded';
+  createdAt: string;
+  updatedAt: string;
+  offboardedAt: string | null;
+}
+
+export interface CreateTenantRequest {
+  slug: string;
+  name: string;
+  contact?: string;
+  isolation?: string;
+  classification?: string;
+}
+
+export type UpdateTenantRequest = Partial<Omit<CreateTenantRequest, 'slug'>> & { state?: string };
+
+export interface QuotaPosition {
+  unit: ResourceUnit;
+  limit: number;
+  allocated: number;
+  used: number | null;
+  available: number;
+  state: 'ok' | 'warning' | 'over';
+  since: string | null;
+}
+
+export interface TenantQuotas {
+  tenant: string;
+  quotas: Record<string, QuotaPosition>;
+}
+
+export interface Inventory {
+  unit: ResourceUnit;
+  total: number;
+  reserved: number;
+  allocationRatio: number;
+  minUnit: number | null;
+  maxUnit: number | null;
+  stepSize: number | null;
+  capacity: number;
+  allocated: number;
+  free: number;
+}
+
+export interface Host {
+  name: string;
+  site: string;
+  rack: string | null;
+  labels: Record<string, string>;
+  accreditation: string;
+  dedicatedTenant: string | null;
+  status: 'up' | 'stale' | 'down' | 'maintenance';
+  lastReportAt: string | null;
+  agentId: string | null;
+  measurements?: unknown;
+  inventories: Record<string, Inventory>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface HostQuery {
+  site?: string;
+  status?: string;
+}
+
+export interface Allocation {
+  id: string;
+  tenant: string;
+  host: string;
+  site: string;
+  resources: Record<string, number>;
+  description: string;
+  status: 'active' | 'released';
+  createdAt: string;
+  releasedAt: string | null;
+}
+
+export interface CreateAllocationRequest {
+  tenant: string;
+  resources: ResourceInput;
+  host?: string;
+  description?: string;
+  strategy?: string;
+}
+
+export interface AllocationQuery {
+  tenant?: string;
+  host?: string;
+  status?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface ClassCapacity {
+  unit: ResourceUnit;
+  capacity: number;
+  allocated: number;
+  used: number | null;
+  free: number;
+  placeable: number;
+}
+
+export interface HostCounts {
+  up: number;
+  stale: number;
+  down: number;
+  maintenance: number;
+}
+
+export interface Capacity {
+  facility: { hosts: HostCounts; resources: Record<string, ClassCapacity> };
+  sites: { site: string; hosts: HostCounts; resources: Record<string, ClassCapacity> }[];
+}
+
+export interface ClassForecast {
+  unit: ResourceUnit;
+  capacity: number;
+  allocated: number;
+  used: number | null;
+  points: number;
+  daysUntilFull: { allocated: number | null; used: number | null };
+}
+
+export interface Forecast {
+  at: string;
+  windowDays: number;
+  facility: { resources: Record<string, ClassForecast> };
+  sites: { site: string; resources: Record<string, ClassForecast> }[];
+}
+
+export interface Token {
+  id: string;
+  kind: 'api' | 'join' | 'agent';
+  role: string | null;
+  tenant: string | null;
+  name: string;
+  usesLeft: number | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  createdAt: string;
+}
+
+export interface CreatedToken extends Token {
+  token: string;
+}
+
+export interface CreateTokenRequest {
+  kind: 'api' | 'join';
+  role?: string;
+  tenant?: string;
+  uses?: number;
+  expiresAt?: string;
+  name?: string;
+}
+
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** A typed client for control's REST API (`/v1`), as the bearer of one token. */
+export class DcmApiClient {
+  private readonly baseUrl: string;
+
+  constructor(
+    url: string,
+    private readonly token: string,
+  ) {
+    this.baseUrl = url.replace(/\/+$/, '');
+  }
+
+  listTenants(state?: string): Promise<Tenant[]> {
+    return this.request('GET', '/v1/tenants', { query: { state } });
+  }
+  getTenant(slug: string): Promise<Tenant> {
+    return this.request('GET', `/v1/tenants/${segment(slug)}`);
+  }
+  createTenant(body: CreateTenantRequest): Promise<Tenant> {
+    return this.request('POST', '/v1/tenants', { body });
+  }
+  updateTenant(slug: string, body: UpdateTenantRequest): Promise<Tenant> {
+    return this.request('PATCH', `/v1/tenants/${segment(slug)}`, { body });
+  }
+  offboardTenant(slug: string): Promise<Tenant> {
+    return this.request('DELETE', `/v1/tenants/${segment(slug)}`);
+  }
+
+  getQuotas(slug: string): Promise<TenantQuotas> {
+    return this.request('GET', `/v1/tenants/${segment(slug)}/quotas`);
+  }
+  replaceQuotas(slug: string, limits: ResourceInput): Promise<TenantQuotas> {
+    return this.request('PUT', `/v1/tenants/${segment(slug)}/quotas`, { body: limits });
+  }
+
+  listHosts(query: HostQuery = {}): Promise<Host[]> {
+    return this.request('GET', '/v1/hosts', { query: { ...query } });
+  }
+  getHost(name: string): Promise<Host> {
+    return this.request('GET', `/v1/hosts/${segment(name)}`);
+  }
+
+  listAllocations(query: AllocationQuery = {}): Promise<Allocation[]> {
+    return this.request('GET', '/v1/allocations', { query: { ...query } });
+  }
+  getAllocation(id: string): Promise<Allocation> {
+    return this.request('GET', `/v1/allocations/${segment(id)}`);
+  }
+  createAllocation(body: CreateAllocationRequest, idempotencyKey?: string): Promise<Allocation> {
+    return this.request('POST', '/v1/allocations', { body, headers: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {} });
+  }
+  releaseAllocation(id: string): Promise<Allocation> {
+    return this.request('DELETE', `/v1/allocations/${segment(id)}`);
+  }
+
+  capacity(): Promise<Capacity> {
+    return this.request('GET', '/v1/capacity');
+  }
+  forecast(): Promise<Forecast> {
+    return this.request('GET', '/v1/capacity/forecast');
+  }
+
+  listTokens(): Promise<Token[]> {
+    return this.request('GET', '/v1/tokens');
+  }
+  createToken(body: CreateTokenRequest): Promise<CreatedToken> {
+    return this.request('POST', '/v1/tokens', { body });
+  }
+  revokeToken(id: string): Promise<Token> {
+    return this.request('DELETE', `/v1/tokens/${segment(id)}`);
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    options: { query?: Record<string, string | number | undefined>; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<T> {
+    const url = new URL(this.baseUrl + path);
+    for (const [name, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value));
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.token}`, ...options.headers };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw new ConnectionError(`cannot reach dcm control at ${this.baseUrl}: ${describeFetchFailure(error)}`);
+    }
+    const text = await response.text();
+    const parsed = parseJson(text);
+    if (!response.ok) throw new ApiError(toProblem(response.status, parsed, text));
+    return parsed as T;
+  }
+}
+
+function segment(value: string): string {
+  return encodeURIComponent(value);
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toProblem(status: number, parsed: unknown, text: string): Problem {
+  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return { ...(parsed as Record<string, unknown>), status };
+  // Not problem details (a proxy's error page, say): keep the first line of what came back.
+  return { status, detail: text.split('\n', 1)[0].slice(0, 200) || `HTTP ${status}` };
+}
+
+function describeFetchFailure(error: unknown): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+}
