@@ -7,7 +7,6 @@ import { DataSource } from 'typeorm';
 import { LivenessService } from '../apps/control/src/agents/liveness.service';
 import { Clock } from '../apps/control/src/common/clock';
 import { ForecastGauge, MetricsRecorder } from '../apps/control/src/metrics/process-metrics';
-import { MEASUREMENT_SECTIONS, readRendered } from '../apps/control/src/metrics/exposition-blocks';
 import { METRIC_CATALOGUE } from '../apps/control/src/metrics/metric-catalogue';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
 import { RunningControl, startControl } from './support/control';
@@ -229,18 +228,6 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(series.get('dcm_host_memory_total_bytes{host="blv-m02"}')).toBe(512 * GIB); // the last report stays visible
       expect(series.get('dcm_host_up{host="blv-m01",site="hall-a"}')).toBe(1); // no agent: up until an operator says otherwise
       expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
-    });
-
-    it('has ingest store each report rendered for the exposition, so that a scrape need not read it again', async () => {
-      const agent = await enrol('blv-r01');
-      await expectStatus(control.api.post(`/v1/agents/${agent.agentId}/reports`, aReport(1), { token: agent.agentToken }), 200);
-      const [row] = (await control.app
-        .get(DataSource)
-        .query(`SELECT m.digest FROM host_measurements m JOIN hosts h ON h.id = m.host_id WHERE h.name = 'blv-r01'`)) as { digest: string }[];
-      const rendered = readRendered(row.digest, 'blv-r01');
-      expect(rendered?.sections[MEASUREMENT_SECTIONS.load1]).toBe(`dcm_host_load1{host="blv-r01"} ${aReport(1).cpu.load1}\n`);
-      const { text } = await scrape();
-      expect(text).toContain(rendered!.sections[MEASUREMENT_SECTIONS.filesystemSize]);
     });
 
     it('counts the allocation requests and agent reports this process answered, by outcome', async () => {

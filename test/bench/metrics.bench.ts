@@ -26,13 +26,11 @@ import { MetricsService } from '../../apps/control/src/metrics/metrics.service';
 import { ProcessMetrics } from '../../apps/control/src/metrics/process-metrics';
 import { METRIC_CATALOGUE } from '../../apps/control/src/metrics/metric-catalogue';
 import { aReport } from '../support/reports';
-import { renderMeasurement } from '../../apps/control/src/metrics/exposition-blocks';
 import { digestOf } from '../../apps/control/src/metrics/report-digest';
 import { Benchmark, cleanupOnInterrupt, dec, envNumber, int } from './support/benchmark';
 import { startChild } from './support/child';
 import type { ControlServerDetails } from './support/control-server';
 
-const hostName = (index: number) => `blv-${String(index).padStart(5, '0')}`;
 const RENDER_TARGET_MS = 250;
 const SPEEDUP_TARGET = 3;
 const SITES = ['site-a', 'site-b', 'site-c', 'site-d'];
@@ -76,14 +74,23 @@ function seed(db: Database.Database, hostCount: number, tenantCount: number): Se
     for (let index = 0; index < hostCount; index++) {
       const id = randomUUID();
       hostIds.push(id);
-      host.run(id, hostName(index), SITES[index % SITES.length], `r${index % 40}`, index % 97 === 0 ? 'down' : 'up', randomUUID(), now, now, now);
+      host.run(
+        id,
+        `blv-${String(index).padStart(5, '0')}`,
+        SITES[index % SITES.length],
+        `r${index % 40}`,
+        index % 97 === 0 ? 'down' : 'up',
+        randomUUID(),
+        now,
+        now,
+        now,
+      );
       inventory.run(id, 'vcpu', 64, 0, 4, index % 200, now);
       inventory.run(id, 'memory', 512 * GIB, 16 * GIB, 1, (index % 300) * GIB, now);
       inventory.run(id, 'storage', 20_480 * GIB, 0, 1, (index % 5000) * GIB, now);
       const tenants = { [slugs[index % tenantCount]]: { memoryBytes: 3 * GIB, storageUsedBytes: 5 * GIB } };
       const report = aReport(1, { collectedAt: new Date(now).toISOString(), tenants });
-      // As ingest stores it: the report and its rendering for the exposition.
-      measurement.run(id, now, now, JSON.stringify(report), JSON.stringify(renderMeasurement(hostName(index), digestOf(report))));
+      measurement.run(id, now, now, JSON.stringify(report), JSON.stringify(digestOf(report)));
     }
   })();
   return { hostIds, tenantIds, reportSeq: 1 };
@@ -95,11 +102,9 @@ function newReports(db: Database.Database, seeded: Seeded, hostIds: readonly str
   const now = Date.now();
   const update = db.prepare('UPDATE host_measurements SET seq = ?, received_at = ?, collected_at = ?, report = ?, digest = ? WHERE host_id = ?');
   const report = aReport(seq, { collectedAt: new Date(now).toISOString() });
-  const json = JSON.stringify(report);
-  const digest = digestOf(report);
-  const index = new Map(seeded.hostIds.map((id, position) => [id, position]));
+  const [json, digest] = [JSON.stringify(report), JSON.stringify(digestOf(report))];
   db.transaction(() => {
-    for (const id of hostIds) update.run(seq, now, now, json, JSON.stringify(renderMeasurement(hostName(index.get(id)!), digest)), id);
+    for (const id of hostIds) update.run(seq, now, now, json, digest, id);
     db.prepare(`UPDATE hosts SET last_report_at = ? WHERE id IN (${hostIds.map(() => '?').join(', ')})`).run(now, ...hostIds.slice(0, 30_000));
   })();
 }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AgentEntity, forUpdate, HostStatus, rawQuery, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
-import { renderMeasurement } from '../metrics/exposition-blocks';
 import { digestOf } from '../metrics/report-digest';
 
 export interface HostSampleRow {
@@ -47,8 +46,6 @@ export interface IngestTarget {
   lastSeq: number;
   revoked: boolean;
   hostId: string;
-  /** Null when the host is gone. */
-  hostName: string | null;
   hostStatus: HostStatus | null;
   /** Inventory totals by class; empty when the host is gone. */
   totals: Record<string, number>;
@@ -74,13 +71,12 @@ export class AgentsRepository {
       token_id: string;
       last_seq: unknown;
       revoked_at: unknown;
-      name: string | null;
       status: HostStatus | null;
       resource_class: string | null;
       total: unknown;
     }>(
       tx,
-      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.name, h.status, i.resource_class, i.total
+      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.status, i.resource_class, i.total
          FROM agents a
          LEFT JOIN hosts h ON h.id = a.host_id AND h.decommissioned_at IS NULL
          LEFT JOIN inventories i ON i.host_id = h.id
@@ -95,7 +91,6 @@ export class AgentsRepository {
       lastSeq: Number(agent.last_seq),
       revoked: agent.revoked_at !== null,
       hostId: agent.host_id,
-      hostName: agent.name,
       hostStatus: agent.status,
       totals: Object.fromEntries(rows.filter((row) => row.resource_class !== null).map((row) => [row.resource_class!, Number(row.total)])),
     };
@@ -137,15 +132,14 @@ export class AgentsRepository {
     return new Map(rows.map((row) => [row.slug, row.id]));
   }
 
-  async saveLatest(hostId: string, hostName: string, seq: number, collectedAt: Date, receivedAt: Date, report: unknown, tx: EntityManager): Promise<void> {
+  async saveLatest(hostId: string, seq: number, collectedAt: Date, receivedAt: Date, report: unknown, tx: EntityManager): Promise<void> {
     await rawQuery(tx, UPSERT_MEASUREMENT, [
       hostId,
       seq,
       collectedAt.getTime(),
       receivedAt.getTime(),
       JSON.stringify(report),
-      // Rendered for /metrics now, once, rather than at every scrape (see RenderedMeasurement).
-      JSON.stringify(renderMeasurement(hostName, digestOf(report))),
+      JSON.stringify(digestOf(report)),
     ]);
   }
 }

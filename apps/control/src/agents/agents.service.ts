@@ -106,7 +106,7 @@ export class AgentsService {
         const slugs = await this.tenantIdsBySlug(fresh, tx);
         for (const report of fresh) await this.storeSamples(target.hostId, report, slugs, tx);
         const latest = fresh[fresh.length - 1];
-        await this.agents.saveLatest(target.hostId, target.hostName!, latest.seq, new Date(latest.collectedAt), now, latest, tx);
+        await this.agents.saveLatest(target.hostId, latest.seq, new Date(latest.collectedAt), now, latest, tx);
         const measured = { vcpu: latest.inventory.vcpu, memory: latest.inventory.memoryBytes, storage: latest.inventory.storageBytes };
         // The entity path (and its writes) only when a measured total moved, which is rare.
         if (MEASURED_CLASSES.some((resourceClass) => (target.totals[resourceClass] ?? 0) !== measured[resourceClass])) {

@@ -3,12 +3,9 @@ import {
   hostBlock,
   lastReportBlock,
   measurementBlock,
-  measurementBlockOf,
   MEASUREMENT_SECTIONS,
   parseInventories,
   parseQuotas,
-  readRendered,
-  renderMeasurement,
   tenantBlock,
   tenantUsedLines,
 } from './exposition-blocks';
@@ -111,18 +108,16 @@ describe(measurementBlock.name, () => {
     expect(sut.tenants).toEqual([]);
   });
 
-  it('uses the rendering ingest stored for the same host name, and nothing else', () => {
+  it('reads the digest ingest stored, and digests the whole report where there is none or it is unreadable', () => {
     const expected = text(measurementBlock('blv-c01', 1, digestOf(report)).lines);
-    const stored = JSON.stringify(renderMeasurement('blv-c01', digestOf(JSON.parse(JSON.stringify(report)))));
-    expect(text(measurementBlockOf(1, readRendered(stored, 'blv-c01')!).lines)).toEqual(expected);
-    expect(measurementBlockOf(1, readRendered(stored, 'blv-c01')!).tenants).toEqual([{ slug: 'torfaen', memory: GIB, storage: null }]);
-    // A host renamed since: its stored lines carry the old name in their label, so they must be rendered again.
-    expect(readRendered(stored, 'blv-c01-renamed')).toBeNull();
-    expect(readRendered('{"not":"a rendering"}', 'blv-c01')).toBeNull();
-    expect(readRendered('not json', 'blv-c01')).toBeNull();
-    expect(readRendered(null, 'blv-c01')).toBeNull();
-    // Rows stored before renderings existed: the whole report, digested.
+    const stored = JSON.stringify(digestOf(JSON.parse(JSON.stringify(report))));
+    expect(text(measurementBlock('blv-c01', 1, readDigest(stored, null)).lines)).toEqual(expected);
     expect(text(measurementBlock('blv-c01', 1, readDigest(null, JSON.stringify(report))).lines)).toEqual(expected);
+    expect(text(measurementBlock('blv-c01', 1, readDigest('{"not":"a digest"}', JSON.stringify(report))).lines)).toEqual(expected);
+    expect(JSON.parse(stored).filesystems).toEqual([
+      ['/', 100, 40],
+      ['C:\\"x"', 10, 5],
+    ]);
   });
 });
 

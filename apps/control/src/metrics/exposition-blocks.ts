@@ -118,22 +118,8 @@ export const NO_LINES: Sections = encodeSections(['', '', '', '', '', '', '', ''
 
 const line = (metric: MetricName, labels: string, value: number | null): string => (value === null ? '' : sample(metric, labels, value));
 
-/**
- * A host's latest report made ready for the exposition: its lines per family and what tenant use needs. Ingest stores
- * it beside the report (host_measurements.digest), so that a scrape after every host has reported again copies text
- * rather than reading 10,000 reports.
- */
-export interface RenderedMeasurement {
-  /** The host name in the lines' `host` label: the lines of a host renamed since are rendered again. */
-  host: string;
-  /** One per family, in MEASUREMENT_SECTIONS order. */
-  sections: string[];
-  collectedAt: number | null;
-  /** [tenant slug, memory, storage used], for tenants with either measured. */
-  tenants: [string, number | null, number | null][];
-}
-
-export function renderMeasurement(hostName: string, digest: ReportDigest): RenderedMeasurement {
+/** The lines of a host's latest report, from its digest (see report-digest.ts). */
+export function measurementBlock(hostName: string, lastReportAt: number, digest: ReportDigest): MeasurementBlock {
   const hostLabel = `host="${labelValue(hostName)}"`;
   let filesystemSize = '';
   let filesystemAvail = '';
@@ -159,39 +145,9 @@ export function renderMeasurement(hostName: string, digest: ReportDigest): Rende
     networkReceive,
     networkTransmit,
   ];
-  return { host: hostName, sections, collectedAt: digest.collectedAt, tenants: digest.tenants };
-}
-
-/** Reads a stored rendering; null when there is none, it is unreadable, or it was rendered for another host name. */
-export function readRendered(stored: string | null, hostName: string): RenderedMeasurement | null {
-  if (stored === null) return null;
-  try {
-    const rendered: unknown = JSON.parse(stored);
-    const candidate = rendered as Partial<RenderedMeasurement> | null;
-    const valid =
-      candidate !== null &&
-      typeof candidate === 'object' &&
-      candidate.host === hostName &&
-      Array.isArray(candidate.sections) &&
-      candidate.sections.length === Object.keys(MEASUREMENT_SECTIONS).length &&
-      candidate.sections.every((section) => typeof section === 'string') &&
-      Array.isArray(candidate.tenants);
-    return valid ? (rendered as RenderedMeasurement) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The block of a host's latest report, from its rendering. */
-export function measurementBlockOf(lastReportAt: number, rendered: RenderedMeasurement): MeasurementBlock {
-  const bucket = rendered.collectedAt === null ? null : Math.floor(rendered.collectedAt / MINUTE_MS) * MINUTE_MS;
-  const tenants = rendered.tenants.map(([slug, memory, storage]) => ({ slug, memory, storage }));
-  return { name: rendered.host, lastReportAt, lines: encodeSections(rendered.sections), bucket, tenants };
-}
-
-/** The block of a host's latest report, from its digest (see report-digest.ts). */
-export function measurementBlock(hostName: string, lastReportAt: number, digest: ReportDigest): MeasurementBlock {
-  return measurementBlockOf(lastReportAt, renderMeasurement(hostName, digest));
+  const bucket = digest.collectedAt === null ? null : Math.floor(digest.collectedAt / MINUTE_MS) * MINUTE_MS;
+  const tenants = digest.tenants.map(([slug, memory, storage]) => ({ slug, memory, storage }));
+  return { name: hostName, lastReportAt, lines: encodeSections(sections), bucket, tenants };
 }
 
 export interface QuotaFiguresRow {

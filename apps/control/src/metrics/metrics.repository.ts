@@ -37,7 +37,7 @@ export interface MetricsSnapshot {
 
 export interface MeasurementRow {
   hostId: string;
-  /** The report rendered for the exposition by ingest, as JSON (see RenderedMeasurement); null for older rows. */
+  /** What /metrics needs of the report, as JSON (see report-digest.ts); null for rows stored before digests. */
   digest: string | null;
   /** The whole report as JSON text (schema of @dcm/protocol), read only where there is no digest. */
   report: string | null;
@@ -115,21 +115,5 @@ export class MetricsRepository {
       chunks.map((ids) => rawQuery<MeasurementRow>(manager, `${columns} WHERE host_id IN (${ids.map(() => '?').join(', ')})`, ids)),
     );
     return results.flat();
-  }
-
-  /** The whole latest reports of the given hosts (for the few whose stored rendering cannot be used). */
-  async reports(hostIds: readonly string[]): Promise<{ hostId: string; report: string }[]> {
-    const results: { hostId: string; report: string }[] = [];
-    for (let start = 0; start < hostIds.length; start += IDS_PER_QUERY) {
-      const ids = hostIds.slice(start, start + IDS_PER_QUERY);
-      results.push(
-        ...(await rawQuery<{ hostId: string; report: string }>(
-          this.dataSource.manager,
-          `SELECT host_id AS "hostId", report FROM host_measurements WHERE host_id IN (${ids.map(() => '?').join(', ')})`,
-          ids,
-        )),
-      );
-    }
-    return results;
   }
 }

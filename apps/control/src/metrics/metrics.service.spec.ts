@@ -4,7 +4,6 @@ import { METRIC_CATALOGUE } from './metric-catalogue';
 import { MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot, MetricsTenantRow } from './metrics.repository';
 import { MetricsService } from './metrics.service';
 import { ProcessMetrics } from './process-metrics';
-import { renderMeasurement } from './exposition-blocks';
 import { digestOf } from './report-digest';
 
 const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -18,7 +17,7 @@ class FakeRepository {
   hosts: MetricsHostRow[] = [];
   inventories = new Map<string, string>();
   tenants: MetricsTenantRow[] = [];
-  reportJson = new Map<string, string>();
+  reports = new Map<string, string>();
   reportReads: string[][] = [];
 
   async snapshot(): Promise<MetricsSnapshot> {
@@ -35,23 +34,8 @@ class FakeRepository {
     this.reportReads.push([...hostIds]);
     // As ingest stores them: the whole report and its digest.
     return hostIds
-      .filter((id) => this.reportJson.has(id))
-      .map((id) => ({
-        hostId: id,
-        digest: JSON.stringify(renderMeasurement(this.renderedAs.get(id) ?? this.nameOf(id), digestOf(JSON.parse(this.reportJson.get(id)!)))),
-        report: null,
-      }));
-  }
-
-  /** The name each host had when "ingest" rendered its report, when it was renamed since. */
-  renderedAs = new Map<string, string>();
-
-  async reports(hostIds: readonly string[]): Promise<{ hostId: string; report: string }[]> {
-    return hostIds.filter((id) => this.reportJson.has(id)).map((id) => ({ hostId: id, report: this.reportJson.get(id)! }));
-  }
-
-  private nameOf(id: string): string {
-    return this.hosts.find((host) => host.id === id)?.name ?? '';
+      .filter((id) => this.reports.has(id))
+      .map((id) => ({ hostId: id, digest: JSON.stringify(digestOf(JSON.parse(this.reports.get(id)!))), report: null }));
   }
 }
 
@@ -86,7 +70,7 @@ describe(MetricsService.name, () => {
       const id = `h${index}`;
       repository.hosts.push({ id, name: `blv-${String(index).padStart(2, '0')}`, site: 'hall-a', status: 'up', lastReportAt: index % 4 ? 1000 : null });
       repository.inventories.set(id, `vcpu:16:0:4.0:${index},memory:1024:0:1.0:0`);
-      if (index % 4) repository.reportJson.set(id, report(index));
+      if (index % 4) repository.reports.set(id, report(index));
     }
     for (const slug of ['torfaen', 'blaenau']) repository.tenants.push({ id: slug, slug, state: 'active', quotas: 'vcpu:64:8:ok' });
   });
@@ -115,7 +99,7 @@ describe(MetricsService.name, () => {
     expect(repository.reportReads).toHaveLength(1);
 
     repository.hosts.find((host) => host.id === 'h5')!.lastReportAt = 2000;
-    repository.reportJson.set('h5', report(555));
+    repository.reports.set('h5', report(555));
     const text = (await sut.exposition()).toString();
     expect(repository.reportReads[1]).toEqual(['h5']);
     expect(text).toContain('dcm_host_load1{host="blv-05"} 555\n');
@@ -133,15 +117,9 @@ describe(MetricsService.name, () => {
       () => {
         const host = repository.hosts[random(repository.hosts.length)];
         host.lastReportAt = 3000 + random(1_000_000);
-        repository.reportJson.set(host.id, report(random(1000), random(2) ? 'torfaen' : 'blaenau'));
-        repository.renderedAs.delete(host.id); // ingest renders a new report with the host's current name
+        repository.reports.set(host.id, report(random(1000), random(2) ? 'torfaen' : 'blaenau'));
       },
-      () => {
-        // Ingest rendered the latest report with the old name: the service must not show the old label.
-        const host = repository.hosts[random(repository.hosts.length)];
-        if (!repository.renderedAs.has(host.id)) repository.renderedAs.set(host.id, host.name);
-        host.name = `renamed-${random(1_000_000)}`;
-      },
+      () => (repository.hosts[random(repository.hosts.length)].name = `renamed-${random(1_000_000)}`),
       () => repository.hosts.splice(random(repository.hosts.length), 1),
       () => repository.hosts.push({ id: `new-${random(1_000_000)}`, name: `new-${random(1_000_000)}`, site: 'hall-b', status: 'up', lastReportAt: null }),
       () => (repository.tenants[random(repository.tenants.length)].quotas = `vcpu:64:${random(70)}:${(['ok', 'warning', 'over'] as const)[random(3)]}`),

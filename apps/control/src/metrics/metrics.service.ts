@@ -13,10 +13,8 @@ import {
   MEASUREMENT_SECTIONS,
   MeasurementBlock,
   measurementBlock,
-  measurementBlockOf,
   measurementIsCurrent,
   NO_LINES,
-  readRendered,
   TENANT_SECTIONS,
   TenantBlock,
   tenantBlock,
@@ -121,19 +119,10 @@ export class MetricsService {
       const stored = new Map<string, MeasurementRow>();
       const ids = changedReports.map((host) => host.id);
       for (const row of await this.repository.measurements(ids, rows.length)) stored.set(row.hostId, row);
-      // Renamed since ingest rendered them: the whole report is read and rendered again (rare).
-      const renamed: MetricsHostRow[] = [];
+      // A host whose report row is missing gets empty lines, so that it is not read again until it reports.
       for (const host of changedReports) {
         const row = stored.get(host.id);
-        const rendered = readRendered(row?.digest ?? null, host.name);
-        if (rendered) reports.set(host.id, measurementBlockOf(host.lastReportAt!, rendered));
-        else if (row?.digest && !row.report) renamed.push(host);
-        // A host whose report row is missing gets empty lines, so that it is not read again until it reports.
-        else reports.set(host.id, measurementBlock(host.name, host.lastReportAt!, readDigest(null, row?.report ?? null)));
-      }
-      if (renamed.length > 0) {
-        const reportsById = new Map((await this.repository.reports(renamed.map((host) => host.id))).map((row) => [row.hostId, row.report]));
-        for (const host of renamed) reports.set(host.id, measurementBlock(host.name, host.lastReportAt!, readDigest(null, reportsById.get(host.id) ?? null)));
+        reports.set(host.id, measurementBlock(host.name, host.lastReportAt!, readDigest(row?.digest ?? null, row?.report ?? null)));
       }
     }
 
