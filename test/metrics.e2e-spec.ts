@@ -244,6 +244,7 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       const post = (body: unknown) => api.post(`/v1/agents/${agent.agentId}/reports`, body, { token: agent.agentToken });
       await expectStatus(post([aReport(1), aReport(2)]), 200);
       await expectStatus(post([aReport(2), aReport(3)]), 200);
+      expectProblem(await post([{ seq: 4 }, { seq: 5 }]), 400, 'ValidationFailed');
       expectProblem(await api.post(`/v1/agents/${agent.agentId}/reports`, aReport(4), { token: 'dcm_not-this-agents-token' }), 401, 'Unauthenticated');
 
       const { series } = await scrape();
@@ -253,6 +254,7 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(delta('dcm_allocation_requests_total{outcome="NotFound"}')).toBe(1);
       expect(delta('dcm_agent_reports_total{outcome="accepted"}')).toBe(3);
       expect(delta('dcm_agent_reports_total{outcome="duplicate"}')).toBe(1);
+      expect(delta('dcm_agent_reports_total{outcome="rejected"}')).toBe(2);
     });
 
     it("shows this process's counters, job durations and the forecast as the features record them", async () => {

@@ -14,6 +14,7 @@ import {
 } from '@dcm/protocol';
 import { AgentRoute, CurrentPrincipal, Principal, Public } from '../auth/principal';
 import { Problems } from '../common/problem';
+import { MetricsRecorder } from '../metrics/process-metrics';
 import { AgentsService } from './agents.service';
 
 /** Validates a body against a @dcm/protocol schema: the wire format both sides share. */
@@ -21,16 +22,22 @@ class ProtocolPipe<T> implements PipeTransform<unknown, T> {
   constructor(private readonly validate: (value: unknown) => { ok: true; value: T } | { ok: false; errors: string[] }) {}
 
   transform(value: unknown): T {
-    const result = this.validate(value);
-    if (!result.ok) throw Problems.validation(result.errors.slice(0, 20).join('; '), result.errors.slice(0, 100));
-    return result.value;
+    return validated(this.validate(value));
   }
+}
+
+function validated<T>(result: { ok: true; value: T } | { ok: false; errors: string[] }): T {
+  if (!result.ok) throw Problems.validation(result.errors.slice(0, 20).join('; '), result.errors.slice(0, 100));
+  return result.value;
 }
 
 @ApiTags('agents')
 @Controller('v1/agents')
 export class AgentsController {
-  constructor(private readonly agents: AgentsService) {}
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly metrics: MetricsRecorder,
+  ) {}
 
   @Post('enrol')
   @Public()
@@ -46,12 +53,12 @@ export class AgentsController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Post one report or an array of them (replay after an outage); duplicates by seq are ignored' })
   @ApiBody({ schema: ReportBatchSchema as object })
-  ingest(
-    @Param('id', new ParseUUIDPipe()) id: string,
-    @Body(new ProtocolPipe(validateReportBatch)) body: ReportBatch,
-    @CurrentPrincipal() principal: Principal,
-  ): Promise<IngestResponse> {
-    const reports: Report[] = isReportArray(body) ? body : [body];
+  ingest(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IngestResponse> {
+    // Validated here rather than in a pipe, so that a refused batch counts as rejected reports (as many as it held).
+    const checked = validateReportBatch(body);
+    if (!checked.ok) this.metrics.countAgentReports('rejected', Array.isArray(body) ? Math.max(1, body.length) : 1);
+    const batch: ReportBatch = validated(checked);
+    const reports: Report[] = isReportArray(batch) ? batch : [batch];
     return this.agents.ingest(id, principal, reports);
   }
 }
