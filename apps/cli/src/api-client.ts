@@ -223,6 +223,19 @@ export class DcmApiClient {
   listHosts(query: HostQuery = {}): Promise<Host[]> {
     return this.request('GET', '/v1/hosts', { query: { ...query } });
   }
+  /** Host writes take the API's bodies as they are (amounts as numbers or strings such as "1TiB"). */
+  createHost(body: Record<string, unknown>): Promise<Host> {
+    return this.request('POST', '/v1/hosts', { body });
+  }
+  updateHost(name: string, patch: Record<string, unknown>): Promise<Host> {
+    return this.request('PATCH', `/v1/hosts/${segment(name)}`, { body: patch });
+  }
+  setInventory(name: string, resourceClass: string, body: Record<string, unknown>): Promise<Host> {
+    return this.request('PUT', `/v1/hosts/${segment(name)}/inventories/${segment(resourceClass)}`, { body });
+  }
+  decommissionHost(name: string): Promise<Host> {
+    return this.request('DELETE', `/v1/hosts/${segment(name)}`);
+  }
   getHost(name: string): Promise<Host> {
     return this.request('GET', `/v1/hosts/${segment(name)}`);
   }

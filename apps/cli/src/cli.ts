@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ApiError, ConnectionError } from './api-client';
 import { type CliEnvironment, CommandFailed, UsageError } from './cli-config';
 import { registerAllocations } from './commands/allocations.command';
+import { registerApply } from './commands/apply.command';
 import { registerCapacity } from './commands/capacity.command';
 import { commandContext, withExamples } from './commands/command-context';
 import { registerHosts } from './commands/hosts.command';
@@ -39,6 +40,7 @@ export function buildProgram(env: CliEnvironment, printer: Printer): Command {
   registerAllocations(program, context);
   registerCapacity(program, context);
   registerTokens(program, context);
+  registerApply(program, context);
   return program;
 }
 
