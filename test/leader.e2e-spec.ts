@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from './support/api-client';
+import { freePort } from './support/ports';
 import { createTestDatabase, TestDatabase } from './support/postgres';
 import { createDataDir, removeDataDir } from './support/restartable-control';
 
@@ -16,14 +16,6 @@ interface Replica {
   api: ApiClient;
   output: () => string;
   dataDir: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** The real control as its own process (from source, as agent-process.ts runs the agent), so that it can be killed. */

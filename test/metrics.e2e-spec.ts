@@ -1,6 +1,5 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -11,14 +10,13 @@ import { METRIC_CATALOGUE } from '../apps/control/src/metrics/metric-catalogue';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
 import { RunningControl, startControl } from './support/control';
 import { createTestDatabase, TestDatabase } from './support/postgres';
+import { PROMTOOL, requireBinary, RunningPrometheus, startPrometheus } from './support/prometheus';
 import { expectProblem } from './support/problems';
 import { aReport } from './support/reports';
 
 const GIB = 2 ** 30;
 const TIB = 2 ** 40;
 const METRICS_TOKEN = 'metrics-token-for-the-e2e-suite';
-const PROMTOOL = '/usr/bin/promtool';
-const PROMETHEUS = '/usr/bin/prometheus';
 const ODD_MOUNTPOINT = '/srv/odd "quoted" \\ back\nslash';
 
 /** The series of an exposition by their exact `name{labels}` text, and the families its HELP lines announce. */
@@ -38,17 +36,9 @@ function parseExposition(text: string): { series: Map<string, number>; families:
 
 /** Runs `promtool check metrics` on the exposition; fails clearly when promtool is not installed. */
 function promtoolCheck(exposition: string): { status: number | null; output: string } {
-  if (!existsSync(PROMTOOL)) throw new Error(`${PROMTOOL} is missing: install the prometheus package (apt-get install prometheus); CI has it`);
+  requireBinary(PROMTOOL);
   const result = spawnSync(PROMTOOL, ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
@@ -292,22 +282,16 @@ describeMetrics('PostgreSQL');
 
 describe('GET /metrics scraped by a real Prometheus', () => {
   let control: RunningControl;
-  let prometheus: ChildProcess | undefined;
+  let prometheus: RunningPrometheus | undefined;
   let workDir: string;
-  let prometheusLog = '';
 
   beforeAll(async () => {
-    if (!existsSync(PROMETHEUS)) throw new Error(`${PROMETHEUS} is missing: install the prometheus package (apt-get install prometheus); CI has it`);
     control = await startControl({ metricsToken: METRICS_TOKEN });
-    workDir = mkdtempSync(join(tmpdir(), 'dcm-prometheus-'));
+    workDir = mkdtempSync(join(tmpdir(), 'dcm-prometheus-config-'));
   });
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
+    await prometheus?.close();
     await control?.close();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
@@ -317,7 +301,6 @@ describe('GET /metrics scraped by a real Prometheus', () => {
     await setQuotas(control.api, 'caerphilly', { vcpu: 48 });
     await createHost(control.api, 'blv-p01', { vcpu: { total: 16 } });
 
-    const port = await freePort();
     const config = join(workDir, 'prometheus.yml');
     writeFileSync(
       config,
@@ -330,25 +313,12 @@ describe('GET /metrics scraped by a real Prometheus', () => {
         '',
       ].join('\n'),
     );
-    prometheus = spawn(
-      PROMETHEUS,
-      [`--config.file=${config}`, `--storage.tsdb.path=${join(workDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog += chunk.toString()));
-
-    const query = async (promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`);
-        return response.ok ? ((await response.json()) as { data: { result: [] } }).data.result : [];
-      } catch {
-        return []; // not listening yet
-      }
-    };
+    prometheus = await startPrometheus(config);
+    const query = async (promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> =>
+      (await prometheus!.api(`/api/v1/query?query=${encodeURIComponent(promql)}`)).data?.result ?? [];
     const deadline = Date.now() + 60_000;
     let seen: Record<string, string | undefined> = {};
     while (Date.now() < deadline) {
-      if (prometheus.exitCode !== null) throw new Error(`prometheus exited with ${prometheus.exitCode}: ${prometheusLog}`);
       const [up, hostUp, limit] = await Promise.all([
         query('up{job="dcm"}'),
         query('dcm_host_up{host="blv-p01"}'),

@@ -14,7 +14,7 @@ import {
   substituteGrafanaMacros,
   variableQueryExpr,
 } from './promql';
-import { RunningPrometheus, startPrometheus } from './prometheus-server';
+import { RunningPrometheus, startPrometheus } from '../support/prometheus';
 
 const EXPECTED_DASHBOARDS = ['facility-overview.json', 'host-detail.json', 'tenant-detail.json'];
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadAlertRules, PROMETHEUS_DIR, REPO } from './promql';
-import { PROMTOOL, requireBinary, RunningPrometheus, startPrometheus } from './prometheus-server';
+import { PROMTOOL, requireBinary, RunningPrometheus, startPrometheus } from '../support/prometheus';
 
 const CONFIG = 'config/prometheus/prometheus.yml';
 const RULES = 'config/prometheus/rules/dcm.rules.yml';
