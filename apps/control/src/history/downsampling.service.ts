@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnitOfWork } from '@dcm/persistence';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
-import { HistoryRepository, HOUR_MS, SAMPLE_TABLES } from './history.repository';
+import { downsamplingWatermark, HistoryRepository, HOUR_MS, SAMPLE_TABLES } from './history.repository';
 
 const DAY_MS = 86_400_000;
 /** Hours folded per transaction, so that SQLite's single writer is never held for long. */
@@ -38,7 +38,7 @@ export class DownsamplingService {
     const outcome: DownsamplingOutcome = { hours: {} };
     for (const table of SAMPLE_TABLES) {
       await this.unitOfWork.run((tx) => this.history.deleteBefore(table.name, keepFrom, tx));
-      const watermark = `downsample:${table.name}`;
+      const watermark = downsamplingWatermark(table.name);
       let done = await this.history.watermark(watermark);
       let folded = 0;
       while (done < rawUntil && folded < HOURS_PER_RUN) {

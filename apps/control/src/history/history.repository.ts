@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { rawQuery } from '@dcm/persistence';
+import { numberOrNull, rawQuery } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 
 export const MINUTE_MS = 60_000;
@@ -69,6 +69,10 @@ export const SAMPLE_TABLES: readonly SampleTable[] = [
 const UPSERT_CAPACITY_SAMPLE = `INSERT INTO capacity_samples (site, resource_class, bucket, capacity, allocated, used) VALUES (?, ?, ?, ?, ?, ?)
   ON CONFLICT (site, resource_class, bucket) DO UPDATE SET capacity = excluded.capacity, allocated = excluded.allocated, used = excluded.used`;
 
+/** The watermark under which downsampling records how far it has folded a sample table. */
+export function downsamplingWatermark(table: string): string {
+  return `downsample:${table}`;
+}
 @Injectable()
 export class HistoryRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -134,8 +138,13 @@ export class HistoryRepository {
       hour: Number(row.hour),
       capacity: Number(row.capacity),
       allocated: Number(row.allocated),
-      used: row.used === null || row.used === undefined ? null : Number(row.used),
+      used: numberOrNull(row.used),
     }));
+  }
+
+  /** Samples of `table` older than this instant have been folded into hourly rows (0: none yet). */
+  downsampledBefore(table: string): Promise<number> {
+    return this.watermark(downsamplingWatermark(table));
   }
 
   async watermark(name: string): Promise<number> {
@@ -150,7 +159,7 @@ export class HistoryRepository {
   /** The earliest sample at or after `from`, or null. */
   async firstBucket(table: SampleTable['name'], from: number): Promise<number | null> {
     const [row] = await rawQuery<{ bucket: unknown }>(this.dataSource.manager, `SELECT MIN(bucket) AS bucket FROM ${table} WHERE bucket >= ?`, [from]);
-    return row?.bucket === null || row?.bucket === undefined ? null : Number(row.bucket);
+    return numberOrNull(row?.bucket);
   }
 
   /**

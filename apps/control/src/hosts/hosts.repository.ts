@@ -1,6 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import type { Classification, HostInventoryState, PlacementHost } from '@dcm/domain';
-import { AllocationEntity, forUpdate, HostEntity, HostMeasurementEntity, HostStatus, InventoryEntity, rawQuery, writeLock } from '@dcm/persistence';
+import {
+  AllocationEntity,
+  forUpdate,
+  HostEntity,
+  HostMeasurementEntity,
+  HostStatus,
+  InventoryEntity,
+  numberOrNull,
+  rawQuery,
+  writeLock,
+} from '@dcm/persistence';
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 
 /** A live host as placement sees it: the domain's PlacementHost plus where it is. */
@@ -9,8 +19,6 @@ export interface PlacementHostRow extends PlacementHost {
   site: string;
   inventories: Record<string, HostInventoryState>;
 }
-
-const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 /** Hosts that have not been decommissioned, with their inventories. */
 @Injectable()
@@ -82,9 +90,9 @@ export class HostsRepository {
         total: Number(row.total),
         reserved: Number(row.reserved),
         allocationRatio: Number(row.allocation_ratio),
-        minUnit: nullableNumber(row.min_unit),
-        maxUnit: nullableNumber(row.max_unit),
-        stepSize: nullableNumber(row.step_size),
+        minUnit: numberOrNull(row.min_unit),
+        maxUnit: numberOrNull(row.max_unit),
+        stepSize: numberOrNull(row.step_size),
         allocated: Number(row.allocated),
       };
     }

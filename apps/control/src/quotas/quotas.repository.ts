@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { QuotaState } from '@dcm/domain';
-import { QuotaEntity, rawQuery, TenantState, writeLock } from '@dcm/persistence';
+import { numberOrNull, QuotaEntity, rawQuery, TenantState, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 
 /** A quota with what enforcement weighs it against: the tenant's state, allocations and measured use. */
@@ -40,8 +40,6 @@ const POSITIONS = (oneTenant: boolean) => `
    WHERE ${oneTenant ? 'q.tenant_id = ?' : "t.state <> 'offboarded'"}
    ORDER BY t.slug, q.resource_class`;
 
-const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
-
 @Injectable()
 export class QuotasRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -58,7 +56,7 @@ export class QuotasRepository {
       resourceClass: row.resource_class as string,
       limit: Number(row.limit_amount),
       allocated: Number(row.allocated),
-      used: nullableNumber(row.used),
+      used: numberOrNull(row.used),
       state: row.state as QuotaState,
       stateSince: row.state_since === null || row.state_since === undefined ? null : new Date(Number(row.state_since)),
     }));

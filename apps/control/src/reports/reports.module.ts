@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
+import { HistoryModule } from '../history/history.module';
 import { ReportsController } from './reports.controller';
 import { ReportsRepository } from './reports.repository';
 import { ReportsService } from './reports.service';
 
 /** Showback (unit-hours allocated and measured per tenant) and the idle-allocation report. */
 @Module({
+  imports: [HistoryModule],
   controllers: [ReportsController],
   providers: [ReportsService, ReportsRepository],
 })

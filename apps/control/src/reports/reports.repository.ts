@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { dialectOf, rawQuery } from '@dcm/persistence';
+import { dialectOf, numberOrNull, rawQuery } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
+import { HistoryRepository } from '../history/history.repository';
 
 export const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
 /** Where downsampling records how far tenant_samples hold hourly rows (see DownsamplingService). */
-const TENANT_SAMPLES_WATERMARK = 'downsample:tenant_samples';
 
 /** One item of an allocation that overlaps a period. */
 export interface AllocationSpanRow {
@@ -45,11 +45,12 @@ export interface PeakUseRow {
   storage: number | null;
 }
 
-const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
-
 @Injectable()
 export class ReportsRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly history: HistoryRepository,
+  ) {}
 
   async units(): Promise<Map<string, string>> {
     const rows = await rawQuery<{ name: string; unit: string }>(this.dataSource.manager, 'SELECT name, unit FROM resource_classes');
@@ -72,7 +73,7 @@ export class ReportsRepository {
       resourceClass: row.resource_class as string,
       amount: Number(row.amount),
       createdAt: Number(row.created_at),
-      releasedAt: nullableNumber(row.released_at),
+      releasedAt: numberOrNull(row.released_at),
     }));
   }
 
@@ -83,7 +84,7 @@ export class ReportsRepository {
    * bytes × milliseconds outgrow 64-bit integers.
    */
   async measuredUse(from: number, to: number): Promise<MeasuredUseRow[]> {
-    const hourlyBefore = await this.hourlyBefore();
+    const hourlyBefore = await this.history.downsampledBefore('tenant_samples');
     const sum = dialectOf(this.dataSource.manager) === 'postgres' ? 'SUM' : 'TOTAL';
     const overlap = '((CASE WHEN s.end_ms > ? THEN ? ELSE s.end_ms END) - (CASE WHEN s.bucket < ? THEN ? ELSE s.bucket END))';
     const rows = await rawQuery<Record<string, unknown>>(
@@ -145,16 +146,8 @@ export class ReportsRepository {
     return rows.map((row) => ({
       tenantId: row.tenant_id as string,
       hostId: row.host_id as string,
-      memory: nullableNumber(row.memory),
-      storage: nullableNumber(row.storage),
+      memory: numberOrNull(row.memory),
+      storage: numberOrNull(row.storage),
     }));
-  }
-
-  /** Samples before this instant are hourly rows. */
-  private async hourlyBefore(): Promise<number> {
-    const [row] = await rawQuery<{ value: unknown }>(this.dataSource.manager, 'SELECT value FROM scheduler_watermarks WHERE name = ?', [
-      TENANT_SAMPLES_WATERMARK,
-    ]);
-    return row ? Number(row.value) : 0;
   }
 }
