@@ -1,17 +1,11 @@
 import { Command, Option } from 'commander';
-import type { CreatedToken, Token } from '../api-client';
+import type { CreatedToken, CreateTokenRequest, Token } from '../api-client';
 import { UsageError } from '../cli-config';
 import { columns, fields, render, when } from '../output';
 import { type CommandContext, type OutputOptions, wholeNumber, withExamples, withOutput } from './command-context';
 
-interface CreateOptions extends OutputOptions {
-  kind: 'api' | 'join';
-  role?: string;
-  tenant?: string;
-  uses?: number;
-  expiresAt?: string;
-  name?: string;
-}
+// commander's option names are the API's field names.
+interface CreateOptions extends OutputOptions, CreateTokenRequest {}
 
 export function registerTokens(program: Command, context: CommandContext): void {
   const tokens = withExamples(
