@@ -149,7 +149,7 @@ export class AllocationsService {
     for (let attempt = 1; ; attempt++) {
       // Any reload of the catalog happens here, before the transaction, so that it never waits for a pooled
       // connection while this request holds one.
-      await this.catalog.current();
+      await this.catalog.refreshIfStale();
       try {
         return toResponse(await this.unitOfWork.run((tx) => this.admit(request, tx)));
       } catch (error) {

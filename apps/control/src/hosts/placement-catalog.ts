@@ -32,10 +32,9 @@ export class PlacementCatalog implements OnApplicationBootstrap {
     await this.reload();
   }
 
-  /** Every live host, reloaded first when the view may be stale. Not to be called inside a transaction. */
-  async current(): Promise<Iterable<CatalogHost>> {
+  /** Reloads the view when it may be stale (other replicas writing, on PostgreSQL). Not to be called inside a transaction. */
+  async refreshIfStale(): Promise<void> {
     if (this.shared && Date.now() - this.loadedAt > SHARED_DATABASE_MAX_AGE_MS) await this.reload();
-    return this.hosts.values();
   }
 
   /** Every live host as the view holds it now, without touching the database. */
@@ -66,8 +65,8 @@ export class PlacementCatalog implements OnApplicationBootstrap {
     this.replaceHost(hostId, host ?? null);
   }
 
-  /** Replaces one host's entry with figures read under lock (null: the host is gone). */
-  replaceHost(hostId: string, host: CatalogHost | null): void {
+  /** Replaces one host's entry (null: the host is gone). */
+  private replaceHost(hostId: string, host: CatalogHost | null): void {
     if (host) this.hosts.set(hostId, host);
     else this.hosts.delete(hostId);
   }
