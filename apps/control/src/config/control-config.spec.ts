@@ -66,6 +66,29 @@ describe(loadControlConfig.name, () => {
   it('validates settings given directly', () => {
     expect(() => controlConfig({ port: 70000 })).toThrow(ConfigurationError);
   });
+
+  it('reads showback prices from the YAML file: a currency and a price per unit-hour of each class', () => {
+    const path = yamlFile('showbackPrices:\n  currency: GBP\n  vcpu: 0.02\n  memory: 0.005\n  custom_gpu: 1.5\n');
+    expect(loadControlConfig({ DCM_CONFIG: path }).showbackPrices).toEqual({ currency: 'GBP', perUnitHour: { vcpu: 0.02, memory: 0.005, custom_gpu: 1.5 } });
+    expect(loadControlConfig({}).showbackPrices).toBeUndefined();
+  });
+
+  it('names every bad showback price', () => {
+    let caught: unknown;
+    try {
+      controlConfig({ showbackPrices: { currency: 'pounds', vcpu: -1, memory: 'cheap' } });
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as ConfigurationError).problems).toEqual([
+      expect.stringMatching(/^showbackPrices\.currency: must be an ISO 4217 currency code/),
+      expect.stringMatching(/^showbackPrices\.vcpu: /),
+      expect.stringMatching(/^showbackPrices\.memory: must be a price per unit-hour/),
+    ]);
+    expect(() => controlConfig({ showbackPrices: { currency: 'GBP', cpu: 0.02 } })).toThrow(/showbackPrices\.cpu: is not a resource class/);
+    expect(() => controlConfig({ showbackPrices: { currency: 'GBP' } })).toThrow(/showbackPrices: must price at least one resource class/);
+    expect(() => controlConfig({ showbackPrices: { vcpu: 0.02 } })).toThrow(/showbackPrices\.currency: is required/);
+  });
 });
 
 describe('config/dcm.example.yaml', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { isValidResourceClassName } from '@dcm/domain';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -30,6 +31,26 @@ export const ENVIRONMENT_VARIABLES = {
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/**
+ * YAML only (a map has no environment variable): `{ currency: GBP, vcpu: 0.02, memory: 0.005 }`, a price per unit-hour
+ * of each class, where the unit of a byte class (memory, storage, a custom class in bytes) is the GiB.
+ */
+const showbackPrices = z
+  .object({
+    currency: z.string({ error: 'is required: an ISO 4217 currency code such as GBP' }).regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code such as GBP'),
+  })
+  .catchall(z.number({ error: 'must be a price per unit-hour: a number, at least 0' }).nonnegative().finite())
+  .superRefine((prices, context) => {
+    const classes = Object.keys(prices).filter((key) => key !== 'currency');
+    for (const name of classes.filter((name) => !isValidResourceClassName(name))) {
+      context.addIssue({ code: 'custom', path: [name], message: 'is not a resource class: vcpu, memory, storage or custom_<name>' });
+    }
+    if (classes.length === 0) context.addIssue({ code: 'custom', message: 'must price at least one resource class, e.g. vcpu: 0.02' });
+  })
+  .transform(({ currency, ...perUnitHour }) => ({ currency, perUnitHour: perUnitHour as Record<string, number> }));
+
+export type ShowbackPrices = z.output<typeof showbackPrices>;
+
 const schema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
@@ -54,6 +75,7 @@ const schema = z
     sampleRetentionDays: integer(2, 10 * 366).default(400),
     forecastWindowDays: integer(1, 366).default(30),
     leaderIntervalSeconds: integer(1, 300).default(5),
+    showbackPrices: showbackPrices.optional(),
   })
   .strict()
   .refine((config) => config.sampleRetentionDays > config.sampleRawDays, {

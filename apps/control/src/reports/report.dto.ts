@@ -37,6 +37,44 @@ export class ShowbackResourceDto {
     description: 'Σ measured use × hours inside the period; null for classes not measured per tenant (see measuredClasses) or without samples',
   })
   usedUnitHours: number | null;
+
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Number,
+    example: 119.04,
+    description: 'With showbackPrices configured only: allocatedUnitHours at the price (byte classes per GiB-hour); null for a class without a price',
+  })
+  allocatedCost?: number | null;
+
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Number,
+    example: 35.71,
+    description: 'With showbackPrices configured only: usedUnitHours at the price; null where usedUnitHours is null or the class has no price',
+  })
+  usedCost?: number | null;
+}
+
+export class ShowbackTotalsDto {
+  @ApiProperty({ nullable: true, type: Number, example: 154.3, description: "Sum of the tenant's allocatedCost; null when none of its classes is priced" })
+  allocatedCost: number | null;
+  @ApiProperty({ nullable: true, type: Number, example: 35.71, description: "Sum of the tenant's usedCost (measured classes only); null when none has one" })
+  usedCost: number | null;
+}
+
+export class ShowbackPriceDto {
+  @ApiProperty({ example: 0.02 }) price: number;
+  @ApiProperty({ enum: ['unit-hour', 'GiB-hour'], description: 'unit-hour for counted classes (a vCPU-hour), GiB-hour for byte classes' }) per: string;
+}
+
+export class ShowbackPricesDto {
+  @ApiProperty({ example: 'GBP', description: 'ISO 4217; costs are rounded to its minor unit' }) currency: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: '#/components/schemas/ShowbackPriceDto' },
+    example: { vcpu: { price: 0.02, per: 'unit-hour' }, memory: { price: 0.005, per: 'GiB-hour' } },
+  })
+  classes: Record<string, ShowbackPriceDto>;
 }
 
 export class ShowbackTenantDto {
@@ -47,6 +85,9 @@ export class ShowbackTenantDto {
     example: { vcpu: { unit: 'count', allocatedUnitHours: 5952, usedUnitHours: null } },
   })
   resources: Record<string, ShowbackResourceDto>;
+
+  @ApiPropertyOptional({ type: ShowbackTotalsDto, description: 'With showbackPrices configured only' })
+  totals?: ShowbackTotalsDto;
 }
 
 export class ShowbackResponseDto {
@@ -55,6 +96,9 @@ export class ShowbackResponseDto {
   @ApiProperty({ example: ['memory', 'storage'], description: 'Classes whose use agents measure per tenant' }) measuredClasses: string[];
   @ApiProperty({ type: [ShowbackTenantDto], description: 'Tenants with allocations or measured use in the period, by slug' })
   tenants: ShowbackTenantDto[];
+
+  @ApiPropertyOptional({ type: ShowbackPricesDto, description: 'The configured showbackPrices the costs were computed with; absent when none are configured' })
+  prices?: ShowbackPricesDto;
 }
 
 export class IdleQueryDto {

@@ -2,13 +2,13 @@ import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireRole } from '../auth/principal';
-import { IdleClassUseDto, IdleQueryDto, IdleResponseDto, ShowbackQueryDto, ShowbackResourceDto, ShowbackResponseDto } from './report.dto';
+import { IdleClassUseDto, IdleQueryDto, IdleResponseDto, ShowbackPriceDto, ShowbackQueryDto, ShowbackResourceDto, ShowbackResponseDto } from './report.dto';
 import { ReportsService } from './reports.service';
 
 @ApiTags('reports')
 @ApiBearerAuth()
 // Referenced from maps (additionalProperties), which the explorer does not follow by itself.
-@ApiExtraModels(ShowbackResourceDto, IdleClassUseDto)
+@ApiExtraModels(ShowbackResourceDto, ShowbackPriceDto, IdleClassUseDto)
 @Controller('v1/reports')
 export class ReportsController {
   constructor(private readonly reports: ReportsService) {}
@@ -19,7 +19,8 @@ export class ReportsController {
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({
     type: ShowbackResponseDto,
-    description: 'JSON; with format=csv, text/csv with header tenant,resource,unit,allocated_unit_hours,used_unit_hours',
+    description:
+      'JSON; with format=csv, text/csv with header tenant,resource,unit,allocated_unit_hours,used_unit_hours (and currency,allocated_cost,used_cost when prices are configured)',
   })
   async showback(@Query() query: ShowbackQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ShowbackResponseDto | string> {
     const report = await this.reports.showback(query);

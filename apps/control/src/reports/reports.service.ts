@@ -1,8 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { builtinUnitOf } from '@dcm/domain';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
+import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { IdleAllocationDto, IdleClassUseDto, IdleQueryDto, IdleResponseDto, ShowbackQueryDto, ShowbackResourceDto, ShowbackResponseDto } from './report.dto';
 import { ActiveAllocationItemRow, HOUR_MS, MeasuredUseRow, ReportsRepository } from './reports.repository';
+import { ShowbackPricing } from './showback-pricing';
 
 const DAY_MS = 24 * HOUR_MS;
 export const MAX_REPORT_DAYS = 400;
@@ -33,10 +36,15 @@ function rounded(value: number): number {
 
 @Injectable()
 export class ReportsService {
+  private readonly pricing: ShowbackPricing | null;
+
   constructor(
     private readonly reports: ReportsRepository,
     private readonly clock: Clock,
-  ) {}
+    @Inject(CONTROL_CONFIG) config: Pick<ControlConfig, 'showbackPrices'>,
+  ) {
+    this.pricing = config.showbackPrices ? new ShowbackPricing(config.showbackPrices) : null;
+  }
 
   /**
    * Per tenant and class, unit-hours allocated and measured in [from, to). Allocated: Σ amount × the time each
@@ -60,12 +68,29 @@ export class ReportsService {
     const used = new Map(measured.map((row) => [row.tenant, row]));
 
     const tenants = [...new Set([...allocated.keys(), ...used.keys()])].sort();
-    return {
+    const report: ShowbackResponseDto = {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       measuredClasses: [...MEASURED_CLASSES],
       tenants: tenants.map((tenant) => ({ tenant, resources: this.resources(allocated.get(tenant) ?? new Map(), used.get(tenant), units) })),
     };
+    return this.pricing ? this.priced(report, this.pricing, units) : report;
+  }
+
+  /** The report with costs at the configured prices: per class, per tenant in total, and the prices used. */
+  private priced(report: ShowbackResponseDto, pricing: ShowbackPricing, units: Map<string, string>): ShowbackResponseDto {
+    const tenants = report.tenants.map(({ tenant, resources }) => {
+      const costed: Record<string, ShowbackResourceDto> = {};
+      for (const [name, resource] of Object.entries(resources)) {
+        const allocatedCost = pricing.costOf(name, resource.unit, resource.allocatedUnitHours);
+        costed[name] = { ...resource, allocatedCost, usedCost: pricing.costOf(name, resource.unit, resource.usedUnitHours) };
+      }
+      const rows = Object.values(costed);
+      const totals = { allocatedCost: pricing.total(rows.map((row) => row.allocatedCost!)), usedCost: pricing.total(rows.map((row) => row.usedCost!)) };
+      return { tenant, resources: costed, totals };
+    });
+    const unitOf = (name: string) => units.get(name) ?? builtinUnitOf(name) ?? 'count';
+    return { ...report, tenants, prices: { currency: pricing.currency, classes: pricing.describe(unitOf) } };
   }
 
   /** One tenant's classes: those it was allocated in the period, and the measured ones it has samples of. */
@@ -84,16 +109,22 @@ export class ReportsService {
     return resources;
   }
 
-  /** The showback as CSV (RFC 4180, CRLF): one row per tenant and class; used_unit_hours is empty where not measured. */
+  /**
+   * The showback as CSV (RFC 4180, CRLF): one row per tenant and class; used_unit_hours is empty where not measured.
+   * With prices, three more columns (currency, allocated_cost, used_cost) and after each tenant's classes a row whose
+   * resource is `total`.
+   */
   toCsv(report: ShowbackResponseDto): string {
-    // Slugs and class names are [a-z0-9_-]: no field needs quoting.
-    const lines = ['tenant,resource,unit,allocated_unit_hours,used_unit_hours'];
-    for (const { tenant, resources } of report.tenants) {
+    // Slugs, class names and currency codes are [A-Za-z0-9_-]: no field needs quoting.
+    const optional = (value: number | null | undefined) => (value === null || value === undefined ? '' : String(value));
+    const currency = report.prices?.currency;
+    const lines = [`tenant,resource,unit,allocated_unit_hours,used_unit_hours${currency ? ',currency,allocated_cost,used_cost' : ''}`];
+    for (const { tenant, resources, totals } of report.tenants) {
       for (const [name, resource] of Object.entries(resources)) {
-        lines.push(
-          [tenant, name, resource.unit, String(resource.allocatedUnitHours), resource.usedUnitHours === null ? '' : String(resource.usedUnitHours)].join(','),
-        );
+        const costs = currency ? [currency, optional(resource.allocatedCost), optional(resource.usedCost)] : [];
+        lines.push([tenant, name, resource.unit, String(resource.allocatedUnitHours), optional(resource.usedUnitHours), ...costs].join(','));
       }
+      if (currency) lines.push([tenant, 'total', '', '', '', currency, optional(totals?.allocatedCost), optional(totals?.usedCost)].join(','));
     }
     return `${lines.join('\r\n')}\r\n`;
   }
