@@ -33,9 +33,29 @@ describe('quotas API', () => {
       const expected = {
         tenant: 'torfaen',
         quotas: {
-          memory: { unit: 'bytes', limit: 274_877_906_944, allocated: 0, used: null, available: 274_877_906_944, state: 'ok', since: expect.any(String) },
-          storage: { unit: 'bytes', limit: 20 * TIB, allocated: 0, used: null, available: 20 * TIB, state: 'ok', since: expect.any(String) },
-          vcpu: { unit: 'count', limit: 64, allocated: 0, used: null, available: 64, state: 'ok', since: expect.any(String) },
+          memory: {
+            unit: 'bytes',
+            limit: 274_877_906_944,
+            granted: 0,
+            effectiveLimit: 274_877_906_944,
+            allocated: 0,
+            used: null,
+            available: 274_877_906_944,
+            state: 'ok',
+            since: expect.any(String),
+          },
+          storage: {
+            unit: 'bytes',
+            limit: 20 * TIB,
+            granted: 0,
+            effectiveLimit: 20 * TIB,
+            allocated: 0,
+            used: null,
+            available: 20 * TIB,
+            state: 'ok',
+            since: expect.any(String),
+          },
+          vcpu: { unit: 'count', limit: 64, granted: 0, effectiveLimit: 64, allocated: 0, used: null, available: 64, state: 'ok', since: expect.any(String) },
         },
       };
       expect(expectJson(response, 200)).toEqual(expected);
@@ -70,8 +90,18 @@ describe('quotas API', () => {
       await expect(quotasOf('monmouthshire')).resolves.toEqual({
         tenant: 'monmouthshire',
         quotas: {
-          memory: { unit: 'bytes', limit: 256 * GIB, allocated: 64 * GIB, used: null, available: 192 * GIB, state: 'ok', since: expect.any(String) },
-          vcpu: { unit: 'count', limit: 64, allocated: 24, used: null, available: 40, state: 'ok', since: expect.any(String) },
+          memory: {
+            unit: 'bytes',
+            limit: 256 * GIB,
+            granted: 0,
+            effectiveLimit: 256 * GIB,
+            allocated: 64 * GIB,
+            used: null,
+            available: 192 * GIB,
+            state: 'ok',
+            since: expect.any(String),
+          },
+          vcpu: { unit: 'count', limit: 64, granted: 0, effectiveLimit: 64, allocated: 24, used: null, available: 40, state: 'ok', since: expect.any(String) },
         },
       });
     });
@@ -94,7 +124,17 @@ describe('quotas API', () => {
 
       const lowered = expectJson(await control.api.put('/v1/tenants/cut-back/quotas', { vcpu: 4 }), 200);
 
-      expect(lowered.quotas.vcpu).toEqual({ unit: 'count', limit: 4, allocated: 8, used: null, available: 0, state: 'over', since: null });
+      expect(lowered.quotas.vcpu).toEqual({
+        unit: 'count',
+        limit: 4,
+        granted: 0,
+        effectiveLimit: 4,
+        allocated: 8,
+        used: null,
+        available: 0,
+        state: 'over',
+        since: null,
+      });
       await expect(quotasOf('cut-back')).resolves.toEqual(lowered);
       const refusal = expectProblem(await allocate('cut-back', { vcpu: 1 }), 409, 'QuotaExceeded');
       expect(refusal).toMatchObject({ resource: 'vcpu', requested: 1, limit: 4, allocated: 8 });

@@ -5,11 +5,13 @@ import { dataSourceOptions, migrate } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
 import { AgentsModule } from './agents/agents.module';
 import { AllocationsModule } from './allocations/allocations.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CapacityModule } from './capacity/capacity.module';
 import { CoreModule } from './common/core.module';
 import { ControlConfig } from './config/control-config';
 import { EnforcementModule } from './enforcement/enforcement.module';
+import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
 import { HistoryModule } from './history/history.module';
 import { HostsModule } from './hosts/hosts.module';
@@ -42,6 +44,7 @@ export class AppModule {
         ResourceClassesModule,
         TenantsModule,
         QuotasModule,
+        GrantsModule,
         HostsModule,
         AllocationsModule,
         CapacityModule,
@@ -50,6 +53,7 @@ export class AppModule {
         HistoryModule,
         MetricsModule,
         ReportsModule,
+        AuditModule,
       ],
     };
   }

@@ -12,11 +12,14 @@ import { QuotaEntity } from './entities/quota.entity';
 import { ResourceClassEntity } from './entities/resource-class.entity';
 import { TenantEntity } from './entities/tenant.entity';
 import { TokenEntity } from './entities/token.entity';
+import { AuditEventEntity } from './entities/audit-event.entity';
+import { SurgeGrantEntity, SurgeGrantItemEntity } from './entities/surge-grant.entity';
 import { InitialSchema1732262400000 } from './migrations/1732262400000-initial-schema';
 import { AgentsAndMeasurements1732348800000 } from './migrations/1732348800000-agents-and-measurements';
 import { QuotaStates1732435200000 } from './migrations/1732435200000-quota-states';
 import { HistoryAndOutbox1732521600000 } from './migrations/1732521600000-history-and-outbox';
 import { MeasurementDigest1732608000000 } from './migrations/1732608000000-measurement-digest';
+import { AuditAndGrants1732694400000 } from './migrations/1732694400000-audit-and-grants';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -35,6 +38,9 @@ export const ENTITIES = [
   CapacitySampleEntity,
   WebhookOutboxEntity,
   SchedulerWatermarkEntity,
+  AuditEventEntity,
+  SurgeGrantEntity,
+  SurgeGrantItemEntity,
 ];
 
 /** Every schema change is a migration listed here, in order; control applies the pending ones at start. */
@@ -44,6 +50,7 @@ export const MIGRATIONS = [
   QuotaStates1732435200000,
   HistoryAndOutbox1732521600000,
   MeasurementDigest1732608000000,
+  AuditAndGrants1732694400000,
 ];
 
 export type SqliteSynchronous = 'normal' | 'full';

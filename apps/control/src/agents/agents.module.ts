@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { HostsModule } from '../hosts/hosts.module';
 import { MetricsModule } from '../metrics/metrics.module';
@@ -10,7 +11,7 @@ import { LivenessScheduler } from './liveness.scheduler';
 import { LivenessService } from './liveness.service';
 
 @Module({
-  imports: [AuthModule, HostsModule, TenantsModule, MetricsModule],
+  imports: [AuthModule, HostsModule, TenantsModule, MetricsModule, AuditModule],
   controllers: [AgentsController],
   providers: [AgentsService, AgentsRepository, LivenessService, LivenessScheduler],
   exports: [AgentsRepository],

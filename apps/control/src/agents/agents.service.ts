@@ -13,6 +13,7 @@ import { HostsRepository } from '../hosts/hosts.repository';
 import { PlacementCatalog } from '../hosts/placement-catalog';
 import { MetricsRecorder } from '../metrics/process-metrics';
 import { AgentsRepository } from './agents.repository';
+import { Actor, AuditLog, tokenActor } from '../audit/audit-log';
 
 /** Where a host that enrols itself lands until an operator moves it (PATCH /v1/hosts/:name {"site": …}). */
 export const ENROLLED_HOST_SITE = 'unassigned';
@@ -32,6 +33,7 @@ export class AgentsService {
     private readonly clock: Clock,
     @Inject(CONTROL_CONFIG) private readonly config: ControlConfig,
     private readonly metrics: MetricsRecorder,
+    private readonly auditLog: AuditLog,
   ) {}
 
   /**
@@ -40,11 +42,13 @@ export class AgentsService {
    */
   async enrol(request: EnrolRequest): Promise<EnrolResponse> {
     const result = await this.unitOfWork.run(async (tx) => {
-      await this.tokens.consumeJoinToken(request.joinToken, tx);
+      const joinToken = await this.tokens.consumeJoinToken(request.joinToken, tx);
+      const actor = tokenActor(joinToken.id);
       const now = this.clock.now();
       const host = (await this.hosts.findLiveByName(request.hostname, tx)) ?? (await this.createHost(request.hostname, now, tx));
       const replaced = host.agentId !== null;
-      if (host.agentId !== null) await this.retire(host.agentId, now, tx);
+      const previousAgentId = host.agentId;
+      if (previousAgentId !== null) await this.retire(previousAgentId, now, actor, tx);
       const agentId = randomUUID();
       const { token, secret } = await this.tokens.issueAgentToken(`agent ${request.hostname}`, tx);
       await this.agents.save(
@@ -68,6 +72,14 @@ export class AgentsService {
       );
       Object.assign(host, { agentId, updatedAt: now });
       await this.hosts.saveHost(host, tx);
+      await this.auditLog.record(tx, {
+        actor,
+        action: 'agent.enrol',
+        subjectType: 'host',
+        subject: host.name,
+        before: previousAgentId ? { agentId: previousAgentId } : null,
+        after: { agentId, agentTokenId: token.id, facts: request.facts },
+      });
       return { agentId, agentToken: secret, hostName: host.name, hostId: host.id, replaced };
     });
     // A replaced agent's token was revoked inside the transaction: forget it again now that the revocation is committed.
@@ -220,12 +232,12 @@ export class AgentsService {
     return host;
   }
 
-  private async retire(agentId: string, now: Date, tx: EntityManager): Promise<void> {
+  private async retire(agentId: string, now: Date, actor: Actor, tx: EntityManager): Promise<void> {
     const previous = await this.agents.lockById(agentId, tx);
     if (!previous || previous.revokedAt) return;
     previous.revokedAt = now;
     await this.agents.save(previous, tx);
-    await this.tokens.revokeWithin(previous.tokenId, now, tx);
+    await this.tokens.revokeWithin(previous.tokenId, now, actor, tx);
   }
 }
 

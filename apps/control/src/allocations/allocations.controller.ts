@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, Headers, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CurrentPrincipal, Principal, RequireRole } from '../auth/principal';
+import type { Actor } from '../audit/audit-log';
+import { CurrentActor, CurrentPrincipal, CurrentTenantScope, Principal, RequireRole, TenantReadable, TenantScope } from '../auth/principal';
 import { PROBLEM_CONTENT_TYPE } from '../common/problem';
 import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto } from './allocation.dto';
 import { AllocationsService } from './allocations.service';
@@ -31,22 +32,24 @@ export class AllocationsController {
 
   @Get()
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'List allocations (active by default)' })
-  list(@Query() query: ListAllocationsQueryDto): Promise<AllocationResponseDto[]> {
-    return this.allocations.list(query);
+  @TenantReadable()
+  @ApiOperation({ summary: 'List allocations (active by default; a tenant token sees its own only)' })
+  list(@Query() query: ListAllocationsQueryDto, @CurrentTenantScope() scope: TenantScope): Promise<AllocationResponseDto[]> {
+    return this.allocations.list(query, scope);
   }
 
   @Get(':id')
   @RequireRole('viewer')
+  @TenantReadable()
   @ApiOperation({ summary: 'Show an allocation' })
-  get(@Param('id', new ParseUUIDPipe()) id: string): Promise<AllocationResponseDto> {
-    return this.allocations.get(id);
+  get(@Param('id', new ParseUUIDPipe()) id: string, @CurrentTenantScope() scope: TenantScope): Promise<AllocationResponseDto> {
+    return this.allocations.get(id, scope);
   }
 
   @Delete(':id')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Release an allocation' })
-  release(@Param('id', new ParseUUIDPipe()) id: string): Promise<AllocationResponseDto> {
-    return this.allocations.release(id);
+  release(@Param('id', new ParseUUIDPipe()) id: string, @CurrentActor() actor: Actor): Promise<AllocationResponseDto> {
+    return this.allocations.release(id, actor);
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { HostsModule } from '../hosts/hosts.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { QuotasModule } from '../quotas/quotas.module';
@@ -10,7 +11,7 @@ import { AllocationsService } from './allocations.service';
 import { IdempotencyRepository } from './idempotency.repository';
 
 @Module({
-  imports: [TenantsModule, QuotasModule, HostsModule, ResourceClassesModule, MetricsModule],
+  imports: [TenantsModule, QuotasModule, HostsModule, ResourceClassesModule, MetricsModule, AuditModule],
   controllers: [AllocationsController],
   providers: [AllocationsService, AllocationsRepository, IdempotencyRepository],
 })

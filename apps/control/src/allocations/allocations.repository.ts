@@ -43,7 +43,7 @@ export class AllocationsRepository {
   async lockQuotas(tenantId: string, tx: EntityManager): Promise<Record<string, QuotaPosition>> {
     const rows = await rawQuery<{ resource_class: string; limit_amount: unknown; allocated: unknown }>(
       tx,
-      `SELECT resource_class, limit_amount, allocated FROM quotas WHERE tenant_id = ? ORDER BY resource_class${forUpdate(tx)}`,
+      `SELECT resource_class, limit_amount + granted AS limit_amount, allocated FROM quotas WHERE tenant_id = ? ORDER BY resource_class${forUpdate(tx)}`,
       [tenantId],
     );
     return Object.fromEntries(rows.map((row) => [row.resource_class, { limit: Number(row.limit_amount), allocated: Number(row.allocated) }]));

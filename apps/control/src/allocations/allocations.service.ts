@@ -3,7 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { checkQuota, evaluateHost, explainRefusal, PlacementStrategy, ResourceAmounts } from '@dcm/domain';
 import { AllocationEntity, IdempotencyRecordEntity, isUniqueViolation, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Actor, AuditLog, tokenActor } from '../audit/audit-log';
+import type { Principal, TenantScope } from '../auth/principal';
 import { MetricsRecorder } from '../metrics/process-metrics';
 import { Clock } from '../common/clock';
 import { ProblemCode, ProblemDetails, ProblemException, Problems } from '../common/problem';
@@ -56,6 +57,7 @@ export class AllocationsService {
     private readonly clock: Clock,
     @Inject(CONTROL_CONFIG) private readonly config: ControlConfig,
     private readonly metrics: MetricsRecorder,
+    private readonly auditLog: AuditLog,
   ) {}
 
   /**
@@ -111,14 +113,19 @@ export class AllocationsService {
     }
   }
 
-  async get(id: string): Promise<AllocationResponseDto> {
+  /** Another tenant's allocation is not found by a tenant token, exactly like one that does not exist. */
+  async get(id: string, scope: TenantScope = null): Promise<AllocationResponseDto> {
     const allocation = await this.allocations.findById(id);
-    if (!allocation) throw Problems.notFound(`allocation ${id}`);
+    if (!allocation || (scope !== null && allocation.tenantId !== scope)) throw Problems.notFound(`allocation ${id}`);
     return (await this.toResponses([allocation]))[0];
   }
 
-  async list(query: ListAllocationsQueryDto): Promise<AllocationResponseDto[]> {
-    const tenantId = query.tenant ? (await this.tenants.findBySlug(query.tenant))?.id : undefined;
+  async list(query: ListAllocationsQueryDto, scope: TenantScope = null): Promise<AllocationResponseDto[]> {
+    let tenantId = query.tenant ? (await this.tenants.findBySlug(query.tenant))?.id : undefined;
+    if (scope !== null) {
+      if (query.tenant && tenantId !== scope) return [];
+      tenantId = scope;
+    }
     const hostId = query.host ? (await this.hosts.findLiveByName(query.host))?.id : undefined;
     if ((query.tenant && !tenantId) || (query.host && !hostId)) return [];
     const status = query.status === 'all' ? undefined : (query.status ?? 'active');
@@ -127,7 +134,7 @@ export class AllocationsService {
   }
 
   /** Releases an allocation and returns its capacity and quota. Releasing twice is harmless. */
-  async release(id: string): Promise<AllocationResponseDto> {
+  async release(id: string, actor: Actor): Promise<AllocationResponseDto> {
     const released = await this.unitOfWork.run(async (tx) => {
       const allocation = await this.allocations.lockRecord(id, tx);
       if (!allocation) throw Problems.notFound(`allocation ${id}`);
@@ -140,6 +147,14 @@ export class AllocationsService {
       await this.allocations.markReleased(id, allocation.releasedAt, tx);
       await this.allocations.adjustAllocated(allocation.tenantId, allocation.hostId, allocation.resources, -1, tx);
       this.followInCatalog(allocation.hostId, allocation.resources, -1, tx);
+      await this.auditLog.record(tx, {
+        actor,
+        action: 'allocation.release',
+        subjectType: 'allocation',
+        subject: id,
+        before: { status: 'active' },
+        after: toResponse(allocation),
+      });
       return { allocation, changed: true };
     });
     return toResponse(released.allocation);
@@ -190,7 +205,10 @@ export class AllocationsService {
     await this.allocations.insert(allocation, request.principal.tokenId, tx);
     await this.allocations.adjustAllocated(tenant.id, host.id, allocation.resources, 1, tx);
     this.followInCatalog(host.id, allocation.resources, 1, tx);
-    if (request.idempotency) await this.idempotency.insert(this.record(request, 201, toResponse(allocation), allocation.createdAt), tx);
+    const response = toResponse(allocation);
+    if (request.idempotency) await this.idempotency.insert(this.record(request, 201, response, allocation.createdAt), tx);
+    const actor = tokenActor(request.principal.tokenId);
+    await this.auditLog.record(tx, { actor, action: 'allocation.create', subjectType: 'allocation', subject: allocation.id, after: response });
     return allocation;
   }
 

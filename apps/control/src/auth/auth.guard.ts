@@ -2,12 +2,12 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Problems } from '../common/problem';
-import { AGENT_ROUTE, ApiRole, Principal, PUBLIC_ROUTE, REQUIRED_ROLE, ROLE_RANKS } from './principal';
+import { AGENT_ROUTE, ApiRole, Principal, PUBLIC_ROUTE, REQUIRED_ROLE, ROLE_RANKS, TENANT_READABLE } from './principal';
 import { TokensService } from './tokens.service';
 
 /**
  * Every route needs a bearer token unless marked @Public(); the handler's @RequireRole names the weakest role allowed,
- * and a handler without one is for admins only.
+ * and a handler without one is for admins only. Tenant tokens may call only the reads marked @TenantReadable().
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -33,6 +33,10 @@ export class AuthGuard implements CanActivate {
     }
     if (agentRoute) return true;
 
+    if (principal.role === 'tenant') {
+      if (this.reflector.getAllAndOverride<boolean>(TENANT_READABLE, targets)) return true;
+      throw Problems.forbidden("a tenant token may only read its own tenant's records");
+    }
     const required = this.reflector.getAllAndOverride<ApiRole>(REQUIRED_ROLE, targets) ?? 'admin';
     const rank = principal.kind === 'api' && principal.role && principal.role in ROLE_RANKS ? ROLE_RANKS[principal.role as ApiRole] : 0;
     if (rank < ROLE_RANKS[required]) throw Problems.forbidden(`this needs the ${required} role`);

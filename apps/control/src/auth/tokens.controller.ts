@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from './principal';
+import type { Actor } from '../audit/audit-log';
+import { CurrentActor, RequireRole } from './principal';
 import { CreatedTokenResponseDto, CreateTokenDto, TokenResponseDto } from './token.dto';
 import { TokensService } from './tokens.service';
 
@@ -13,8 +14,8 @@ export class TokensController {
 
   @Post()
   @ApiOperation({ summary: 'Issue an API token (admin, operator, viewer, tenant) or a join token for agents; the secret is shown once' })
-  issue(@Body() body: CreateTokenDto): Promise<CreatedTokenResponseDto> {
-    return this.tokens.issue(body);
+  issue(@Body() body: CreateTokenDto, @CurrentActor() actor: Actor): Promise<CreatedTokenResponseDto> {
+    return this.tokens.issue(body, actor);
   }
 
   @Get()
@@ -25,7 +26,7 @@ export class TokensController {
 
   @Delete(':id')
   @ApiOperation({ summary: 'Revoke a token' })
-  revoke(@Param('id', new ParseUUIDPipe()) id: string): Promise<TokenResponseDto> {
-    return this.tokens.revoke(id);
+  revoke(@Param('id', new ParseUUIDPipe()) id: string, @CurrentActor() actor: Actor): Promise<TokenResponseDto> {
+    return this.tokens.revoke(id, actor);
   }
 }

@@ -2,11 +2,13 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { Injectable } from '@nestjs/common';
 import { isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
+import { Actor, AuditLog } from '../audit/audit-log';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { CreatedTokenResponseDto, CreateTokenDto, TokenResponseDto, toTokenResponse } from './token.dto';
 import { Principal } from './principal';
+import { TokenUsage } from './token-usage';
 import { TokensRepository } from './tokens.repository';
 
 /** How long a verified token is trusted without looking at the database again (bounds how late a revocation bites). */
@@ -35,10 +37,12 @@ export class TokensService {
     private readonly tenants: TenantsRepository,
     private readonly unitOfWork: UnitOfWork,
     private readonly clock: Clock,
+    private readonly auditLog: AuditLog,
+    private readonly usage: TokenUsage,
   ) {}
 
   /** Issues an API or join token; the secret is in the answer and nowhere else. */
-  async issue(input: CreateTokenDto): Promise<CreatedTokenResponseDto> {
+  async issue(input: CreateTokenDto, actor: Actor): Promise<CreatedTokenResponseDto> {
     if (input.kind === 'join' && input.role !== undefined) throw Problems.validation('role: join tokens have no role');
     if (input.kind === 'api' && input.uses !== undefined) throw Problems.validation('uses: only join tokens have a use count');
     if (input.role !== 'tenant' && input.tenant !== undefined) throw Problems.validation('tenant: only tenant-role tokens are bound to a tenant');
@@ -61,7 +65,15 @@ export class TokensService {
         lastUsedAt: null,
         createdAt: now,
       } satisfies TokenEntity);
-      return this.repository.save(token, tx);
+      await this.repository.save(token, tx);
+      await this.auditLog.record(tx, {
+        actor,
+        action: 'token.create',
+        subjectType: 'token',
+        subject: token.id,
+        after: toTokenResponse(token, input.tenant ?? null),
+      });
+      return token;
     });
     return { ...toTokenResponse(token, input.tenant ?? null), token: secret };
   }
@@ -73,11 +85,13 @@ export class TokensService {
   }
 
   /** Revokes a token at once, on this replica; other replicas stop trusting their cached copy within CACHE_TTL_MS. */
-  async revoke(id: string): Promise<TokenResponseDto> {
+  async revoke(id: string, actor: Actor): Promise<TokenResponseDto> {
     const token = await this.unitOfWork.run(async (tx) => {
       const token = await this.repository.findById(id, tx);
       if (!token) throw Problems.notFound(`token ${id}`);
-      token.revokedAt ??= this.clock.now();
+      if (token.revokedAt) return token;
+      token.revokedAt = this.clock.now();
+      await this.auditLog.record(tx, { actor, action: 'token.revoke', subjectType: 'token', subject: id, after: { revokedAt: token.revokedAt.toISOString() } });
       return this.repository.save(token, tx);
     });
     this.forgetCached();
@@ -86,11 +100,12 @@ export class TokensService {
   }
 
   /** Revokes a token as part of the caller's transaction (an agent replaced by a new enrolment). */
-  async revokeWithin(id: string, now: Date, tx: EntityManager): Promise<void> {
+  async revokeWithin(id: string, now: Date, actor: Actor, tx: EntityManager): Promise<void> {
     const token = await this.repository.findById(id, tx);
     if (!token || token.revokedAt) return;
     token.revokedAt = now;
     await this.repository.save(token, tx);
+    await this.auditLog.record(tx, { actor, action: 'token.revoke', subjectType: 'token', subject: id, after: { revokedAt: now.toISOString() } });
     // Before the commit, so the caller must forget again after it (a lookup in between could cache the token).
     this.forgetCached();
   }
@@ -140,7 +155,10 @@ export class TokensService {
     const secretHash = hashSecret(secret);
     const now = this.clock.now().getTime();
     const cached = this.cache.get(secretHash);
-    if (cached && cached.until > now) return cached.principal;
+    if (cached && cached.until > now) {
+      this.usage.touch(cached.principal.tokenId, now);
+      return cached.principal;
+    }
 
     const generation = this.generation;
     const token = await this.repository.credentialBySecretHash(secretHash);
@@ -153,6 +171,7 @@ export class TokensService {
     if (token.kind === 'join') throw Problems.unauthenticated('a join token can only be used to enrol an agent');
 
     const principal: Principal = { tokenId: token.id, kind: token.kind, role: token.role, tenantId: token.tenantId };
+    this.usage.touch(token.id, now);
     if (generation !== this.generation) return principal; // a revocation happened meanwhile: answer, but do not cache
     // Every agent of a large facility keeps a token in here: when full, the entry cached longest ago makes room.
     this.cache.delete(secretHash);

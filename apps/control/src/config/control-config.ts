@@ -27,6 +27,7 @@ export const ENVIRONMENT_VARIABLES = {
   DCM_SAMPLE_RETENTION_DAYS: 'sampleRetentionDays',
   DCM_FORECAST_WINDOW_DAYS: 'forecastWindowDays',
   DCM_LEADER_INTERVAL_S: 'leaderIntervalSeconds',
+  DCM_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
 } as const;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -75,6 +76,8 @@ const schema = z
     sampleRetentionDays: integer(2, 10 * 366).default(400),
     forecastWindowDays: integer(1, 366).default(30),
     leaderIntervalSeconds: integer(1, 300).default(5),
+    /** Unset: audit events are kept for ever. */
+    auditRetentionDays: integer(1, 100 * 366).optional(),
     showbackPrices: showbackPrices.optional(),
   })
   .strict()

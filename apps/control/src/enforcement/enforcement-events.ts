@@ -1,7 +1,7 @@
 import type { QuotaState } from '@dcm/domain';
 import type { EntityManager } from 'typeorm';
 
-/** What every consumer of enforcement (log, webhook, the audit log to come) is told, one change at a time. */
+/** What every consumer of enforcement (log, webhook, audit log) is told, one change at a time. */
 export type EnforcementEvent =
   | {
       /** Unique per change: webhook receivers use it (also sent as X-Dcm-Delivery) to drop redelivered events. */
@@ -32,7 +32,7 @@ export type EnforcementEvent =
 
 /**
  * A consumer that keeps events durably: it records them inside the transaction that makes the change, so that an event
- * exists exactly when its change was committed. The webhook outbox is one; the audit log slots in as another.
+ * exists exactly when its change was committed. The webhook outbox and the audit log are two.
  */
 export interface EnforcementEventSink {
   record(events: readonly EnforcementEvent[], tx: EntityManager): Promise<void>;

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AuditEnforcementSink } from '../audit/audit-enforcement-sink';
+import { AuditModule } from '../audit/audit.module';
 import { QuotasModule } from '../quotas/quotas.module';
 import { ENFORCEMENT_EVENT_SINKS, EnforcementEventSink } from './enforcement-events';
 import { EnforcementRepository } from './enforcement.repository';
@@ -8,15 +10,15 @@ import { WebhookDeliveryService } from './webhook-delivery.service';
 import { WebhookOutbox } from './webhook-outbox';
 
 @Module({
-  imports: [QuotasModule],
+  imports: [QuotasModule, AuditModule],
   providers: [
     EnforcementService,
     EnforcementRepository,
     EnforcementScheduler,
     WebhookOutbox,
     WebhookDeliveryService,
-    // The durable consumers of enforcement events; the audit log's sink joins this list.
-    { provide: ENFORCEMENT_EVENT_SINKS, inject: [WebhookOutbox], useFactory: (...sinks: EnforcementEventSink[]) => sinks },
+    // The durable consumers of enforcement events.
+    { provide: ENFORCEMENT_EVENT_SINKS, inject: [AuditEnforcementSink, WebhookOutbox], useFactory: (...sinks: EnforcementEventSink[]) => sinks },
   ],
   exports: [EnforcementService],
 })

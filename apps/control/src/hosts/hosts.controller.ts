@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '../auth/principal';
+import type { Actor } from '../audit/audit-log';
+import { CurrentActor, RequireRole } from '../auth/principal';
 import { CreateHostDto, HostResponseDto, InventoryDto, ListHostsQueryDto, UpdateHostDto } from './host.dto';
 import { HostsService } from './hosts.service';
 
@@ -13,8 +14,8 @@ export class HostsController {
   @Post()
   @RequireRole('operator')
   @ApiOperation({ summary: 'Register a host (a resource provider) with its inventories' })
-  create(@Body() body: CreateHostDto): Promise<HostResponseDto> {
-    return this.hosts.create(body);
+  create(@Body() body: CreateHostDto, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
+    return this.hosts.create(body, actor);
   }
 
   @Get()
@@ -34,21 +35,26 @@ export class HostsController {
   @Patch(':name')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Change a host: site, rack, labels, accreditation, dedicated tenant, maintenance' })
-  update(@Param('name') name: string, @Body() body: UpdateHostDto): Promise<HostResponseDto> {
-    return this.hosts.update(name, body);
+  update(@Param('name') name: string, @Body() body: UpdateHostDto, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
+    return this.hosts.update(name, body, actor);
   }
 
   @Put(':name/inventories/:class')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Set one inventory of a host: total, reserved, allocationRatio, unit bounds' })
-  setInventory(@Param('name') name: string, @Param('class') resourceClass: string, @Body() body: InventoryDto): Promise<HostResponseDto> {
-    return this.hosts.setInventory(name, resourceClass, body);
+  setInventory(
+    @Param('name') name: string,
+    @Param('class') resourceClass: string,
+    @Body() body: InventoryDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<HostResponseDto> {
+    return this.hosts.setInventory(name, resourceClass, body, actor);
   }
 
   @Delete(':name')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Decommission a host; refused (409) while it has active allocations' })
-  decommission(@Param('name') name: string): Promise<HostResponseDto> {
-    return this.hosts.decommission(name);
+  decommission(@Param('name') name: string, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
+    return this.hosts.decommission(name, actor);
   }
 }

@@ -4,6 +4,7 @@ import { capacityOf, evaluateHost } from '@dcm/domain';
 import { HostEntity, HostStatus, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
 import type { Report } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
+import { Actor, AuditLog } from '../audit/audit-log';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
@@ -12,6 +13,19 @@ import { CreateHostDto, HostResponseDto, InventoryResponseDto, UpdateHostDto } f
 import { HostsRepository } from './hosts.repository';
 import { ParsedInventory, parseInventoryInput } from './inventory-input';
 import { PlacementCatalog } from './placement-catalog';
+
+/** What the audit log keeps of a host: what operators set, not what agents report. */
+function auditedHost(host: HostEntity): Record<string, unknown> {
+  return {
+    name: host.name,
+    site: host.site,
+    rack: host.rack,
+    labels: host.labels,
+    accreditation: host.accreditation,
+    dedicatedTenantId: host.dedicatedTenantId,
+    status: host.status,
+  };
+}
 
 @Injectable()
 export class HostsService {
@@ -22,6 +36,7 @@ export class HostsService {
     private readonly catalog: PlacementCatalog,
     private readonly unitOfWork: UnitOfWork,
     private readonly clock: Clock,
+    private readonly auditLog: AuditLog,
   ) {}
 
   async list(filter: { site?: string; status?: HostStatus }): Promise<HostResponseDto[]> {
@@ -52,7 +67,7 @@ export class HostsService {
     return response;
   }
 
-  async create(input: CreateHostDto): Promise<HostResponseDto> {
+  async create(input: CreateHostDto, actor: Actor): Promise<HostResponseDto> {
     const inventories = await this.parseInventories(input.inventories ?? {});
     const host = await this.unitOfWork.run(async (tx) => {
       if (await this.hosts.findLiveByName(input.name, tx)) throw Problems.conflict(`host ${input.name} already exists`);
@@ -77,27 +92,30 @@ export class HostsService {
         Object.entries(inventories).map(([resourceClass, figures]) => this.inventoryEntity(host.id, resourceClass, figures, 0, now)),
         tx,
       );
+      await this.auditLog.record(tx, { actor, action: 'host.create', subjectType: 'host', subject: host.name, after: { ...auditedHost(host), inventories } });
       return host;
     });
     await this.catalog.refreshHost(host.id);
     return this.get(input.name);
   }
 
-  async update(name: string, changes: UpdateHostDto): Promise<HostResponseDto> {
+  async update(name: string, changes: UpdateHostDto, actor: Actor): Promise<HostResponseDto> {
     const host = await this.unitOfWork.run(async (tx) => {
       const host = await this.requireHost(name, tx);
+      const before = auditedHost(host);
       const { dedicatedTenant, ...rest } = changes;
       Object.assign(host, Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)));
       if (dedicatedTenant !== undefined) host.dedicatedTenantId = dedicatedTenant === null ? null : (await this.requireTenant(dedicatedTenant, tx)).id;
       await this.refuseIfAllocationsWouldBreakRules(host, tx);
       host.updatedAt = this.clock.now();
+      await this.auditLog.record(tx, { actor, action: 'host.update', subjectType: 'host', subject: name, before, after: auditedHost(host) });
       return this.hosts.saveHost(host, tx);
     });
     await this.catalog.refreshHost(host.id);
     return this.get(name);
   }
 
-  async setInventory(name: string, resourceClass: string, raw: unknown): Promise<HostResponseDto> {
+  async setInventory(name: string, resourceClass: string, raw: unknown, actor: Actor): Promise<HostResponseDto> {
     const unit = (await this.resourceClasses.exists(resourceClass)) ? this.resourceClasses.unitOf(resourceClass) : undefined;
     if (!unit) throw Problems.notFound(`resource class ${resourceClass}`);
     const figures = parseInventoryInput(raw, resourceClass, unit, resourceClass);
@@ -109,6 +127,14 @@ export class HostsService {
       await this.hosts.saveInventories([this.inventoryEntity(host.id, resourceClass, figures, current?.allocated ?? 0, now)], tx);
       host.updatedAt = now;
       await this.hosts.saveHost(host, tx);
+      await this.auditLog.record(tx, {
+        actor,
+        action: 'inventory.set',
+        subjectType: 'host',
+        subject: `${name}/${resourceClass}`,
+        before: current ? { total: current.total, reserved: current.reserved, allocationRatio: current.allocationRatio } : null,
+        after: figures,
+      });
       return host;
     });
     await this.catalog.refreshHost(host.id);
@@ -116,7 +142,7 @@ export class HostsService {
   }
 
   /** Decommissioning keeps the record for history; it is refused while allocations are active on the host. */
-  async decommission(name: string): Promise<HostResponseDto> {
+  async decommission(name: string, actor: Actor): Promise<HostResponseDto> {
     const host = await this.unitOfWork.run(async (tx) => {
       const host = await this.requireHost(name, tx);
       const active = await this.hosts.countActiveAllocations(host.id, tx);
@@ -124,6 +150,7 @@ export class HostsService {
         throw Problems.conflict(`host ${name} still has ${active} active allocation(s); release or move them first`, { activeAllocations: active });
       const now = this.clock.now();
       Object.assign(host, { decommissionedAt: now, updatedAt: now });
+      await this.auditLog.record(tx, { actor, action: 'host.decommission', subjectType: 'host', subject: name, before: auditedHost(host) });
       return this.hosts.saveHost(host, tx);
     });
     await this.catalog.refreshHost(host.id);

@@ -86,7 +86,7 @@ export class MetricsRepository {
         manager,
         `SELECT t.id, t.slug, t.state, q.quotas
            FROM tenants t LEFT JOIN (
-             SELECT tenant_id, ${this.concatenated(`resource_class || ':' || limit_amount || ':' || allocated || ':' || COALESCE(state, 'ok')`)} AS quotas
+             SELECT tenant_id, ${this.concatenated(`resource_class || ':' || (limit_amount + granted) || ':' || allocated || ':' || COALESCE(state, 'ok')`)} AS quotas
                FROM quotas GROUP BY tenant_id
            ) q ON q.tenant_id = t.id
           WHERE t.state <> 'offboarded'

@@ -3,10 +3,12 @@ import type { QuotaState, ResourceUnit } from '@dcm/domain';
 
 export class QuotaPositionDto {
   @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;
-  @ApiProperty({ example: 64 }) limit: number;
+  @ApiProperty({ example: 64, description: 'The quota as set' }) limit: number;
+  @ApiProperty({ example: 0, description: "The tenant's running surge grants for the class" }) granted: number;
+  @ApiProperty({ example: 64, description: 'limit + granted: what allocations and use are weighed against' }) effectiveLimit: number;
   @ApiProperty({ example: 24 }) allocated: number;
   @ApiProperty({ nullable: true, type: Number, description: 'Measured use from agent reports; null until measured' }) used: number | null;
-  @ApiProperty({ example: 40 }) available: number;
+  @ApiProperty({ example: 40, description: 'effectiveLimit − allocated' }) available: number;
   @ApiProperty({
     enum: ['ok', 'warning', 'over'],
     description: 'ok; warning from 90 % (quotaWarningRatio) of the limit; over when allocated or used exceeds it',
@@ -26,7 +28,19 @@ export class TenantQuotasResponseDto {
   @ApiProperty({
     type: 'object',
     additionalProperties: { $ref: '#/components/schemas/QuotaPositionDto' },
-    example: { vcpu: { unit: 'count', limit: 64, allocated: 24, used: null, available: 40, state: 'ok', since: '2026-11-22T10:00:00.000Z' } },
+    example: {
+      vcpu: {
+        unit: 'count',
+        limit: 64,
+        granted: 0,
+        effectiveLimit: 64,
+        allocated: 24,
+        used: null,
+        available: 40,
+        state: 'ok',
+        since: '2026-11-22T10:00:00.000Z',
+      },
+    },
   })
   quotas: Record<string, QuotaPositionDto>;
 }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '../auth/principal';
+import type { Actor } from '../audit/audit-log';
+import { CurrentActor, CurrentTenantScope, RequireRole, TenantReadable, TenantScope } from '../auth/principal';
 import { TenantQuotasResponseDto } from './quota.dto';
 import { QuotasService } from './quotas.service';
 
@@ -12,9 +13,10 @@ export class QuotasController {
 
   @Get()
   @RequireRole('viewer')
-  @ApiOperation({ summary: "A tenant's quotas: per class limit, allocated, used, available and state" })
-  get(@Param('slug') slug: string): Promise<TenantQuotasResponseDto> {
-    return this.quotas.positions(slug);
+  @TenantReadable()
+  @ApiOperation({ summary: "A tenant's quotas: per class limit, granted, effective limit, allocated, used, available and state" })
+  get(@Param('slug') slug: string, @CurrentTenantScope() scope: TenantScope): Promise<TenantQuotasResponseDto> {
+    return this.quotas.positions(slug, scope);
   }
 
   @Put()
@@ -27,7 +29,7 @@ export class QuotasController {
       example: { vcpu: 64, memory: '256GiB', storage: '20TiB' },
     },
   })
-  replace(@Param('slug') slug: string, @Body() body: unknown): Promise<TenantQuotasResponseDto> {
-    return this.quotas.replace(slug, body);
+  replace(@Param('slug') slug: string, @Body() body: unknown, @CurrentActor() actor: Actor): Promise<TenantQuotasResponseDto> {
+    return this.quotas.replace(slug, body, actor);
   }
 }

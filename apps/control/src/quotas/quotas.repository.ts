@@ -10,6 +10,11 @@ export interface QuotaPositionRow {
   tenantState: TenantState;
   frozenBy: 'enforcement' | 'operator' | null;
   resourceClass: string;
+  /** The quota as set by operators. */
+  quota: number;
+  /** The tenant's running surge grants for the class. */
+  granted: number;
+  /** The effective limit, quota + granted: what admission and enforcement weigh allocations and use against. */
   limit: number;
   allocated: number;
   /** Measured use (storage and memory, as agents measure them per tenant); null when not measured. */
@@ -24,7 +29,7 @@ export interface QuotaPositionRow {
  * its cgroups. vCPU use is a counter of CPU seconds that the cgroup already caps, so it is not weighed against quotas.
  */
 const POSITIONS = (oneTenant: boolean) => `
-  SELECT q.tenant_id, t.slug, t.state AS tenant_state, t.frozen_by, q.resource_class, q.limit_amount, q.allocated, q.state, q.state_since,
+  SELECT q.tenant_id, t.slug, t.state AS tenant_state, t.frozen_by, q.resource_class, q.limit_amount, q.granted, q.allocated, q.state, q.state_since,
          CASE q.resource_class WHEN 'storage' THEN u.storage WHEN 'memory' THEN u.memory END AS used
     FROM quotas q
     JOIN tenants t ON t.id = q.tenant_id
@@ -54,7 +59,9 @@ export class QuotasRepository {
       tenantState: row.tenant_state as TenantState,
       frozenBy: (row.frozen_by as QuotaPositionRow['frozenBy']) ?? null,
       resourceClass: row.resource_class as string,
-      limit: Number(row.limit_amount),
+      quota: Number(row.limit_amount),
+      granted: Number(row.granted),
+      limit: Number(row.limit_amount) + Number(row.granted),
       allocated: Number(row.allocated),
       used: numberOrNull(row.used),
       state: row.state as QuotaState,
@@ -65,6 +72,18 @@ export class QuotasRepository {
   /** The tenant's quota rows, locked for the rest of the transaction, always in class order so that lockers never deadlock. */
   lockForTenant(tenantId: string, tx: EntityManager): Promise<QuotaEntity[]> {
     return tx.find(QuotaEntity, { where: { tenantId }, order: { resourceClass: 'ASC' }, lock: writeLock(tx) });
+  }
+
+  /** Sets each of the tenant's quotas' `granted` to the sum of its running surge grants for the class. */
+  async recomputeGranted(tenantId: string, tx: EntityManager): Promise<void> {
+    await rawQuery(
+      tx,
+      `UPDATE quotas SET granted = COALESCE((
+         SELECT SUM(i.amount) FROM surge_grant_items i JOIN surge_grants g ON g.id = i.grant_id
+          WHERE g.tenant_id = quotas.tenant_id AND g.ended_at IS NULL AND i.resource_class = quotas.resource_class), 0)
+        WHERE tenant_id = ?`,
+      [tenantId],
+    );
   }
 
   save(quotas: QuotaEntity[], tx: EntityManager): Promise<QuotaEntity[]> {

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { quotaState, ResourceAmounts } from '@dcm/domain';
 import { QuotaEntity, UnitOfWork } from '@dcm/persistence';
+import { Actor, AuditLog } from '../audit/audit-log';
+import type { TenantScope } from '../auth/principal';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
@@ -21,10 +23,11 @@ export class QuotasService {
     private readonly unitOfWork: UnitOfWork,
     private readonly clock: Clock,
     @Inject(CONTROL_CONFIG) private readonly config: ControlConfig,
+    private readonly auditLog: AuditLog,
   ) {}
 
-  async positions(slug: string): Promise<TenantQuotasResponseDto> {
-    const tenant = await this.tenants.get(slug);
+  async positions(slug: string, scope: TenantScope = null): Promise<TenantQuotasResponseDto> {
+    const tenant = await this.tenants.get(slug, scope);
     const quotas = await this.quotas.positions(measuredUseSince(this.clock.now(), this.config), tenant.id);
     return { tenant: slug, quotas: Object.fromEntries(quotas.map((quota) => [quota.resourceClass, this.position(quota)])) };
   }
@@ -33,7 +36,7 @@ export class QuotasService {
    * Replaces the tenant's quotas with `input`. A class left out loses its quota (and so can no longer be allocated),
    * which is refused while the tenant holds some of it: set it to 0 to stop further allocations instead.
    */
-  async replace(slug: string, input: unknown): Promise<TenantQuotasResponseDto> {
+  async replace(slug: string, input: unknown, actor: Actor): Promise<TenantQuotasResponseDto> {
     const limits: ResourceAmounts = await this.resourceClasses.parseAmounts(input, 'quotas', { allowEmpty: true });
     await this.unitOfWork.run(async (tx) => {
       const tenant = await this.tenantsRepository.findBySlug(slug, tx);
@@ -51,7 +54,7 @@ export class QuotasService {
       const byClass = new Map(current.map((quota) => [quota.resourceClass, quota]));
       // A new quota starts `ok` (nothing allocated yet); from then on only the enforcement job moves its state.
       const fresh = (resourceClass: string) =>
-        Object.assign(new QuotaEntity(), { tenantId: tenant.id, resourceClass, allocated: 0, state: 'ok', stateSince: now });
+        Object.assign(new QuotaEntity(), { tenantId: tenant.id, resourceClass, allocated: 0, granted: 0, state: 'ok', stateSince: now });
       const updated = Object.entries(limits).map(([resourceClass, limit]) =>
         Object.assign(byClass.get(resourceClass) ?? fresh(resourceClass), {
           limit,
@@ -60,6 +63,16 @@ export class QuotasService {
       );
       await this.quotas.remove(dropped, tx);
       await this.quotas.save(updated, tx);
+      // A quota set again for a class the tenant has a running grant of takes that grant in at once.
+      await this.quotas.recomputeGranted(tenant.id, tx);
+      await this.auditLog.record(tx, {
+        actor,
+        action: 'quota.set',
+        subjectType: 'tenant',
+        subject: slug,
+        before: Object.fromEntries(current.map((quota) => [quota.resourceClass, quota.limit])),
+        after: limits,
+      });
     });
     return this.positions(slug);
   }
@@ -72,7 +85,9 @@ export class QuotasService {
     const state = quotaState(quota, this.config.quotaWarningRatio);
     return {
       unit: this.resourceClasses.unitOf(quota.resourceClass) ?? 'count',
-      limit: quota.limit,
+      limit: quota.quota,
+      granted: quota.granted,
+      effectiveLimit: quota.limit,
       allocated: quota.allocated,
       used: quota.used,
       available: Math.max(0, quota.limit - quota.allocated),

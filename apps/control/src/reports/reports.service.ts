@@ -6,6 +6,7 @@ import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { IdleAllocationDto, IdleClassUseDto, IdleQueryDto, IdleResponseDto, ShowbackQueryDto, ShowbackResourceDto, ShowbackResponseDto } from './report.dto';
 import { ActiveAllocationItemRow, HOUR_MS, MeasuredUseRow, ReportsRepository } from './reports.repository';
 import { ShowbackPricing } from './showback-pricing';
+import { parseInstant } from '../common/instant';
 
 const DAY_MS = 24 * HOUR_MS;
 export const MAX_REPORT_DAYS = 400;
@@ -19,14 +20,6 @@ const HOUR = BigInt(HOUR_MS);
 /** Unit-milliseconds as unit-hours, without rounding before the one division. */
 function unitHours(unitMillis: bigint): number {
   return Number(unitMillis / HOUR) + Number(unitMillis % HOUR) / HOUR_MS;
-}
-
-/** Epoch ms of an ISO 8601 date or date-time (INSTANT_PATTERN), or NaN; Date.parse alone would take 2026-02-30 as 2 March. */
-function parseInstant(text: string): number {
-  const [year, month, day] = text.slice(0, 10).split('-').map(Number);
-  const date = new Date(Date.UTC(year, month - 1, day));
-  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return Number.NaN;
-  return Date.parse(text);
 }
 
 /** Six decimals are far below anything a bill can show, and keep float noise out of JSON and CSV alike. */

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '../auth/principal';
+import type { Actor } from '../audit/audit-log';
+import { CurrentActor, RequireRole } from '../auth/principal';
 import { DeclareResourceClassDto, ResourceClassResponseDto } from './resource-class.dto';
 import { ResourceClassesService } from './resource-classes.service';
 
@@ -20,8 +21,8 @@ export class ResourceClassesController {
   @Put(':name')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Declare a custom resource class (custom_<name>) with its unit' })
-  async declare(@Param('name') name: string, @Body() body: DeclareResourceClassDto): Promise<ResourceClassResponseDto> {
-    const { unit, description } = await this.service.declare(name, body.unit, body.description ?? null);
+  async declare(@Param('name') name: string, @Body() body: DeclareResourceClassDto, @CurrentActor() actor: Actor): Promise<ResourceClassResponseDto> {
+    const { unit, description } = await this.service.declare(name, body.unit, body.description ?? null, actor);
     return { name, unit, description };
   }
 }

@@ -1,8 +1,9 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { isValidResourceClassName, parseAmount, ResourceAmounts, ResourceUnit } from '@dcm/domain';
-import { ResourceClassEntity } from '@dcm/persistence';
+import { ResourceClassEntity, UnitOfWork } from '@dcm/persistence';
 import { Repository } from 'typeorm';
+import { Actor, AuditLog } from '../audit/audit-log';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 
@@ -16,6 +17,8 @@ export class ResourceClassesService implements OnModuleInit {
   constructor(
     @InjectRepository(ResourceClassEntity) private readonly repository: Repository<ResourceClassEntity>,
     private readonly clock: Clock,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly auditLog: AuditLog,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -26,17 +29,29 @@ export class ResourceClassesService implements OnModuleInit {
     return this.repository.find({ order: { name: 'ASC' } });
   }
 
-  async declare(name: string, unit: ResourceUnit, description: string | null): Promise<ResourceClassEntity> {
+  async declare(name: string, unit: ResourceUnit, description: string | null, actor: Actor): Promise<ResourceClassEntity> {
     if (!isValidResourceClassName(name) || !name.startsWith('custom_')) {
       throw Problems.validation(`resource class ${JSON.stringify(name)} is not a valid custom class name (custom_<name>, lower case)`);
     }
-    const existing = await this.repository.findOneBy({ name });
-    if (existing && existing.unit !== unit) {
-      throw Problems.conflict(`resource class ${name} already exists with unit ${existing.unit}; a class's unit cannot change`);
-    }
-    const entity = existing ?? Object.assign(new ResourceClassEntity(), { name, unit, createdAt: this.clock.now() });
-    entity.description = description;
-    const saved = await this.repository.save(entity);
+    const saved = await this.unitOfWork.run(async (tx) => {
+      const existing = await tx.findOneBy(ResourceClassEntity, { name });
+      if (existing && existing.unit !== unit) {
+        throw Problems.conflict(`resource class ${name} already exists with unit ${existing.unit}; a class's unit cannot change`);
+      }
+      if (existing && existing.description === description) return existing;
+      const before = existing ? { unit: existing.unit, description: existing.description } : null;
+      const entity = existing ?? Object.assign(new ResourceClassEntity(), { name, unit, createdAt: this.clock.now() });
+      entity.description = description;
+      await this.auditLog.record(tx, {
+        actor,
+        action: 'resource-class.declare',
+        subjectType: 'resource-class',
+        subject: name,
+        before,
+        after: { unit, description },
+      });
+      return tx.save(entity);
+    });
     this.units.set(name, unit);
     return saved;
   }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { TenantEntity, TenantState, UnitOfWork } from '@dcm/persistence';
+import { Actor, AuditLog } from '../audit/audit-log';
+import type { TenantScope } from '../auth/principal';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
-import { CreateTenantDto, UpdateTenantDto } from './tenant.dto';
+import { CreateTenantDto, toTenantResponse, UpdateTenantDto } from './tenant.dto';
 import { TenantsRepository } from './tenants.repository';
 
 @Injectable()
@@ -12,19 +14,22 @@ export class TenantsService {
     private readonly tenants: TenantsRepository,
     private readonly unitOfWork: UnitOfWork,
     private readonly clock: Clock,
+    private readonly auditLog: AuditLog,
   ) {}
 
-  list(state?: TenantState): Promise<TenantEntity[]> {
-    return this.tenants.list(state);
+  async list(state?: TenantState, scope: TenantScope = null): Promise<TenantEntity[]> {
+    const tenants = await this.tenants.list(state);
+    return scope === null ? tenants : tenants.filter((tenant) => tenant.id === scope);
   }
 
-  async get(slug: string): Promise<TenantEntity> {
+  /** A tenant outside the caller's scope is not found, exactly like one that does not exist. */
+  async get(slug: string, scope: TenantScope = null): Promise<TenantEntity> {
     const tenant = await this.tenants.findBySlug(slug);
-    if (!tenant) throw Problems.notFound(`tenant ${slug}`);
+    if (!tenant || (scope !== null && tenant.id !== scope)) throw Problems.notFound(`tenant ${slug}`);
     return tenant;
   }
 
-  create(input: CreateTenantDto): Promise<TenantEntity> {
+  create(input: CreateTenantDto, actor: Actor): Promise<TenantEntity> {
     return this.unitOfWork.run(async (tx) => {
       if (await this.tenants.findBySlug(input.slug, tx)) {
         throw Problems.conflict(`tenant ${input.slug} already exists (slugs are never reused, even after offboarding)`);
@@ -43,11 +48,13 @@ export class TenantsService {
         offboardedAt: null,
         frozenBy: null,
       } satisfies TenantEntity);
-      return this.tenants.save(tenant, tx);
+      const saved = await this.tenants.save(tenant, tx);
+      await this.auditLog.record(tx, { actor, action: 'tenant.create', subjectType: 'tenant', subject: saved.slug, after: toTenantResponse(saved) });
+      return saved;
     });
   }
 
-  update(slug: string, changes: UpdateTenantDto): Promise<TenantEntity> {
+  update(slug: string, changes: UpdateTenantDto, actor: Actor): Promise<TenantEntity> {
     return this.unitOfWork.run(async (tx) => {
       const tenant = await this.tenants.findBySlug(slug, tx);
       if (!tenant) throw Problems.notFound(`tenant ${slug}`);
@@ -60,24 +67,30 @@ export class TenantsService {
           `tenant ${slug} has active allocations; release them before changing its isolation or classification, so that none is left on hardware it may not use`,
         );
       }
+      const before = toTenantResponse(tenant);
       Object.assign(tenant, Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)), { updatedAt: this.clock.now() });
       // A freeze by hand stays until lifted by hand; the enforcement job lifts only the freezes it imposed.
       if (changes.state !== undefined) tenant.frozenBy = changes.state === 'frozen' ? 'operator' : null;
-      return this.tenants.save(tenant, tx);
+      const saved = await this.tenants.save(tenant, tx);
+      await this.auditLog.record(tx, { actor, action: 'tenant.update', subjectType: 'tenant', subject: slug, before, after: toTenantResponse(saved) });
+      return saved;
     });
   }
 
   /** Offboarding keeps the record (audit, showback) and refuses while the tenant still holds allocations. */
-  offboard(slug: string): Promise<TenantEntity> {
+  offboard(slug: string, actor: Actor): Promise<TenantEntity> {
     return this.unitOfWork.run(async (tx) => {
       const tenant = await this.tenants.findBySlug(slug, tx);
       if (!tenant) throw Problems.notFound(`tenant ${slug}`);
       if (tenant.state === 'offboarded') return tenant;
       const active = await this.tenants.countActiveAllocations(tenant.id, tx);
       if (active > 0) throw Problems.conflict(`tenant ${slug} still has ${active} active allocation(s); release them first`, { activeAllocations: active });
+      const before = toTenantResponse(tenant);
       const now = this.clock.now();
       Object.assign(tenant, { state: 'offboarded', offboardedAt: now, updatedAt: now });
-      return this.tenants.save(tenant, tx);
+      const saved = await this.tenants.save(tenant, tx);
+      await this.auditLog.record(tx, { actor, action: 'tenant.offboard', subjectType: 'tenant', subject: slug, before, after: toTenantResponse(saved) });
+      return saved;
     });
   }
 }

@@ -4,7 +4,7 @@ import { bigintNumber, epochMillis } from '../transformers';
 
 /**
  * A tenant's hard limit for one resource class. `allocated` is the sum of the tenant's active allocations of
- * that class, kept in step inside the admission and release transactions.
+ * that class, kept in step inside the admission and release transactions; `granted` likewise for surge grants.
  */
 @Entity('quotas')
 export class QuotaEntity {
@@ -19,6 +19,10 @@ export class QuotaEntity {
 
   @Column({ type: 'bigint', default: 0, transformer: bigintNumber })
   allocated: number;
+
+  /** The sum of the tenant's running surge grants for the class: the effective limit is limit + granted. */
+  @Column({ type: 'bigint', default: 0, transformer: bigintNumber })
+  granted: number;
 
   @Column({ name: 'updated_at', type: 'bigint', transformer: epochMillis })
   updatedAt: Date;

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { dialectOf, rawQuery } from '@dcm/persistence';
+import { EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
+import { GENESIS_HASH, hashEvent } from './audit-chain';
+
+/** Who made a change: `token:<id>` for a token's holder, `system:<job>` for the scheduler. */
+export type Actor = `token:${string}` | `system:${string}`;
+
+export const tokenActor = (tokenId: string): Actor => `token:${tokenId}`;
+
+export interface AuditEntry {
+  actor: Actor;
+  /** `<subject type>.<verb>`, e.g. `tenant.create`. */
+  action: string;
+  subjectType: string;
+  /** The subject's name as people use it: a tenant's slug, a host's name, an allocation's id. */
+  subject: string;
+  /** The subject as the API shows it before and after the change (null when it did not or no longer exists). */
+  before?: unknown;
+  after?: unknown;
+}
+
+/** Only one writer extends the chain at a time: PostgreSQL replicas take this transaction-scoped advisory lock. */
+const CHAIN_LOCK = 4242003;
+
+/**
+ * Appends events to the hash-chained audit log inside the caller's transaction, so that an event exists exactly when
+ * its change was committed. Each event's seq and prevHash follow the head of the chain as the transaction sees it;
+ * writers are serialised (SQLite has one writer; PostgreSQL takes CHAIN_LOCK until commit), so the chain never forks.
+ */
+@Injectable()
+export class AuditLog {
+  constructor(private readonly clock: Clock) {}
+
+  async record(tx: EntityManager, ...entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    if (dialectOf(tx) === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+    const [head] = await rawQuery<{ seq: unknown; hash: string }>(tx, 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+    let seq = head ? Number(head.seq) : 0;
+    let prevHash = head?.hash ?? GENESIS_HASH;
+    const at = this.clock.now();
+    for (const entry of entries) {
+      seq += 1;
+      const event = {
+        seq,
+        at,
+        actor: entry.actor,
+        action: entry.action,
+        subjectType: entry.subjectType,
+        subject: entry.subject.slice(0, 200),
+        before: entry.before === undefined || entry.before === null ? null : JSON.stringify(entry.before),
+        after: entry.after === undefined || entry.after === null ? null : JSON.stringify(entry.after),
+        prevHash,
+      };
+      const hash = hashEvent(event);
+      await rawQuery(
+        tx,
+        'INSERT INTO audit_events (seq, at, actor, action, subject_type, subject, "before", "after", prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [seq, at.getTime(), event.actor, event.action, event.subjectType, event.subject, event.before, event.after, prevHash, hash],
+      );
+      prevHash = hash;
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { AuditEventEntity } from '@dcm/persistence';
+import { Type } from 'class-transformer';
+import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { OptionalNotNull } from '../common/validators';
+import { INSTANT_PATTERN } from '../reports/report.dto';
+
+export class AuditQueryDto {
+  @ApiPropertyOptional({ example: 'torfaen', description: "The subject's name: a tenant's slug, a host's name, an allocation's or token's id" })
+  @OptionalNotNull()
+  @IsString()
+  @MaxLength(200)
+  subject?: string;
+
+  @ApiPropertyOptional({ example: 'tenant', description: 'tenant, quota, grant, host, inventory, allocation, token, agent, resource-class, audit' })
+  @OptionalNotNull()
+  @Matches(/^[a-z][a-z-]{0,29}$/, { message: 'subjectType must be a lower-case word such as tenant' })
+  subjectType?: string;
+
+  @ApiPropertyOptional({ example: 'token:00000000-0000-4000-8000-000000000001', description: 'token:<id> or system:<job>' })
+  @OptionalNotNull()
+  @IsString()
+  @MaxLength(100)
+  actor?: string;
+
+  @ApiPropertyOptional({ example: 'allocation.create' })
+  @OptionalNotNull()
+  @Matches(/^[a-z][a-z-]{0,29}\.[a-z_]{1,29}$/, { message: 'action must look like tenant.create' })
+  action?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-01', description: 'Events at or after this instant' })
+  @OptionalNotNull()
+  @Matches(INSTANT_PATTERN, { message: 'from must be an ISO 8601 date or date-time with a zone' })
+  from?: string;
+
+  @ApiPropertyOptional({ example: '2026-12-01', description: 'Events before this instant' })
+  @OptionalNotNull()
+  @Matches(INSTANT_PATTERN, { message: 'to must be an ISO 8601 date or date-time with a zone' })
+  to?: string;
+
+  @ApiPropertyOptional({ description: 'Only events with a seq below this one: pass the last seq of a page to get the next (older) page' })
+  @OptionalNotNull()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  before?: number;
+
+  @ApiPropertyOptional({ default: 100, maximum: 1000 })
+  @OptionalNotNull()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+}
+
+export class AuditEventResponseDto {
+  @ApiProperty({ example: 42 }) seq: number;
+  @ApiProperty({ example: '2026-11-23T10:00:00.000Z' }) at: string;
+  @ApiProperty({ example: 'token:00000000-0000-4000-8000-000000000001' }) actor: string;
+  @ApiProperty({ example: 'quota.set' }) action: string;
+  @ApiProperty({ example: 'tenant' }) subjectType: string;
+  @ApiProperty({ example: 'torfaen' }) subject: string;
+  @ApiProperty({ nullable: true, type: Object, description: 'The subject before the change' }) before: unknown;
+  @ApiProperty({ nullable: true, type: Object, description: 'The subject after the change' }) after: unknown;
+  @ApiProperty({ description: 'SHA-256 of the previous event' }) prevHash: string;
+  @ApiProperty({ description: 'SHA-256 of this event (its fields and prevHash)' }) hash: string;
+}
+
+export class ChainBreakDto {
+  @ApiProperty() seq: number;
+  @ApiProperty() reason: string;
+}
+
+export class AuditVerificationResponseDto {
+  @ApiProperty({ description: 'Whether every kept event follows from the one before it' }) intact: boolean;
+  @ApiProperty({ description: 'Events checked and found in order' }) checked: number;
+  @ApiProperty({ nullable: true, type: Number }) firstSeq: number | null;
+  @ApiProperty({ nullable: true, type: Number }) lastSeq: number | null;
+  @ApiProperty({ nullable: true, type: ChainBreakDto, description: 'The first event that does not follow from the one before it' })
+  firstBroken: ChainBreakDto | null;
+}
+
+export function toAuditEventResponse(event: AuditEventEntity): AuditEventResponseDto {
+  return {
+    seq: event.seq,
+    at: event.at.toISOString(),
+    actor: event.actor,
+    action: event.action,
+    subjectType: event.subjectType,
+    subject: event.subject,
+    before: event.before === null ? null : JSON.parse(event.before),
+    after: event.after === null ? null : JSON.parse(event.after),
+    prevHash: event.prevHash,
+    hash: event.hash,
+  };
+}
