@@ -79,4 +79,39 @@ describe('tokens and roles', () => {
     expect(response.body.detail).toContain(field);
     await expect(control.api.get('/v1/tokens').then((listed) => listed.body.length)).resolves.toBe(before.length);
   });
+
+  it('keeps when each token was last used, to the minute, without the secret', async () => {
+    const viewer = await issue({ kind: 'api', role: 'viewer', name: 'last-used' });
+    const listed = async () => (await expectStatus(control.api.get('/v1/tokens'), 200)).find((token: { id: string }) => token.id === viewer.id);
+    await expect(listed()).resolves.toMatchObject({ lastUsedAt: null });
+    const before = Date.now();
+    await expectStatus(control.api.as(viewer.token).get('/v1/tenants'), 200);
+    // Uses are written in batches about a second apart.
+    let lastUsedAt: string | null = null;
+    for (let attempt = 0; attempt < 50 && lastUsedAt === null; attempt++) {
+      lastUsedAt = (await listed()).lastUsedAt;
+      if (lastUsedAt === null) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(lastUsedAt).not.toBeNull();
+    expect(Date.parse(lastUsedAt!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(lastUsedAt!)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('keeps a tenant token to its own tenant: other tenants answer 404 as if they did not exist, and it cannot write', async () => {
+    await createTenant(control.api, 'blaenau-gwent');
+    const tenantToken = await issue({ kind: 'api', role: 'tenant', tenant: 'torfaen' });
+    const api = control.api.as(tenantToken.token);
+    await expect(expectStatus(api.get('/v1/tenants/torfaen'), 200)).resolves.toMatchObject({ slug: 'torfaen' });
+    await expect(expectStatus(api.get('/v1/tenants/torfaen/quotas'), 200)).resolves.toMatchObject({ tenant: 'torfaen' });
+    const other = await api.get('/v1/tenants/blaenau-gwent');
+    const none = await api.get('/v1/tenants/does-not-exist');
+    expect([other.status, other.body.code, other.body.detail?.replace('blaenau-gwent', 'X')]).toEqual([
+      none.status,
+      none.body.code,
+      none.body.detail?.replace('does-not-exist', 'X'),
+    ]);
+    expect((await api.get('/v1/tenants/blaenau-gwent/quotas')).status).toBe(404);
+    expect((await api.get('/v1/hosts')).status).toBe(403);
+    expect((await api.patch('/v1/tenants/torfaen', { name: 'Renamed' })).status).toBe(403);
+  });
 });

@@ -1,7 +1,7 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { RequireRole } from '../auth/principal';
+import { CurrentTenantScope, RequireRole, TenantReadable, TenantScope } from '../auth/principal';
 import { IdleClassUseDto, IdleQueryDto, IdleResponseDto, ShowbackPriceDto, ShowbackQueryDto, ShowbackResourceDto, ShowbackResponseDto } from './report.dto';
 import { ReportsService } from './reports.service';
 
@@ -15,6 +15,7 @@ export class ReportsController {
 
   @Get('showback')
   @RequireRole('viewer')
+  @TenantReadable()
   @ApiOperation({ summary: 'Per tenant and class, unit-hours allocated and measured in a period (JSON, or CSV with format=csv)' })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({
@@ -22,8 +23,12 @@ export class ReportsController {
     description:
       'JSON; with format=csv, text/csv with header tenant,resource,unit,allocated_unit_hours,used_unit_hours (and currency,allocated_cost,used_cost when prices are configured)',
   })
-  async showback(@Query() query: ShowbackQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ShowbackResponseDto | string> {
-    const report = await this.reports.showback(query);
+  async showback(
+    @Query() query: ShowbackQueryDto,
+    @CurrentTenantScope() scope: TenantScope,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ShowbackResponseDto | string> {
+    const report = await this.reports.showback(query, scope);
     if (query.format !== 'csv') return report;
     void reply.header('content-type', 'text/csv; charset=utf-8');
     void reply.header('content-disposition', `attachment; filename="showback-${report.from.slice(0, 10)}-${report.to.slice(0, 10)}.csv"`);

@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { builtinUnitOf } from '@dcm/domain';
+import type { TenantScope } from '../auth/principal';
 import { Clock } from '../common/clock';
+import { parseInstant } from '../common/instant';
 import { Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { IdleAllocationDto, IdleClassUseDto, IdleQueryDto, IdleResponseDto, ShowbackQueryDto, ShowbackResourceDto, ShowbackResponseDto } from './report.dto';
 import { ActiveAllocationItemRow, HOUR_MS, MeasuredUseRow, ReportsRepository } from './reports.repository';
 import { ShowbackPricing } from './showback-pricing';
-import { parseInstant } from '../common/instant';
+import { TenantsRepository } from '../tenants/tenants.repository';
 
 const DAY_MS = 24 * HOUR_MS;
 export const MAX_REPORT_DAYS = 400;
@@ -34,6 +36,7 @@ export class ReportsService {
   constructor(
     private readonly reports: ReportsRepository,
     private readonly clock: Clock,
+    private readonly tenants: TenantsRepository,
     @Inject(CONTROL_CONFIG) config: Pick<ControlConfig, 'showbackPrices'>,
   ) {
     this.pricing = config.showbackPrices ? new ShowbackPricing(config.showbackPrices) : null;
@@ -44,8 +47,9 @@ export class ReportsService {
    * allocation item overlapped the period (an active allocation counts up to now). Used: Σ measured value × the time
    * each sample stands for (see ReportsRepository.measuredUse).
    */
-  async showback(query: ShowbackQueryDto): Promise<ShowbackResponseDto> {
+  async showback(query: ShowbackQueryDto, scope: TenantScope = null): Promise<ShowbackResponseDto> {
     const { from, to } = this.period(query);
+    const onlyTenant = scope === null ? null : ((await this.tenants.findById(scope))?.slug ?? '');
     const now = this.clock.now().getTime();
     const [units, spans, measured] = await Promise.all([this.reports.units(), this.reports.allocationSpans(from, to), this.reports.measuredUse(from, to)]);
 
@@ -60,7 +64,7 @@ export class ReportsService {
     }
     const used = new Map(measured.map((row) => [row.tenant, row]));
 
-    const tenants = [...new Set([...allocated.keys(), ...used.keys()])].sort();
+    const tenants = [...new Set([...allocated.keys(), ...used.keys()])].filter((tenant) => onlyTenant === null || tenant === onlyTenant).sort();
     const report: ShowbackResponseDto = {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
