@@ -39,6 +39,8 @@ describe('control on PostgreSQL', () => {
     expect(quotas.quotas.storage).toEqual({
       unit: 'bytes',
       limit: 800 * TIB,
+      granted: 0,
+      effectiveLimit: 800 * TIB,
       allocated: 700 * TIB,
       used: null,
       available: 100 * TIB,
@@ -51,11 +53,38 @@ describe('control on PostgreSQL', () => {
     expect(host.dedicatedTenant).toBe('gwent-police');
   });
 
+  it('grants surges of bytes beyond 32 bits, and keeps one unbroken audit chain under concurrent writers', async () => {
+    const { api } = control;
+    await expectStatus(
+      api.post('/v1/tenants/gwent-police/grants', {
+        resources: { storage: '100TiB' },
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+        reason: 'evidence import',
+      }),
+      201,
+    );
+    await expect(expectStatus(api.get('/v1/tenants/gwent-police/quotas'), 200)).resolves.toMatchObject({
+      quotas: { storage: { limit: 800 * TIB, granted: 100 * TIB, effectiveLimit: 900 * TIB, available: 200 * TIB } },
+    });
+    // Writers on separate pooled connections all append to the one chain: none may fork it.
+    const writes = Array.from({ length: 40 }, (_, index) =>
+      index % 2 === 0
+        ? expectStatus(api.post('/v1/tenants', { slug: `pg-tenant-${index}`, name: `Tenant ${index}` }), 201)
+        : expectStatus(api.post('/v1/allocations', { tenant: 'gwent-police', resources: { vcpu: 1 } }), 201),
+    );
+    await Promise.all(writes);
+    const verification = await expectStatus(api.get('/v1/audit/verify'), 200);
+    expect(verification).toMatchObject({ intact: true, firstSeq: 1, firstBroken: null });
+    expect(verification.checked).toBe(verification.lastSeq);
+    expect(verification.checked).toBeGreaterThanOrEqual(45);
+  });
+
   it('survives a restart: migrations are not re-applied and the bootstrap token still works', async () => {
     await control.app.close();
     control = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });
     const tenants = await expectStatus(control.api.get('/v1/tenants'), 200);
-    expect(tenants.map((tenant: { slug: string }) => tenant.slug)).toEqual(['gwent-police']);
+    expect(tenants.map((tenant: { slug: string }) => tenant.slug)).toHaveLength(21);
+    expect(tenants.map((tenant: { slug: string }) => tenant.slug)).toContain('gwent-police');
     const ready = await control.api.get('/health/ready', { token: null });
     expect(ready.status).toBe(200);
   });
