@@ -52,6 +52,10 @@ export interface QuotaPosition {
   available: number;
   state: 'ok' | 'warning' | 'over';
   since: string | null;
+  /** Sum of the tenant's active surge grants of the class; limit stays the quota itself. */
+  granted?: number;
+  /** limit + granted: what admission and enforcement hold the tenant to. */
+  effectiveLimit?: number;
 }
 
 export interface TenantQuotas {
@@ -184,6 +188,101 @@ export interface CreateTokenRequest {
   name?: string;
 }
 
+export interface ShowbackQuery {
+  from: string;
+  to: string;
+}
+
+export interface ShowbackResource {
+  unit: ResourceUnit;
+  allocatedUnitHours: number;
+  usedUnitHours: number | null;
+  allocatedCost?: number | null;
+  usedCost?: number | null;
+}
+
+export interface Showback {
+  from: string;
+  to: string;
+  measuredClasses: string[];
+  tenants: { tenant: string; resources: Record<string, ShowbackResource>; totals?: { allocatedCost: number | null; usedCost: number | null } }[];
+  /** Present when control has showbackPrices configured. */
+  prices?: { currency: string; classes: Record<string, { price: number; per: string }> };
+}
+
+export interface IdleQuery {
+  threshold?: number;
+  window?: string;
+}
+
+export interface IdleReport {
+  at: string;
+  windowStart: string;
+  window: string;
+  threshold: number;
+  allocations: {
+    id: string;
+    tenant: string;
+    host: string;
+    site: string;
+    description: string;
+    createdAt: string;
+    resources: Record<string, number>;
+    measured: Record<string, { allocated: number; peakUsed: number; peakRatio: number }>;
+  }[];
+}
+
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  subjectType: string;
+  subject: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditQuery {
+  subject?: string;
+  subjectType?: string;
+  actor?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+  before?: number;
+}
+
+export interface AuditVerification {
+  intact: boolean;
+  checked: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  firstBroken: { seq: number; reason: string } | null;
+}
+
+export interface Grant {
+  id: string;
+  tenant: string;
+  resources: Record<string, number>;
+  reason: string;
+  /** The actor, e.g. token:<id>. */
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string;
+  endedAt: string | null;
+  state: 'active' | 'expired' | 'revoked';
+}
+
+export interface CreateGrantRequest {
+  resources: ResourceInput;
+  expiresAt: string;
+  reason: string;
+}
+
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** A typed client for control's REST API (`/v1`), as the bearer of one token. */
@@ -270,10 +369,38 @@ export class DcmApiClient {
     return this.request('DELETE', `/v1/tokens/${segment(id)}`);
   }
 
+  showback(query: ShowbackQuery): Promise<Showback> {
+    return this.request('GET', '/v1/reports/showback', { query: { ...query } });
+  }
+  /** The showback as control writes it in CSV, untouched. */
+  showbackCsv(query: ShowbackQuery): Promise<string> {
+    return this.request('GET', '/v1/reports/showback', { query: { ...query, format: 'csv' }, headers: { accept: 'text/csv' }, text: true });
+  }
+  idle(query: IdleQuery = {}): Promise<IdleReport> {
+    return this.request('GET', '/v1/reports/idle', { query: { ...query } });
+  }
+
+  listAudit(query: AuditQuery = {}): Promise<AuditEvent[]> {
+    return this.request('GET', '/v1/audit', { query: { ...query } });
+  }
+  verifyAudit(): Promise<AuditVerification> {
+    return this.request('GET', '/v1/audit/verify');
+  }
+
+  listGrants(tenant: string, all = false): Promise<Grant[]> {
+    return this.request('GET', `/v1/tenants/${segment(tenant)}/grants`, { query: { all: all ? 'true' : undefined } });
+  }
+  createGrant(tenant: string, body: CreateGrantRequest): Promise<Grant> {
+    return this.request('POST', `/v1/tenants/${segment(tenant)}/grants`, { body });
+  }
+  revokeGrant(tenant: string, id: string): Promise<Grant> {
+    return this.request('DELETE', `/v1/tenants/${segment(tenant)}/grants/${segment(id)}`);
+  }
+
   private async request<T>(
     method: string,
     path: string,
-    options: { query?: Record<string, string | number | undefined>; body?: unknown; headers?: Record<string, string> } = {},
+    options: { query?: Record<string, string | number | undefined>; body?: unknown; headers?: Record<string, string>; text?: boolean } = {},
   ): Promise<T> {
     const url = new URL(this.baseUrl + path);
     for (const [name, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value));
@@ -291,6 +418,7 @@ export class DcmApiClient {
       throw new ConnectionError(`cannot reach dcm control at ${this.baseUrl}: ${describeFetchFailure(error)}`);
     }
     const text = await response.text();
+    if (response.ok && options.text) return text as T;
     const parsed = parseJson(text);
     if (!response.ok) throw new ApiError(toProblem(response.status, parsed, text));
     return parsed as T;

@@ -5,11 +5,14 @@ import { ApiError, ConnectionError } from './api-client';
 import { type CliEnvironment, CommandFailed, UsageError } from './cli-config';
 import { registerAllocations } from './commands/allocations.command';
 import { registerApply } from './commands/apply.command';
+import { registerAudit } from './commands/audit.command';
 import { registerCapacity } from './commands/capacity.command';
+import { registerGrants } from './commands/grants.command';
 import { commandContext, withExamples } from './commands/command-context';
 import { registerHosts } from './commands/hosts.command';
 import { registerLogin } from './commands/login.command';
 import { registerQuotas } from './commands/quotas.command';
+import { registerReports } from './commands/reports.command';
 import { registerTenants } from './commands/tenants.command';
 import { registerTokens } from './commands/tokens.command';
 import type { Printer } from './output';
@@ -36,10 +39,13 @@ export function buildProgram(env: CliEnvironment, printer: Printer): Command {
   registerLogin(program, context);
   registerTenants(program, context);
   registerQuotas(program, context);
+  registerGrants(program, context);
   registerHosts(program, context);
   registerAllocations(program, context);
   registerCapacity(program, context);
+  registerReports(program, context);
   registerTokens(program, context);
+  registerAudit(program, context);
   registerApply(program, context);
   return program;
 }

@@ -41,14 +41,17 @@ export function registerQuotas(program: Command, context: CommandContext): void 
 }
 
 function quotaTable(quotas: TenantQuotas): string {
+  // Grant columns only while a surge grant is active: the usual view stays narrow.
+  const granted = Object.values(quotas.quotas).some((position) => (position.granted ?? 0) > 0);
   const rows = Object.entries(quotas.quotas).map(([resourceClass, position]) => [
     resourceClass,
     amount(position.limit, position.unit),
+    ...(granted ? [amount(position.granted ?? 0, position.unit), amount(position.effectiveLimit ?? position.limit, position.unit)] : []),
     amount(position.allocated, position.unit),
     amount(position.used, position.unit),
     amount(position.available, position.unit),
     position.state,
   ]);
   if (rows.length === 0) return `${quotas.tenant} has no quotas, so nothing can be allocated to it; set some with "dcm quotas set ${quotas.tenant} …"\n`;
-  return columns(['resource', 'limit', 'allocated', 'used', 'available', 'state'], rows);
+  return columns(['resource', 'limit', ...(granted ? ['granted', 'effective limit'] : []), 'allocated', 'used', 'available', 'state'], rows);
 }
