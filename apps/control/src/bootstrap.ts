@@ -11,6 +11,7 @@ import { ControlConfig } from './config/control-config';
 export async function createControlApp(config: ControlConfig): Promise<NestFastifyApplication> {
   const logger = createLogger(config.logLevel);
   const adapter = new FastifyAdapter({
+    ...(config.tls ? { https: config.tls } : {}),
     bodyLimit: config.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

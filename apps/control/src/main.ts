@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const config = readConfig();
   const app = await createControlApp(config);
   await app.listen({ host: config.host, port: config.port });
-  new Logger('Main').log(`dcm control listening on http://${config.host}:${config.port} (API docs at /docs)`);
+  new Logger('Main').log(`dcm control listening on ${config.tls ? 'https' : 'http'}://${config.host}:${config.port} (API docs at /docs)`);
 }
 
 void main();

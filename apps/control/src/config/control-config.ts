@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { isValidResourceClassName } from '@dcm/domain';
 import { z } from 'zod';
+import { readTlsCredentials, TlsCredentials } from './tls-credentials';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -10,6 +11,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export const ENVIRONMENT_VARIABLES = {
   DCM_HOST: 'host',
   DCM_PORT: 'port',
+  DCM_TLS_CERT_FILE: 'tlsCertFile',
+  DCM_TLS_KEY_FILE: 'tlsKeyFile',
   DCM_DATA_DIR: 'dataDir',
   DCM_DATABASE_URL: 'databaseUrl',
   DCM_ADMIN_TOKEN: 'adminToken',
@@ -56,6 +59,8 @@ const schema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
     port: integer(0, 65535).default(3000),
+    tlsCertFile: z.string().min(1).optional(),
+    tlsKeyFile: z.string().min(1).optional(),
     dataDir: z.string().min(1).default('./data'),
     databaseUrl: z
       .string()
@@ -84,9 +89,18 @@ const schema = z
   .refine((config) => config.sampleRetentionDays > config.sampleRawDays, {
     path: ['sampleRetentionDays'],
     message: 'must be longer than sampleRawDays (DCM_SAMPLE_RAW_DAYS)',
+  })
+  .refine((config) => config.tlsCertFile === undefined || config.tlsKeyFile !== undefined, {
+    path: ['tlsKeyFile'],
+    message: 'must be set with tlsCertFile (DCM_TLS_CERT_FILE): HTTPS needs the certificate and its private key',
+  })
+  .refine((config) => config.tlsKeyFile === undefined || config.tlsCertFile !== undefined, {
+    path: ['tlsCertFile'],
+    message: 'must be set with tlsKeyFile (DCM_TLS_KEY_FILE): HTTPS needs the certificate and its private key',
   });
 
-export type ControlConfig = z.infer<typeof schema> & { databaseUrl: string };
+/** `tls`: the certificate and key read from tlsCertFile and tlsKeyFile, when control serves HTTPS. */
+export type ControlConfig = z.infer<typeof schema> & { databaseUrl: string; tls: TlsCredentials | null };
 
 export const CONTROL_CONFIG = Symbol('ControlConfig');
 
@@ -111,7 +125,9 @@ export function controlConfig(settings: Record<string, unknown> = {}): ControlCo
     );
   }
   const config = result.data;
-  return { ...config, databaseUrl: config.databaseUrl ?? `sqlite:${join(config.dataDir, 'dcm.sqlite')}` };
+  const tls = config.tlsCertFile && config.tlsKeyFile ? readTlsCredentials(config.tlsCertFile, config.tlsKeyFile) : null;
+  if (tls && !tls.ok) throw new ConfigurationError(tls.problems.map(({ setting, message }) => `${settingNames[setting]} (${setting}): ${message}`));
+  return { ...config, databaseUrl: config.databaseUrl ?? `sqlite:${join(config.dataDir, 'dcm.sqlite')}`, tls: tls?.credentials ?? null };
 }
 
 /** Reads DCM_CONFIG (optional YAML) and DCM_* environment variables, which win. Called once, in main. */
