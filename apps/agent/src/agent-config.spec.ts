@@ -1,5 +1,21 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentConfigError, agentConfig, loadAgentConfig } from './agent-config';
+
+/** A self-signed CA certificate (public; its key was thrown away): enough for the agent to read at start. */
+const CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBgzCCASmgAwIBAgIUWWcfXEvmO4wltZbh6CivC6GYOe4wCgYIKoZIzj0EAwIw
+FjEUMBIGA1UEAwwLZGNtIHNwZWMgQ0EwIBcNMjYxMTIzMTcwMjE1WhgPMjEyNjEw
+MzAxNzAyMTVaMBYxFDASBgNVBAMMC2RjbSBzcGVjIENBMFkwEwYHKoZIzj0CAQYI
+KoZIzj0DAQcDQgAEDjJyhekQ2QtbUCxJadOZt/vuubmrO79q14Lwa9mabKSDyozH
+JkwwW/PxT8fZx9DDVkTNdMGgqEZLBbwZJoQrCKNTMFEwHQYDVR0OBBYEFJCuer5+
+mOimcDHYjz2ThpxNLC0sMB8GA1UdIwQYMBaAFJCuer5+mOimcDHYjz2ThpxNLC0s
+MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIhAIYel7e6DBQtkUWh
+pbP/wgF/D/elbVKDOzcjQBb3NTFvAiBAPX0Y5Js8H3rNxKOoGgPeewecpCLfA12W
+54HFNxPEzQ==
+-----END CERTIFICATE-----
+`;
 
 describe(agentConfig.name, () => {
   it('applies the documented defaults', () => {
@@ -21,6 +37,25 @@ describe(agentConfig.name, () => {
   it('refuses a spool too small to hold an outage, and resolves a relative data directory', () => {
     expect(() => agentConfig({ controlUrl: 'http://127.0.0.1:3000', spool: { maxBytes: '1KiB' } })).toThrow(/spool\.maxBytes: must be at least 64KiB/);
     expect(agentConfig({ controlUrl: 'http://127.0.0.1:3000', dataDir: 'data/agent' }).dataDir).toBe(join(process.cwd(), 'data/agent'));
+  });
+
+  it('reads tls.caFile at start, for an https controlUrl only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcm-agent-ca-'));
+    writeFileSync(join(dir, 'ca.pem'), CA_PEM);
+    writeFileSync(join(dir, 'not-pem.txt'), 'hello');
+
+    expect(agentConfig({ controlUrl: 'https://dcm.example:3000' }).tls).toBeNull();
+    expect(agentConfig({ controlUrl: 'https://dcm.example:3000', tls: { caFile: join(dir, 'ca.pem') } }).tls).toEqual({
+      caFile: join(dir, 'ca.pem'),
+      ca: CA_PEM,
+    });
+    expect(() => agentConfig({ controlUrl: 'https://dcm.example:3000', tls: { caFile: join(dir, 'missing.pem') } })).toThrow(
+      `tls.caFile: cannot use ${join(dir, 'missing.pem')} as CA certificates (PEM): ENOENT`,
+    );
+    expect(() => agentConfig({ controlUrl: 'https://dcm.example:3000', tls: { caFile: join(dir, 'not-pem.txt') } })).toThrow(/tls\.caFile: .*not-pem\.txt/);
+    expect(() => agentConfig({ controlUrl: 'http://dcm.example:3000', tls: { caFile: join(dir, 'ca.pem') } })).toThrow(
+      /tls\.caFile: is set, but controlUrl is not https:\/\//,
+    );
   });
 
   it('names every bad setting in one error', () => {

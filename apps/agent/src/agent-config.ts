@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -19,6 +20,29 @@ const MIN_SPOOL_BYTES = 64 * 1024;
 
 const absolutePath = z.string().regex(/^\//, 'must be an absolute path');
 
+/**
+ * `tls.caFile`: the CA certificates (PEM) that control's certificate must chain to, read once at start so that a
+ * missing or garbled file stops the start rather than failing every send. Without it, Node's built-in public CAs.
+ */
+const tls = z
+  .object({ caFile: z.string().min(1).optional() })
+  .strict()
+  .default({})
+  .transform(({ caFile }, context) => {
+    if (caFile === undefined) return null;
+    const path = resolve(caFile);
+    try {
+      const ca = readFileSync(path, 'utf8');
+      if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no "BEGIN CERTIFICATE" block');
+      new X509Certificate(ca); // throws when the first certificate does not parse
+      return { caFile: path, ca };
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      context.addIssue({ code: 'custom', path: ['caFile'], message: `cannot use ${path} as CA certificates (PEM): ${reason}` });
+      return z.NEVER;
+    }
+  });
+
 const schema = z
   .object({
     controlUrl: z.url({ protocol: /^https?$/ }),
@@ -38,6 +62,7 @@ const schema = z
       .object({ maxBytes: byteAmount.default(64 * 2 ** 20).refine((bytes) => bytes >= MIN_SPOOL_BYTES, 'must be at least 64KiB') })
       .strict()
       .default({ maxBytes: 64 * 2 ** 20 }),
+    tls,
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     tenants: z
       .record(
@@ -46,7 +71,11 @@ const schema = z
       )
       .default({}),
   })
-  .strict();
+  .strict()
+  .refine((config) => config.tls === null || new URL(config.controlUrl).protocol === 'https:', {
+    path: ['tls', 'caFile'],
+    message: 'is set, but controlUrl is not https://: reports and the join token would cross the network unencrypted',
+  });
 
 export type AgentConfig = z.infer<typeof schema>;
 

@@ -53,7 +53,7 @@ export class Agent {
   ) {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     this.collector = dependencies.collector;
-    this.client = dependencies.client ?? new ControlClient(config.controlUrl, REQUEST_TIMEOUT_MS);
+    this.client = dependencies.client ?? new ControlClient(config.controlUrl, REQUEST_TIMEOUT_MS, config.tls?.ca);
     this.now = dependencies.now ?? Date.now;
     this.random = dependencies.random ?? Math.random;
     this.spool = new Spool(join(config.dataDir, 'spool'), config.spool.maxBytes, {
@@ -211,6 +211,11 @@ export class Agent {
       this.logger.error(
         details,
         'control does not accept this agent: reports stay in the spool. To enrol again, delete credentials.json and set a fresh joinToken',
+      );
+    } else if (failure.kind === 'untrusted') {
+      this.logger.error(
+        { ...details, caFile: this.config.tls?.caFile ?? "Node's built-in CAs" },
+        "control's TLS certificate is not trusted: nothing was sent, reports stay in the spool. tls.caFile must name the CA that signed it, and the certificate must name the host in controlUrl",
       );
     } else {
       this.logger.warn(details, 'could not deliver reports; keeping them in the spool');

@@ -1,3 +1,4 @@
+import { Agent as HttpsAgent } from 'node:https';
 import type { EnrolRequest, EnrolResponse, IngestResponse } from '@dcm/protocol';
 import { postJson } from './http-post';
 import type { SpooledBatch } from './spool';
@@ -7,9 +8,14 @@ import type { SpooledBatch } from './spool';
  * - `unavailable`: not reached, or failing (network error, timeout, 5xx, 429): keep everything, back off, retry;
  * - `unauthorised`: control does not accept this agent (401, 403; for reports also 404 unknown or revoked agent, 409
  *   decommissioned host): nothing the agent can fix by retrying — keep everything, back off, tell the operator loudly;
- * - `refused`: control will not take this request as it is (400, 413, 422, any other 4xx).
+ * - `refused`: control will not take this request as it is (400, 413, 422, any other 4xx);
+ * - `untrusted`: control's TLS certificate failed verification: nothing was sent; keep everything, back off, tell the
+ *   operator loudly (control's certificate or tls.caFile must change).
  */
-export type ControlFailure = { kind: 'unavailable' | 'unauthorised' | 'refused'; status: number | null; detail: string };
+export type ControlFailure = { kind: 'unavailable' | 'unauthorised' | 'refused' | 'untrusted'; status: number | null; detail: string };
+
+/** OpenSSL's certificate verification codes as Node reports them (CERT_HAS_EXPIRED, SELF_SIGNED_CERT_IN_CHAIN, …). */
+const CERTIFICATE_ERROR = /CERT|ISSUER|SIGNATURE|INVALID_CA|INVALID_PURPOSE|HOSTNAME_MISMATCH|ALTNAME/;
 
 export type ControlResult<T> = { ok: true; value: T } | ({ ok: false } & ControlFailure);
 
@@ -22,10 +28,17 @@ export interface AgentCredentials {
 
 /** dcm control's agent endpoints (POST /v1/agents/enrol, POST /v1/agents/:id/reports). */
 export class ControlClient {
+  private readonly httpsAgent: HttpsAgent | undefined;
+
+  /** `ca`: the CA certificates (PEM) to verify control's certificate against, instead of Node's built-in public CAs. */
   constructor(
     private readonly controlUrl: string,
     private readonly timeoutMs: number,
-  ) {}
+    ca?: string,
+  ) {
+    // keepAlive as Node's global agent has it: one TLS handshake per connection, not one per report.
+    this.httpsAgent = ca ? new HttpsAgent({ ca, keepAlive: true }) : undefined;
+  }
 
   async enrol(request: EnrolRequest): Promise<ControlResult<EnrolResponse>> {
     const result = await this.post<EnrolResponse>('/v1/agents/enrol', JSON.stringify(request), null, false);
@@ -47,9 +60,11 @@ export class ControlClient {
   private async post<T>(path: string, json: string | Buffer, token: string | null, agentRoute: boolean): Promise<ControlResult<T>> {
     let answer;
     try {
-      answer = await postJson(new URL(path, this.controlUrl), json, token ? { authorization: `Bearer ${token}` } : {}, this.timeoutMs);
+      answer = await postJson(new URL(path, this.controlUrl), json, token ? { authorization: `Bearer ${token}` } : {}, this.timeoutMs, this.httpsAgent);
     } catch (error) {
-      return { ok: false, kind: 'unavailable', status: null, detail: (error as Error).message };
+      const { code, message } = error as NodeJS.ErrnoException;
+      if (code && CERTIFICATE_ERROR.test(code)) return { ok: false, kind: 'untrusted', status: null, detail: `${message} (${code})` };
+      return { ok: false, kind: 'unavailable', status: null, detail: message };
     }
     const { status } = answer;
     if (status >= 200 && status < 300) {

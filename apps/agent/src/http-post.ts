@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface PostAnswer {
   status: number;
@@ -12,14 +12,20 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 /**
  * POSTs JSON text with node:http(s), giving up after `timeoutMs` in all (connect, send, answer). The agent does not use
  * global fetch: its undici stack needs WebAssembly, which the agent's --lite-mode switches off, and would cost ~6 MB.
+ * `httpsAgent` carries the TLS settings for an https URL (the CA to verify control against); default: Node's own.
  */
-export function postJson(url: URL, json: string | Buffer, headers: Record<string, string>, timeoutMs: number): Promise<PostAnswer> {
+export function postJson(url: URL, json: string | Buffer, headers: Record<string, string>, timeoutMs: number, httpsAgent?: HttpsAgent): Promise<PostAnswer> {
   const payload = typeof json === 'string' ? Buffer.from(json) : json;
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const https = url.protocol === 'https:';
+  const send = https ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const outgoing = send(
       url,
-      { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': payload.length } },
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': payload.length },
+        agent: https ? httpsAgent : undefined, // undefined: Node's global agent
+      },
       (incoming) => {
         const chunks: Buffer[] = [];
         let received = 0;

@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  logger.info({ controlUrl: config.controlUrl, intervalSeconds: config.intervalSeconds, dataDir: config.dataDir }, 'dcm agent starting');
+  logger.info(
+    { controlUrl: config.controlUrl, caFile: config.tls?.caFile, intervalSeconds: config.intervalSeconds, dataDir: config.dataDir },
+    'dcm agent starting',
+  );
   await agent.start();
 }
 
