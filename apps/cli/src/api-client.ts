@@ -1,4 +1,6 @@
 import type { ResourceUnit } from '@dcm/domain';
+// undici's fetch with its own Agent: Node's global fetch takes no CA, and its bundled undici varies with the Node version.
+import { Agent, fetch, type Response } from 'undici';
 
 /** The RFC 9457 problem details control answers errors with. */
 export interface Problem {
@@ -285,15 +287,24 @@ export interface CreateGrantRequest {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/** The CA certificates (PEM) to verify control's certificate against, instead of Node's built-in public CAs, and their file. */
+export interface TrustedCa {
+  caFile: string;
+  ca: string;
+}
+
 /** A typed client for control's REST API (`/v1`), as the bearer of one token. */
 export class DcmApiClient {
   private readonly baseUrl: string;
+  private readonly dispatcher: Agent | undefined;
 
   constructor(
     url: string,
     private readonly token: string,
+    private readonly trusted?: TrustedCa,
   ) {
     this.baseUrl = url.replace(/\/+$/, '');
+    this.dispatcher = trusted ? new Agent({ connect: { ca: trusted.ca } }) : undefined;
   }
 
   listTenants(state?: string): Promise<Tenant[]> {
@@ -413,9 +424,10 @@ export class DcmApiClient {
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        dispatcher: this.dispatcher,
       });
     } catch (error) {
-      throw new ConnectionError(`cannot reach dcm control at ${this.baseUrl}: ${describeFetchFailure(error)}`);
+      throw new ConnectionError(describeFetchFailure(error, this.baseUrl, this.trusted));
     }
     const text = await response.text();
     if (response.ok && options.text) return text as T;
@@ -444,8 +456,18 @@ function toProblem(status: number, parsed: unknown, text: string): Problem {
   return { status, detail: text.split('\n', 1)[0].slice(0, 200) || `HTTP ${status}` };
 }
 
-function describeFetchFailure(error: unknown): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+/** OpenSSL's certificate verification codes as Node reports them (CERT_HAS_EXPIRED, SELF_SIGNED_CERT_IN_CHAIN, …). */
+const CERTIFICATE_ERROR = /CERT|ISSUER|SIGNATURE|INVALID_CA|INVALID_PURPOSE|HOSTNAME_MISMATCH|ALTNAME/;
+
+function describeFetchFailure(error: unknown, baseUrl: string, trusted: TrustedCa | undefined): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return `cannot reach dcm control at ${baseUrl}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
   const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+  if (cause?.code && CERTIFICATE_ERROR.test(cause.code)) {
+    const against = trusted ? `the CA in ${trusted.caFile}` : "Node's built-in public CAs";
+    return (
+      `the certificate of dcm control at ${baseUrl} is not trusted: ${cause.message} (${cause.code}), checked against ${against}; ` +
+      'give the CA that signed it with "dcm login --ca-file FILE" or DCM_CA_FILE'
+    );
+  }
+  return `cannot reach dcm control at ${baseUrl}: ${cause?.code ?? cause?.message ?? (error as Error).message ?? String(error)}`;
 }

@@ -1,18 +1,21 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { TrustedCa } from './api-client';
 import { parse, stringify } from 'yaml';
 
-/** What the CLI needs to talk to control. */
+/** What the CLI needs to talk to control; `caFile`: the CA certificates (PEM) control's certificate must chain to. */
 export interface Credentials {
   url: string;
   token: string;
+  caFile?: string;
 }
 
 /** The environment variables the CLI reads; main passes process.env once. */
 export interface CliEnvironment {
   DCM_URL?: string;
   DCM_TOKEN?: string;
+  DCM_CA_FILE?: string;
   XDG_CONFIG_HOME?: string;
 }
 
@@ -38,11 +41,11 @@ export function readSavedCredentials(path: string): Partial<Credentials> {
   }
   if (saved === null || saved === undefined) return {};
   if (typeof saved !== 'object') throw new UsageError(`${path} should be a mapping with url and token; run "dcm login" again`);
-  const { url, token } = saved as Record<string, unknown>;
-  return { ...(typeof url === 'string' ? { url } : {}), ...(typeof token === 'string' ? { token } : {}) };
+  const { url, token, caFile } = saved as Record<string, unknown>;
+  return { ...(typeof url === 'string' ? { url } : {}), ...(typeof token === 'string' ? { token } : {}), ...(typeof caFile === 'string' ? { caFile } : {}) };
 }
 
-/** DCM_URL and DCM_TOKEN win over the saved login, each on its own. */
+/** DCM_URL, DCM_TOKEN and DCM_CA_FILE win over the saved login, each on its own. */
 export function resolveCredentials(env: CliEnvironment): Credentials {
   const path = configPath(env);
   const saved = readSavedCredentials(path);
@@ -51,7 +54,21 @@ export function resolveCredentials(env: CliEnvironment): Credentials {
   if (!url || !token) {
     throw new UsageError(`not logged in: run "dcm login --url URL --token TOKEN" (or set DCM_URL and DCM_TOKEN); looked in ${path}`);
   }
-  return { url, token };
+  const caFile = env.DCM_CA_FILE || saved.caFile;
+  return { url, token, ...(caFile ? { caFile } : {}) };
+}
+
+/** Reads the CA file for an https URL (it is no use to http): a missing or garbled file is a usage error, not a TLS failure. */
+export function trustedCa(url: string, caFile: string | undefined): TrustedCa | undefined {
+  if (!caFile || !url.startsWith('https:')) return undefined;
+  let ca: string;
+  try {
+    ca = readFileSync(caFile, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read the CA file ${caFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`the CA file ${caFile} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
+  return { caFile, ca };
 }
 
 /** Writes the login so that only its owner can read it: directory 0700, file 0600, replaced atomically. */
@@ -60,7 +77,8 @@ export function saveCredentials(path: string, credentials: Credentials): void {
   mkdirSync(directory, { recursive: true, mode: 0o700 });
   chmodSync(directory, 0o700);
   const partial = `${path}.${process.pid}.tmp`;
-  writeFileSync(partial, stringify({ url: credentials.url, token: credentials.token }), { mode: 0o600 });
+  const { url, token, caFile } = credentials;
+  writeFileSync(partial, stringify({ url, token, ...(caFile ? { caFile } : {}) }), { mode: 0o600 });
   chmodSync(partial, 0o600); // the umask may have narrowed it, never widened; make it exact
   renameSync(partial, path);
 }

@@ -8,8 +8,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(0);
 });
 
-const { DCM_URL, DCM_TOKEN, XDG_CONFIG_HOME } = process.env;
-void run(process.argv.slice(2), { DCM_URL, DCM_TOKEN, XDG_CONFIG_HOME }, processPrinter).then((status) => {
+const { DCM_URL, DCM_TOKEN, DCM_CA_FILE, XDG_CONFIG_HOME } = process.env;
+void run(process.argv.slice(2), { DCM_URL, DCM_TOKEN, DCM_CA_FILE, XDG_CONFIG_HOME }, processPrinter).then((status) => {
   // exitCode rather than exit(): let stdout drain when it is a pipe.
   process.exitCode = status;
 });

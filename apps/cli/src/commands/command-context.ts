@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DcmApiClient } from '../api-client';
-import { type CliEnvironment, resolveCredentials } from '../cli-config';
+import { type CliEnvironment, resolveCredentials, trustedCa } from '../cli-config';
 import { OUTPUT_FORMATS, type OutputFormat, type Printer } from '../output';
 
 /** What every command needs: where to print, and a client for the logged-in control. */
@@ -15,8 +15,8 @@ export function commandContext(env: CliEnvironment, printer: Printer): CommandCo
     env,
     printer,
     client() {
-      const { url, token } = resolveCredentials(env);
-      return new DcmApiClient(url, token);
+      const { url, token, caFile } = resolveCredentials(env);
+      return new DcmApiClient(url, token, trustedCa(url, caFile));
     },
   };
 }
