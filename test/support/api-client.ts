@@ -1,3 +1,5 @@
+import type { Dispatcher } from 'undici';
+
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -16,10 +18,16 @@ export class ApiClient {
   constructor(
     readonly url: string,
     readonly token: string | null,
+    /** Connections through this one (undici's Agent), e.g. trusting a test CA; default: fetch's own. */
+    private readonly dispatcher?: Dispatcher,
   ) {}
 
   as(token: string | null): ApiClient {
-    return new ApiClient(this.url, token);
+    return new ApiClient(this.url, token, this.dispatcher);
+  }
+
+  through(dispatcher: Dispatcher): ApiClient {
+    return new ApiClient(this.url, this.token, dispatcher);
   }
 
   async request<T = any>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<ApiResponse<T>> {
@@ -28,7 +36,7 @@ export class ApiClient {
     let payload: string | undefined = options.raw;
     if (payload === undefined && body !== undefined) payload = JSON.stringify(body);
     if (payload !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.url}${path}`, { method, headers, body: payload });
+    const response = await fetch(`${this.url}${path}`, { method, headers, body: payload, dispatcher: this.dispatcher });
     const text = await response.text();
     let parsed: unknown = text;
     try {

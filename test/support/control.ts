@@ -12,7 +12,7 @@ export interface RunningControl {
   dataDir: string;
   adminToken: string;
   app: NestFastifyApplication;
-  /** A client speaking HTTP to this control as the bootstrap admin. */
+  /** A client speaking HTTP to this control as the bootstrap admin (over HTTPS, give it a CA with `through`). */
   api: ApiClient;
   close(): Promise<void>;
 }
@@ -26,7 +26,7 @@ export async function startControl(settings: Record<string, unknown> = {}): Prom
   let url: string;
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    url = `${config.tls ? 'https' : 'http'}://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   } catch (error) {
     await app.close();
