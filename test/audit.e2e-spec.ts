@@ -72,9 +72,9 @@ describe('audit log', () => {
     });
     expect(byAction['quota.set']).toMatchObject({ before: {}, after: { vcpu: 16, memory: 64 * GIB } });
     expect(byAction['inventory.set']).toMatchObject({
-      subject: 'blv-a01/vcpu',
-      before: { total: 32, reserved: 0, allocationRatio: 4 },
-      after: { total: 32, reserved: 2, allocationRatio: 2 },
+      subject: 'blv-a01',
+      before: { resourceClass: 'vcpu', total: 32, reserved: 0, allocationRatio: 4, minUnit: null, maxUnit: null, stepSize: null },
+      after: { resourceClass: 'vcpu', total: 32, reserved: 2, allocationRatio: 2, minUnit: null, maxUnit: null, stepSize: null },
     });
     expect(byAction['allocation.create']).toMatchObject({ subject: allocation.id, before: null, after: { tenant: 'torfaen', resources: { vcpu: 4 } } });
     expect(byAction['allocation.release']).toMatchObject({ subject: allocation.id, after: { status: 'released' } });

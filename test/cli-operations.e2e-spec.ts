@@ -275,10 +275,20 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
   describe('audit', () => {
     it('lists what was done, newest first, filtered by subject and action', async () => {
       const events = await json('audit', '--subject-type', 'host', '--subject', 'blv-c01');
-      expect(events.map((event: { action: string }) => event.action)).toEqual(['host.decommission', 'host.update', 'host.update', 'host.create']);
+      expect(events.map((event: { action: string }) => event.action)).toEqual([
+        'host.decommission',
+        'inventory.set',
+        'inventory.set',
+        'inventory.set',
+        'host.update',
+        'host.update',
+        'host.create',
+      ]);
       expect(events[0].seq).toBeGreaterThan(events[1].seq);
 
-      const inventories = await json('audit', '--subject', 'blv-c01/vcpu');
+      const inventories = (await json('audit', '--subject', 'blv-c01', '--action', 'inventory.set')).filter(
+        (event: { after: { resourceClass: string } }) => event.after.resourceClass === 'vcpu',
+      );
       expect(inventories).toEqual([
         expect.objectContaining({ action: 'inventory.set', after: expect.objectContaining({ allocationRatio: 2, maxUnit: null }) }),
         expect.objectContaining({ action: 'inventory.set', after: expect.objectContaining({ allocationRatio: 2, maxUnit: 16 }) }),

@@ -27,6 +27,11 @@ function auditedHost(host: HostEntity): Record<string, unknown> {
   };
 }
 
+function auditedInventory(figures: ParsedInventory): ParsedInventory {
+  const { total, reserved, allocationRatio, minUnit, maxUnit, stepSize } = figures;
+  return { total, reserved, allocationRatio, minUnit, maxUnit, stepSize };
+}
+
 @Injectable()
 export class HostsService {
   constructor(
@@ -131,9 +136,9 @@ export class HostsService {
         actor,
         action: 'inventory.set',
         subjectType: 'host',
-        subject: `${name}/${resourceClass}`,
-        before: current ? { total: current.total, reserved: current.reserved, allocationRatio: current.allocationRatio } : null,
-        after: figures,
+        subject: name,
+        before: current ? { resourceClass, ...auditedInventory(current) } : null,
+        after: { resourceClass, ...auditedInventory(figures) },
       });
       return host;
     });
