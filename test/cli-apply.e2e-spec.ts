@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { requireBuiltCli, runCli } from './support/cli';
+import { BUILT_CLI, requireBuiltCli, runCli } from './support/cli';
 import { RunningControl, startControl } from './support/control';
 
 const GiB = 2 ** 30;
@@ -133,6 +134,30 @@ describe('dcm apply -f (CLI)', () => {
     expect((await control.api.get('/v1/tenants/monmouthshire/quotas')).body.quotas.memory.limit).toBe(3584 * GiB);
     expect((await control.api.get('/v1/hosts/blv-c02')).body.inventories.memory.reserved).toBe(64 * GiB);
     expect((await dcm('apply', '-f', path)).stdout).toBe('nothing to change\n');
+  });
+
+  it('draws a progress bar on a terminal, and prints what it did after it', async () => {
+    const changed = facility();
+    changed.tenants.find((tenant) => tenant.slug === 'monmouthshire')!.quotas!.memory = '3GiB';
+    changed.hosts.find((host) => host.name === 'blv-c02')!.inventories!.memory.reserved = '16GiB';
+    const path = writeFacility('terminal.yaml', changed);
+    // util-linux script(1) gives the CLI a pseudo-terminal, as an operator's shell would.
+    const command = [process.execPath, BUILT_CLI, 'apply', '-f', path].map((part) => `'${part}'`).join(' ');
+    // Asynchronously: control serves from this very process.
+    const result = await new Promise<{ status: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn('script', ['-qefc', command, '/dev/null'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
+      let stdout = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stdout }));
+    });
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/█+ 2\/2 done/);
+    expect(result.stdout).not.toContain('[1/2]');
+    const bar = result.stdout.lastIndexOf('2/2 done');
+    expect(result.stdout.indexOf('~ update tenant monmouthshire')).toBeGreaterThan(bar);
+    expect(result.stdout).toContain('0 created, 2 updated, 0 deleted');
   });
 
   it('prunes only with --prune, and reports hosts control will not decommission', async () => {

@@ -21,7 +21,8 @@ import type { Printer } from './output';
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-export function buildProgram(env: CliEnvironment, printer: Printer): Command {
+/** `terminal`: stderr is a terminal, so long runs may draw a progress bar there. */
+export function buildProgram(env: CliEnvironment, printer: Printer, terminal = false): Command {
   const program = new Command('dcm')
     .description("dcm: the operators' command line for the shared data-centre capacity manager")
     .version(packageVersion(), '-V, --version')
@@ -35,7 +36,7 @@ export function buildProgram(env: CliEnvironment, printer: Printer): Command {
     'dcm tenants list',
     'dcm allocations create --tenant torfaen vcpu=8 memory=32GiB',
   );
-  const context = commandContext(env, printer);
+  const context = commandContext(env, printer, terminal);
   registerLogin(program, context);
   registerTenants(program, context);
   registerQuotas(program, context);
@@ -51,9 +52,9 @@ export function buildProgram(env: CliEnvironment, printer: Printer): Command {
 }
 
 /** Runs one command line (without node and the script); answers the exit status. */
-export async function run(args: string[], env: CliEnvironment, printer: Printer): Promise<number> {
+export async function run(args: string[], env: CliEnvironment, printer: Printer, terminal = false): Promise<number> {
   try {
-    await buildProgram(env, printer).parseAsync(args, { from: 'user' });
+    await buildProgram(env, printer, terminal).parseAsync(args, { from: 'user' });
     return 0;
   } catch (error) {
     return report(error, printer);

@@ -9,7 +9,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 const { DCM_URL, DCM_TOKEN, DCM_CA_FILE, XDG_CONFIG_HOME } = process.env;
-void run(process.argv.slice(2), { DCM_URL, DCM_TOKEN, DCM_CA_FILE, XDG_CONFIG_HOME }, processPrinter).then((status) => {
+const terminal = process.stderr.isTTY === true;
+void run(process.argv.slice(2), { DCM_URL, DCM_TOKEN, DCM_CA_FILE, XDG_CONFIG_HOME }, processPrinter, terminal).then((status) => {
   // exitCode rather than exit(): let stdout drain when it is a pipe.
   process.exitCode = status;
 });

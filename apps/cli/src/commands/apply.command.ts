@@ -52,19 +52,29 @@ export function registerApply(program: Command, context: CommandContext): void {
       return;
     }
     const failed: Change[] = [];
-    for (const [index, change] of changes.entries()) {
-      printer.err(`[${index + 1}/${changes.length}] ${change.verb} ${change.kind} ${change.name}\n`);
-      try {
-        await change.run();
-        printer.out(describe(change));
-      } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
-        failed.push(change);
-        const { problem } = error;
-        printer.err(
-          `dcm: ${change.verb} ${change.kind} ${change.name}: ${problem.detail ?? problem.title ?? `HTTP ${problem.status}`}${problem.code ? ` (${problem.code})` : ''}\n`,
-        );
+    const progress = context.progress(changes.length);
+    // While a progress bar is drawn, what would be printed line by line waits until it is done.
+    const report: { stream: 'out' | 'err'; text: string }[] = [];
+    const print = (stream: 'out' | 'err', text: string) => (progress.drawn ? report.push({ stream, text }) : printer[stream](text));
+    try {
+      for (const [index, change] of changes.entries()) {
+        progress.step(index, `${change.verb} ${change.kind} ${change.name}`);
+        try {
+          await change.run();
+          print('out', describe(change));
+        } catch (error) {
+          if (!(error instanceof ApiError)) throw error;
+          failed.push(change);
+          const { problem } = error;
+          print(
+            'err',
+            `dcm: ${change.verb} ${change.kind} ${change.name}: ${problem.detail ?? problem.title ?? `HTTP ${problem.status}`}${problem.code ? ` (${problem.code})` : ''}\n`,
+          );
+        }
       }
+    } finally {
+      progress.stop();
+      for (const { stream, text } of report) printer[stream](text);
     }
     const done = changes.filter((change) => !failed.includes(change));
     printer.out(`${summary(done, true)}\n`);
