@@ -4,6 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createLogger, PinoNestLogger, RequestLog } from './common/logging';
+import { registerRateLimit } from './common/rate-limit';
 import { createValidationPipe } from './common/validation';
 import { ControlConfig } from './config/control-config';
 
@@ -20,6 +21,8 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, abortOnError: false });
   app.useLogger(new PinoNestLogger(logger));
+  // Before any route exists: the limiter hooks itself onto each route as it is added.
+  await registerRateLimit(app, config.rateLimitPerMinute);
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();

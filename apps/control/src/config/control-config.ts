@@ -30,6 +30,7 @@ export const ENVIRONMENT_VARIABLES = {
   DCM_SAMPLE_RETENTION_DAYS: 'sampleRetentionDays',
   DCM_FORECAST_WINDOW_DAYS: 'forecastWindowDays',
   DCM_LEADER_INTERVAL_S: 'leaderIntervalSeconds',
+  DCM_RATE_LIMIT_PER_MINUTE: 'rateLimitPerMinute',
   DCM_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
 } as const;
 
@@ -81,6 +82,8 @@ const schema = z
     sampleRetentionDays: integer(2, 10 * 366).default(400),
     forecastWindowDays: integer(1, 366).default(30),
     leaderIntervalSeconds: integer(1, 300).default(5),
+    /** Requests a minute per bearer token (per client address without one); 0 turns the limit off. */
+    rateLimitPerMinute: integer(0, 10_000_000).default(1200),
     /** Unset: audit events are kept for ever. */
     auditRetentionDays: integer(1, 100 * 366).optional(),
     showbackPrices: showbackPrices.optional(),

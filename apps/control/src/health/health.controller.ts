@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthI
 import { migrationsApplied } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/principal';
+import { NotRateLimited } from '../common/rate-limit';
 
 @ApiTags('health')
 @Public()
@@ -17,6 +18,7 @@ export class HealthController {
   ) {}
 
   @Get('live')
+  @NotRateLimited()
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness: the process is serving' })
   live() {
@@ -24,6 +26,7 @@ export class HealthController {
   }
 
   @Get('ready')
+  @NotRateLimited()
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: the database answers and every migration is applied' })
   ready() {

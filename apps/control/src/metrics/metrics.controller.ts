@@ -1,6 +1,7 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/principal';
+import { NotRateLimited } from '../common/rate-limit';
 import { EXPOSITION_CONTENT_TYPE } from './exposition';
 import { MetricsTokenGuard } from './metrics-token.guard';
 import { MetricsService } from './metrics.service';
@@ -12,6 +13,7 @@ export class MetricsController {
 
   @Get()
   @Public()
+  @NotRateLimited()
   @UseGuards(MetricsTokenGuard)
   @Header('content-type', EXPOSITION_CONTENT_TYPE)
   @Header('cache-control', 'no-store')
