@@ -1,6 +1,5 @@
 import type { ResourceUnit } from '@dcm/domain';
-// undici's fetch with its own Agent: Node's global fetch takes no CA, and its bundled undici varies with the Node version.
-import { Agent, fetch, type Response } from 'undici';
+import type { Agent } from 'undici';
 
 /** The RFC 9457 problem details control answers errors with. */
 export interface Problem {
@@ -296,7 +295,7 @@ export interface TrustedCa {
 /** A typed client for control's REST API (`/v1`), as the bearer of one token. */
 export class DcmApiClient {
   private readonly baseUrl: string;
-  private readonly dispatcher: Agent | undefined;
+  private dispatcher: Agent | undefined;
 
   constructor(
     url: string,
@@ -304,7 +303,6 @@ export class DcmApiClient {
     private readonly trusted?: TrustedCa,
   ) {
     this.baseUrl = url.replace(/\/+$/, '');
-    this.dispatcher = trusted ? new Agent({ connect: { ca: trusted.ca } }) : undefined;
   }
 
   listTenants(state?: string): Promise<Tenant[]> {
@@ -408,6 +406,18 @@ export class DcmApiClient {
     return this.request('DELETE', `/v1/tenants/${segment(tenant)}/grants/${segment(id)}`);
   }
 
+  /**
+   * Node's global fetch, or with a CA file undici's own fetch and Agent: the global one takes no CA. undici is loaded
+   * only then, as it costs every command about 50 ms to load.
+   */
+  private fetch(url: URL, init: RequestInit): Promise<Response> {
+    if (!this.trusted) return fetch(url, init);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const undici = require('undici') as typeof import('undici');
+    this.dispatcher ??= new undici.Agent({ connect: { ca: this.trusted.ca } });
+    return undici.fetch(url, { ...(init as object), dispatcher: this.dispatcher }) as unknown as Promise<Response>;
+  }
+
   private async request<T>(
     method: string,
     path: string,
@@ -419,12 +429,11 @@ export class DcmApiClient {
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = await this.fetch(url, {
         method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        dispatcher: this.dispatcher,
       });
     } catch (error) {
       throw new ConnectionError(describeFetchFailure(error, this.baseUrl, this.trusted));
