@@ -267,12 +267,18 @@ describe('quotas API', () => {
       await expect(quotasOf('vcpu-only')).resolves.toMatchObject({ quotas: { vcpu: { allocated: 0 } } });
     });
 
-    it('refuses a tenant with no quotas at all, even for a zero amount', async () => {
+    it('refuses a tenant with no quotas at all, even for a single vCPU', async () => {
       await createTenant(control.api, 'no-quotas');
 
-      const problem = expectProblem(await allocate('no-quotas', { vcpu: 0 }), 409, 'QuotaExceeded');
+      const problem = expectProblem(await allocate('no-quotas', { vcpu: 1 }), 409, 'QuotaExceeded');
 
-      expect(problem).toMatchObject({ resource: 'vcpu', requested: 0, limit: 0, allocated: 0 });
+      expect(problem).toMatchObject({ resource: 'vcpu', requested: 1, limit: 0, allocated: 0 });
+    });
+
+    it('refuses an allocation of nothing (a zero amount) as invalid, whatever the quotas', async () => {
+      const problem = expectProblem(await allocate('no-quotas', { vcpu: 0 }), 400, 'ValidationFailed');
+
+      expect(problem.errors).toEqual(['resources.vcpu: must be more than 0']);
     });
   });
 });

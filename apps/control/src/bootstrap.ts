@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
-import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { answerClientError, answerFrameworkError, ProblemDetailsFilter } from './common/problem-details.filter';
 import { createLogger, PinoNestLogger, RequestLog } from './common/logging';
 import { registerRateLimit } from './common/rate-limit';
 import { createValidationPipe } from './common/validation';
@@ -16,10 +16,18 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
     bodyLimit: config.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     loggerInstance: logger,
     logController: new RequestLog(),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, abortOnError: false });
+  // bodyParser false: Fastify's own JSON parser (with the limits above) and no form parser, which Nest would add and
+  // which would hand a form-encoded body to the handlers (and to a DELETE, which reads no body, without a 415).
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+    bodyParser: false,
+  });
   app.useLogger(new PinoNestLogger(logger));
   // Before any route exists: the limiter hooks itself onto each route as it is added.
   await registerRateLimit(app, config.rateLimitPerMinute);

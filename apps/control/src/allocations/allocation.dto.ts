@@ -3,7 +3,7 @@ import type { PlacementStrategy } from '@dcm/domain';
 import type { AllocationStatus } from '@dcm/persistence';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { IsResourceMap, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { IsResourceMap, IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
 export class CreateAllocationDto {
   @ApiProperty({ example: 'torfaen' })
@@ -29,6 +29,7 @@ export class CreateAllocationDto {
   @OptionalNotNull()
   @IsString()
   @MaxLength(500)
+  @IsSafeText()
   description?: string;
 
   @ApiPropertyOptional({ enum: ['spread', 'pack'], description: 'Placement strategy; the configured default (spread) otherwise' })

@@ -18,6 +18,9 @@ import { insufficientCapacity, quotaExceeded, REFUSAL_LIMITS } from './allocatio
 import { AdmissionTenant, AllocationRecord, AllocationsRepository } from './allocations.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 
+/** What a client may use as an Idempotency-Key: a UUID, a job id… printable ASCII, stored and compared as sent. */
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
 /** How many times admission re-tries when the placement catalog proved stale for the host it picked. */
 const MAX_PLACEMENT_ATTEMPTS = 5;
 
@@ -78,7 +81,7 @@ export class AllocationsService {
   }
 
   private async createOrReplay(input: CreateAllocationDto, principal: Principal, idempotencyKey?: string): Promise<AllocationOutcome> {
-    const amounts = await this.resourceClasses.parseAmounts(input.resources, 'resources');
+    const amounts = await this.resourceClasses.parseAmounts(input.resources, 'resources', { positive: true });
     const request: AdmissionRequest = {
       tenant: input.tenant,
       amounts,
@@ -88,7 +91,7 @@ export class AllocationsService {
       principal,
     };
     if (idempotencyKey !== undefined) {
-      if (idempotencyKey.length === 0 || idempotencyKey.length > 255) throw Problems.validation('Idempotency-Key must be 1–255 characters');
+      if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw Problems.validation('Idempotency-Key must be 1–255 printable ASCII characters');
       const requestHash = createHash('sha256')
         .update(JSON.stringify([request.tenant, amounts, request.host ?? null, request.description, request.strategy]))
         .digest('hex');

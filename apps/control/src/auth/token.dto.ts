@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { TokenEntity, TokenKind, TokenRole } from '@dcm/persistence';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
-import { SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { IsSafeText, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
 const ISSUABLE_KINDS = ['api', 'join'] as const;
 const API_ROLES = ['admin', 'operator', 'viewer', 'tenant'] as const;
@@ -40,6 +40,7 @@ export class CreateTokenDto {
   @OptionalNotNull()
   @IsString()
   @MaxLength(200)
+  @IsSafeText()
   name?: string;
 }
 

@@ -1,5 +1,7 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE, ProblemCode, ProblemDetails, ProblemException, problemFor } from './problem';
 
 const CODES_BY_STATUS: Record<number, ProblemCode> = {
@@ -47,6 +49,39 @@ export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void 
   // RFC 9110 §11.6.1: a 401 says how to authenticate.
   if (problem.status === 401) void reply.header('www-authenticate', 'Bearer realm="dcm"');
   void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+const FRAMEWORK_REFUSALS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL is not valid (bad percent-encoding)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than any name, slug or id can be',
+};
+
+/** Fastify's own refusals before any route runs (Fastify's frameworkErrors option): problem details like the rest. */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const detail = FRAMEWORK_REFUSALS[error.code];
+  sendProblem(reply, detail ? problemFor(400, 'ValidationFailed', detail, request.url) : toProblem(error, request.url));
+}
+
+/**
+ * Requests Node cannot parse at all (headers over its 16 KiB limit, characters not allowed in HTTP, a request that
+ * never finishes arriving) are answered on the socket, before Fastify or Nest see them: as problem details too
+ * (Fastify's clientErrorHandler option).
+ */
+export function answerClientError(error: ConnectionError, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'the request headers are larger than the server accepts']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'the request did not arrive in time']
+        : [400, 'the request is not valid HTTP'];
+  const body = JSON.stringify(problemFor(status, CODES_BY_STATUS[status] ?? 'ValidationFailed', detail));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 @Catch()

@@ -5,6 +5,34 @@ export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 const MAX_MAP_ENTRIES = 64;
 
+/**
+ * Characters no name, contact, label or description may hold: control characters (NUL, newlines, terminal escapes),
+ * line and paragraph separators, lone surrogates, and the bidirectional overrides and isolates that make text read
+ * differently from what it is. Letters of any script (Welsh ŵ and ŷ included) are fine.
+ */
+const UNSAFE_TEXT = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
+
+export function isSafeText(value: unknown): value is string {
+  return typeof value === 'string' && !UNSAFE_TEXT.test(value);
+}
+
+/** Single-line printable text (see UNSAFE_TEXT); with `blank: false`, also not only spaces. */
+export function IsSafeText(options: { blank?: boolean } & ValidationOptions = {}) {
+  const { blank = true, ...validationOptions } = options;
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isSafeText',
+      target: target.constructor,
+      propertyName,
+      options: {
+        message: `${propertyName} must be single-line text without control characters${blank ? '' : ', and not only spaces'}`,
+        ...validationOptions,
+      },
+      // An empty string is left to @MinLength, so that it gets one message rather than two.
+      validator: { validate: (value: unknown) => isSafeText(value) && (blank || value === '' || value.trim() !== '') },
+    });
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
 }
@@ -45,12 +73,15 @@ export function IsLabels(options?: ValidationOptions) {
       name: 'isLabels',
       target: target.constructor,
       propertyName,
-      options: { message: `${propertyName} must map at most 32 keys of [A-Za-z0-9._/-]{1,63} to strings of at most 255 characters`, ...options },
+      options: {
+        message: `${propertyName} must map at most 32 keys of [A-Za-z0-9._/-]{1,63} to single-line strings of at most 255 characters`,
+        ...options,
+      },
       validator: {
         validate: (value: unknown) =>
           isPlainObject(value) &&
           Object.keys(value).length <= 32 &&
-          Object.entries(value).every(([key, label]) => /^[A-Za-z0-9._/-]{1,63}$/.test(key) && typeof label === 'string' && label.length <= 255),
+          Object.entries(value).every(([key, label]) => /^[A-Za-z0-9._/-]{1,63}$/.test(key) && isSafeText(label) && label.length <= 255),
       },
     });
 }

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CLASSIFICATIONS, Classification, HostStatus, ResourceUnit } from '@dcm/domain';
 import type { Report } from '@dcm/protocol';
 import { IsIn, IsNumber, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
-import { IsAmountInput, IsLabels, IsResourceMap, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { IsAmountInput, IsLabels, IsResourceMap, IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
 const SETTABLE_STATUSES = ['up', 'maintenance'] as const;
 const amountSchema = { oneOf: [{ type: 'integer' }, { type: 'string' }] };
@@ -55,6 +55,7 @@ export class CreateHostDto {
   @OptionalNotNull()
   @IsString()
   @MaxLength(63)
+  @IsSafeText({ blank: false })
   rack?: string;
 
   @ApiPropertyOptional({ example: { model: 'PowerEdge R760' } })
@@ -100,6 +101,7 @@ export class UpdateHostDto {
   @ValidateIf((_, value) => value !== null)
   @IsString()
   @MaxLength(63)
+  @IsSafeText({ blank: false })
   rack?: string | null;
 
   @ApiPropertyOptional()

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { OptionalNotNull } from '../common/validators';
+import { IsSafeText, OptionalNotNull } from '../common/validators';
 import { IsIn, IsString, MaxLength } from 'class-validator';
 import type { ResourceUnit } from '@dcm/domain';
 
@@ -12,6 +12,7 @@ export class DeclareResourceClassDto {
   @OptionalNotNull()
   @IsString()
   @MaxLength(200)
+  @IsSafeText()
   description?: string;
 }
 

@@ -69,9 +69,9 @@ export class ResourceClassesService implements OnModuleInit {
 
   /**
    * Parses a map of resource class to amount (`{"vcpu": 8, "memory": "32GiB"}`) into integers in each class's unit.
-   * Refuses with one ValidationFailed listing every bad entry.
+   * Refuses with one ValidationFailed listing every bad entry; with `positive`, also every amount of 0.
    */
-  async parseAmounts(input: unknown, field: string, options: { allowEmpty?: boolean } = {}): Promise<ResourceAmounts> {
+  async parseAmounts(input: unknown, field: string, options: { allowEmpty?: boolean; positive?: boolean } = {}): Promise<ResourceAmounts> {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw Problems.validation(`${field} must be an object mapping resource classes to amounts`);
     }
@@ -88,8 +88,9 @@ export class ResourceClassesService implements OnModuleInit {
         continue;
       }
       const parsed = parseAmount(raw, unit);
-      if (parsed.ok) amounts[name] = parsed.value;
-      else errors.push(`${field}.${name}: ${parsed.reason}`);
+      if (!parsed.ok) errors.push(`${field}.${name}: ${parsed.reason}`);
+      else if (options.positive && parsed.value === 0) errors.push(`${field}.${name}: must be more than 0`);
+      else amounts[name] = parsed.value;
     }
     if (errors.length > 0) throw Problems.validation(errors.join('; '), errors);
     return amounts;

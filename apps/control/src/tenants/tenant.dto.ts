@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CLASSIFICATIONS, Classification } from '@dcm/domain';
 import type { TenantEntity, TenantIsolation, TenantState } from '@dcm/persistence';
 import { IsIn, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { IsSafeText, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
 const ISOLATIONS = ['shared', 'dedicated'] as const;
 
@@ -16,12 +16,14 @@ export class CreateTenantDto {
   @IsString()
   @MinLength(1)
   @MaxLength(200)
+  @IsSafeText({ blank: false })
   name: string;
 
   @ApiPropertyOptional({ example: 'ict-service-desk@torfaen.gov.uk' })
   @OptionalNotNull()
   @IsString()
   @MaxLength(320)
+  @IsSafeText()
   contact?: string;
 
   @ApiPropertyOptional({ enum: ISOLATIONS, default: 'shared' })
@@ -41,12 +43,14 @@ export class UpdateTenantDto {
   @IsString()
   @MinLength(1)
   @MaxLength(200)
+  @IsSafeText({ blank: false })
   name?: string;
 
   @ApiPropertyOptional()
   @OptionalNotNull()
   @IsString()
   @MaxLength(320)
+  @IsSafeText()
   contact?: string;
 
   @ApiPropertyOptional({ enum: ISOLATIONS })
