@@ -79,6 +79,25 @@ describe('control on PostgreSQL', () => {
     expect(verification.checked).toBeGreaterThanOrEqual(45);
   });
 
+  it('stops trusting a token another replica revoked, although this one had it cached', async () => {
+    const other = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });
+    try {
+      const viewer = await expectStatus(control.api.post('/v1/tokens', { kind: 'api', role: 'viewer' }), 201);
+      await expectStatus(other.api.as(viewer.token).get('/v1/tenants'), 200); // cached by the other replica now
+      await expectStatus(control.api.delete(`/v1/tokens/${viewer.id}`), 200);
+      expect((await control.api.as(viewer.token).get('/v1/tenants')).status).toBe(401); // at once where it was revoked
+      // The other replica's token-revocations job looks every second.
+      let status = 200;
+      for (let attempt = 0; attempt < 100 && status === 200; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        status = (await other.api.as(viewer.token).get('/v1/tenants')).status;
+      }
+      expect(status).toBe(401);
+    } finally {
+      await other.app.close();
+    }
+  });
+
   it('survives a restart: migrations are not re-applied and the bootstrap token still works', async () => {
     await control.app.close();
     control = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });

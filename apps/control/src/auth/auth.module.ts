@@ -7,12 +7,13 @@ import { BootstrapTokenService } from './bootstrap-token.service';
 import { TokenUsage } from './token-usage';
 import { TokensController } from './tokens.controller';
 import { TokensRepository } from './tokens.repository';
+import { TokensScheduler } from './tokens.scheduler';
 import { TokensService } from './tokens.service';
 
 @Module({
   imports: [TenantsModule, AuditModule],
   controllers: [TokensController],
-  providers: [TokensService, TokensRepository, TokenUsage, BootstrapTokenService, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [TokensService, TokensRepository, TokensScheduler, TokenUsage, BootstrapTokenService, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [TokensService],
 })
 export class AuthModule {}

@@ -13,6 +13,9 @@ export interface Credential {
   revokedAt: number | null;
 }
 
+/** The scheduler_watermarks row that counts token revocations. */
+const REVOCATIONS = 'token-revocations';
+
 @Injectable()
 export class TokensRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -51,6 +54,18 @@ export class TokensRepository {
 
   list(): Promise<TokenEntity[]> {
     return this.dataSource.manager.find(TokenEntity, { order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Counts one more revocation (or bootstrap token replacement): replicas that see the count move forget their cached tokens. */
+  async countRevocation(tx: EntityManager): Promise<void> {
+    await rawQuery(tx, 'INSERT INTO scheduler_watermarks (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = scheduler_watermarks.value + 1', [
+      REVOCATIONS,
+    ]);
+  }
+
+  async revocationCount(): Promise<number> {
+    const [row] = await rawQuery<{ value: unknown }>(this.dataSource.manager, 'SELECT value FROM scheduler_watermarks WHERE name = ?', [REVOCATIONS]);
+    return row ? Number(row.value) : 0;
   }
 
   save(token: TokenEntity, manager: EntityManager): Promise<TokenEntity> {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
@@ -11,15 +11,19 @@ import { Principal } from './principal';
 import { TokenUsage } from './token-usage';
 import { TokensRepository } from './tokens.repository';
 
-/** How long a verified token is trusted without looking at the database again (bounds how late a revocation bites). */
-const CACHE_TTL_MS = 5_000;
+/**
+ * How long a verified token is trusted without looking at the database again. Revocations do not wait for it: the
+ * replica that revokes forgets at once, and the others when they see the revocation count move (checkRevocations).
+ */
+const CACHE_TTL_MS = 10 * 60_000;
 /** The bootstrap admin token's id, the same on every replica, so that two replicas starting together cannot both create one. */
 const BOOTSTRAP_TOKEN_ID = '00000000-0000-4000-8000-00000000b007';
 /** Room for every agent of a 50,000-host facility and its operators (an entry is a few hundred bytes). */
 const CACHE_MAX_ENTRIES = 50_000;
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  // crypto.hash: one call, no Hash object; this runs for every request.
+  return hash('sha256', secret, 'hex');
 }
 
 export function generateSecret(): string {
@@ -31,6 +35,8 @@ export class TokensService {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
   /** Moved by every forget(): a lookup that began before one must not cache what it read. */
   private generation = 0;
+  /** The revocation count this replica last saw (see checkRevocations); null before the first look. */
+  private revocationsSeen: number | null = null;
 
   constructor(
     private readonly repository: TokensRepository,
@@ -84,7 +90,7 @@ export class TokensService {
     return tokens.map((token) => toTokenResponse(token, token.tenantId ? (slugs.get(token.tenantId) ?? null) : null));
   }
 
-  /** Revokes a token at once, on this replica; other replicas stop trusting their cached copy within CACHE_TTL_MS. */
+  /** Revokes a token at once on this replica; the others stop trusting it at their next checkRevocations. */
   async revoke(id: string, actor: Actor): Promise<TokenResponseDto> {
     const token = await this.unitOfWork.run(async (tx) => {
       const token = await this.repository.findById(id, tx);
@@ -92,6 +98,7 @@ export class TokensService {
       if (token.revokedAt) return token;
       token.revokedAt = this.clock.now();
       await this.auditLog.record(tx, { actor, action: 'token.revoke', subjectType: 'token', subject: id, after: { revokedAt: token.revokedAt.toISOString() } });
+      await this.repository.countRevocation(tx);
       return this.repository.save(token, tx);
     });
     this.forgetCached();
@@ -105,9 +112,21 @@ export class TokensService {
     if (!token || token.revokedAt) return;
     token.revokedAt = now;
     await this.repository.save(token, tx);
+    await this.repository.countRevocation(tx);
     await this.auditLog.record(tx, { actor, action: 'token.revoke', subjectType: 'token', subject: id, after: { revokedAt: now.toISOString() } });
     // Before the commit, so the caller must forget again after it (a lookup in between could cache the token).
     this.forgetCached();
+  }
+
+  /**
+   * Forgets every cached token when another replica has revoked one since the last look (the scheduler's
+   * token-revocations job calls this on every replica, every second).
+   */
+  async checkRevocations(): Promise<void> {
+    const count = await this.repository.revocationCount();
+    // The first look forgets too: whatever was cached before it was never checked against a count.
+    if (count !== this.revocationsSeen) this.forgetCached();
+    this.revocationsSeen = count;
   }
 
   /** Drops every cached principal, and whatever lookups in flight would have cached: revocations take effect at once. */
@@ -205,6 +224,8 @@ export class TokensService {
         existing ?? Object.assign(new TokenEntity(), { id: BOOTSTRAP_TOKEN_ID, kind: 'api', role: 'admin', name: 'bootstrap', createdAt: this.clock.now() });
       Object.assign(token, { secretHash: hashSecret(secret), revokedAt: null, expiresAt: null, tenantId: null, usesLeft: null, lastUsedAt: null });
       await this.repository.save(token, manager);
+      // A replaced bootstrap secret is a revocation of the old one, for the replicas that still trust it.
+      if (existing) await this.repository.countRevocation(manager);
       return secret;
     });
   }
