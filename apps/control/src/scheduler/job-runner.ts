@@ -19,6 +19,7 @@ export type JobObserver = (job: string, seconds: number, outcome: Exclude<JobOut
 export interface JobStatus {
   name: string;
   intervalSeconds: number;
+  everyReplica: boolean;
   running: boolean;
   lastRunAt: string | null;
   lastDurationSeconds: number | null;
@@ -98,6 +99,7 @@ export class JobRunner implements BeforeApplicationShutdown {
     return [...this.jobs.values()].map((job) => ({
       name: job.name,
       intervalSeconds: job.intervalMs / 1000,
+      everyReplica: job.everyReplica === true,
       running: job.running !== null,
       lastRunAt: job.lastRunAt?.toISOString() ?? null,
       lastDurationSeconds: job.lastDurationSeconds,
