@@ -78,7 +78,7 @@ describe(MetricsService.name, () => {
   afterEach(() => processMetrics.onModuleDestroy());
 
   it('announces every family of the catalogue once, in catalogue order, with its series right after', async () => {
-    const text = (await sut.exposition()).toString();
+    const text = Buffer.concat(await sut.exposition()).toString();
     const announced = [...text.matchAll(/^# HELP (\S+)/gm)].map((match) => match[1]).filter((name) => name.startsWith('dcm_'));
     expect(announced).toEqual(METRIC_CATALOGUE.map((definition) => definition.name));
     let family = '';
@@ -100,7 +100,7 @@ describe(MetricsService.name, () => {
 
     repository.hosts.find((host) => host.id === 'h5')!.lastReportAt = 2000;
     repository.reports.set('h5', report(555));
-    const text = (await sut.exposition()).toString();
+    const text = Buffer.concat(await sut.exposition()).toString();
     expect(repository.reportReads[1]).toEqual(['h5']);
     expect(text).toContain('dcm_host_load1{host="blv-05"} 555\n');
   });
@@ -127,8 +127,8 @@ describe(MetricsService.name, () => {
     ];
     for (let round = 0; round < 200; round++) {
       for (let count = random(4); count >= 0; count--) changes[random(changes.length)]();
-      const cached = domainPart(await sut.exposition());
-      expect(cached).toBe(domainPart(await fresh().exposition()));
+      const cached = domainPart(Buffer.concat(await sut.exposition()));
+      expect(cached).toBe(domainPart(Buffer.concat(await fresh().exposition())));
     }
   });
 });

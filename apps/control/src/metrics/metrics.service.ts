@@ -57,14 +57,17 @@ export class MetricsService {
     @Inject(CONTROL_CONFIG) private readonly config: Pick<ControlConfig, 'reportIntervalSeconds'>,
   ) {}
 
-  /** The whole exposition, UTF-8. Scrapes run one at a time: they share the caches. */
-  exposition(): Promise<Buffer> {
+  /**
+   * The whole exposition, UTF-8, as the parts to send one after the other: copying them into one buffer would copy
+   * every byte once more (18 MiB at 10,000 hosts). Scrapes run one at a time: they share the caches.
+   */
+  exposition(): Promise<Buffer[]> {
     const result = this.queue.then(() => this.render());
     this.queue = result.catch(() => undefined);
     return result;
   }
 
-  private async render(): Promise<Buffer> {
+  private async render(): Promise<Buffer[]> {
     const snapshot = await this.repository.snapshot();
     const hosts = await this.refreshHosts(snapshot);
     const tenants = this.refreshTenants(snapshot);
@@ -104,7 +107,7 @@ export class MetricsService {
     family('dcm_host_network_receive_bytes_total', measurements, MEASUREMENT_SECTIONS.networkReceive);
     family('dcm_host_network_transmit_bytes_total', measurements, MEASUREMENT_SECTIONS.networkTransmit);
     parts.push(Buffer.from(await this.processMetrics.text()));
-    return Buffer.concat(parts);
+    return parts;
   }
 
   /** Live hosts in name order, with blocks reused where unchanged and reports read only where they changed. */
