@@ -1,18 +1,38 @@
+import { createServer as createHttpServer, IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyServerOptions, RawServerDefault } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AgentsService } from './agents/agents.service';
+import { FastPath, reportIngestFastPath } from './agents/report-ingest.fast-path';
 import { AppModule } from './app.module';
+import { TokensService } from './auth/tokens.service';
 import { answerClientError, answerFrameworkError, ProblemDetailsFilter } from './common/problem-details.filter';
 import { createLogger, PinoNestLogger, RequestLog } from './common/logging';
-import { registerRateLimit } from './common/rate-limit';
+import { RateLimitCounters, registerRateLimit } from './common/rate-limit';
 import { createValidationPipe } from './common/validation';
 import { ControlConfig } from './config/control-config';
+import { MetricsRecorder } from './metrics/process-metrics';
 
 /** Builds the control application (not yet listening); main and the end-to-end tests share it. */
 export async function createControlApp(config: ControlConfig): Promise<NestFastifyApplication> {
   const logger = createLogger(config.logLevel);
+  const rateLimits = config.rateLimitPerMinute > 0 ? new RateLimitCounters(config.rateLimitPerMinute) : null;
+  // Requests go to the fast path first (once the application exists); whatever it declines, to Fastify.
+  let fastPath: FastPath | null = null;
   const adapter = new FastifyAdapter({
-    ...(config.tls ? { https: config.tls } : {}),
+    serverFactory: (handler: (request: IncomingMessage, response: ServerResponse) => void, options: FastifyServerOptions): RawServerDefault => {
+      const listener = (request: IncomingMessage, response: ServerResponse) => {
+        if (!fastPath?.(request, response)) handler(request, response);
+      };
+      const server = config.tls ? createHttpsServer(config.tls, listener) : createHttpServer(listener);
+      // As Fastify sets up a server it creates itself.
+      server.keepAliveTimeout = options.keepAliveTimeout!;
+      server.requestTimeout = options.requestTimeout!;
+      server.setTimeout(options.connectionTimeout!);
+      return server;
+    },
     bodyLimit: config.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -30,7 +50,7 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   });
   app.useLogger(new PinoNestLogger(logger));
   // Before any route exists: the limiter hooks itself onto each route as it is added.
-  await registerRateLimit(app, config.rateLimitPerMinute);
+  if (rateLimits) await registerRateLimit(app, rateLimits);
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
@@ -48,5 +68,13 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   await app.init();
+  fastPath = reportIngestFastPath({
+    agents: app.get(AgentsService),
+    tokens: app.get(TokensService),
+    metrics: app.get(MetricsRecorder),
+    rateLimits,
+    bodyLimitBytes: config.bodyLimitBytes,
+    logger,
+  });
   return app;
 }
