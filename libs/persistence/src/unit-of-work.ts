@@ -4,6 +4,13 @@ import { dialectOf, rawQuery } from './dialect';
 const RETRYABLE_POSTGRES_CODES = new Set(['40001', '40P01']); // serialization failure, deadlock detected
 const MAX_ATTEMPTS = 5;
 
+/**
+ * A group smaller than this waits GATHER_MS for more work before it starts: under a steady trickle of requests (agents
+ * reporting on their interval) a transaction per request or two would cost more than the requests themselves.
+ */
+const GATHER_BELOW = 16;
+const GATHER_MS = 2;
+
 /** How many queued pieces of work one SQLite transaction takes at most. */
 const MAX_GROUP = 256;
 
@@ -69,10 +76,12 @@ export class UnitOfWork {
   private schedule(): void {
     if (this.scheduled || this.running) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const start = () => {
       this.scheduled = false;
       void this.runGroup();
-    });
+    };
+    if (this.queued.length >= GATHER_BELOW) setImmediate(start);
+    else setTimeout(start, GATHER_MS);
   }
 
   private async runGroup(): Promise<void> {
