@@ -1,9 +1,8 @@
 import { request } from 'node:http';
 import { RunningControl, startControl } from './support/control';
-import { expectStatus } from './support/facility';
+import { enrolAgent, expectStatus } from './support/facility';
 import { aReport } from './support/reports';
 
-const GIB = 2 ** 30;
 const LIMIT = 40;
 
 interface Answer {
@@ -65,11 +64,7 @@ describe('agent reports: the fast path and the framework answer alike', () => {
   let viewerToken: string;
   let seq = 0;
 
-  const enrol = async (hostname: string) => {
-    const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
-    const facts = { hostname, os: 'Debian GNU/Linux 12', kernel: '6.1.0', cpuModel: 'EPYC', logicalCores: 64, memoryTotalBytes: 512 * GIB, storage: [] };
-    return expectStatus(control.api.post('/v1/agents/enrol', { joinToken: join.token, hostname, facts }, { token: null }), 201);
-  };
+  const enrol = (hostname: string) => enrolAgent(control.api, hostname);
 
   beforeAll(async () => {
     control = await startControl({ rateLimitPerMinute: LIMIT });

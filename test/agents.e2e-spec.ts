@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LivenessService } from '../apps/control/src/agents/liveness.service';
 import { Clock } from '../apps/control/src/common/clock';
-import { createTenant, expectStatus } from './support/facility';
+import { createTenant, expectStatus, hostFacts } from './support/facility';
 import { RunningControl, startControl } from './support/control';
 import { expectProblem } from './support/problems';
 import { aReport } from './support/reports';
@@ -13,15 +13,7 @@ describe('agent enrolment, report ingest and host liveness', () => {
   let control: RunningControl;
 
   const joinToken = async (uses = 1) => (await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses }), 201)).token as string;
-  const facts = (hostname: string) => ({
-    hostname,
-    os: 'Debian GNU/Linux 12',
-    kernel: '6.1.0-27-amd64',
-    cpuModel: 'AMD EPYC 9354',
-    logicalCores: 64,
-    memoryTotalBytes: 512 * GIB,
-    storage: [{ mountpoint: '/srv', sizeBytes: 20_480 * GIB }],
-  });
+  const facts = (hostname: string) => hostFacts(hostname);
   const enrol = async (hostname: string) =>
     expectStatus(control.api.post('/v1/agents/enrol', { joinToken: await joinToken(), hostname, facts: facts(hostname) }, { token: null }), 201);
   const post = (agent: { agentId: string; agentToken: string }, body: unknown) =>

@@ -4,7 +4,7 @@ import { AuditService } from '../apps/control/src/audit/audit.service';
 import { Clock } from '../apps/control/src/common/clock';
 import { EnforcementService } from '../apps/control/src/enforcement/enforcement.service';
 import { RunningControl, startControl } from './support/control';
-import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
+import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from './support/facility';
 import { expectProblem } from './support/problems';
 
 const GIB = 2 ** 30;
@@ -93,15 +93,7 @@ describe('audit log', () => {
 
   it('records enrolment under the join token, and enforcement changes under the scheduler', async () => {
     const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
-    const facts = {
-      hostname: 'blv-c07',
-      os: 'Debian GNU/Linux 12',
-      kernel: '6.1.0',
-      cpuModel: 'EPYC',
-      logicalCores: 16,
-      memoryTotalBytes: 64 * GIB,
-      storage: [],
-    };
+    const facts = hostFacts('blv-c07');
     const enrolled = await expectStatus(control.api.post('/v1/agents/enrol', { joinToken: join.token, hostname: 'blv-c07', facts }, { token: null }), 201);
     const [enrolment] = await events('?action=agent.enrol');
     expect(enrolment).toMatchObject({ actor: `token:${join.id}`, subjectType: 'host', subject: 'blv-c07', after: { agentId: enrolled.agentId, facts } });

@@ -1,47 +1,33 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { ApiClient } from './support/api-client';
+import { ControlProcess, spawnControl } from './support/control-process';
 import { freePort } from './support/ports';
 import { createTestDatabase, TestDatabase } from './support/postgres';
 import { createDataDir, removeDataDir } from './support/restartable-control';
 
-const ROOT = join(__dirname, '..');
 const ADMIN_TOKEN = 'leader-test-admin-token-0123456789';
 const LEADER_INTERVAL_S = 1;
 
-interface Replica {
+interface Replica extends ControlProcess {
   name: string;
-  process: ChildProcess;
-  api: ApiClient;
-  output: () => string;
   dataDir: string;
 }
 
-/** The real control as its own process (from source, as agent-process.ts runs the agent), so that it can be killed. */
 async function startReplica(name: string, databaseUrl: string): Promise<Replica> {
   const port = await freePort();
   const dataDir = createDataDir();
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/control/src/main.ts'], {
-    cwd: ROOT,
+  const control = spawnControl({
+    port,
+    dataDir,
+    adminToken: ADMIN_TOKEN,
     env: {
-      ...process.env,
-      TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
-      DCM_PORT: String(port),
-      DCM_DATA_DIR: dataDir,
       DCM_DATABASE_URL: databaseUrl,
-      DCM_ADMIN_TOKEN: ADMIN_TOKEN,
       DCM_LOG_LEVEL: 'info',
       DCM_LEADER_INTERVAL_S: String(LEADER_INTERVAL_S),
       DCM_ENFORCEMENT_INTERVAL_S: '1',
       DCM_REPORT_INTERVAL_S: '1',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  return { name, process: child, api: new ApiClient(`http://127.0.0.1:${port}`, ADMIN_TOKEN), output: () => output, dataDir };
+  return { ...control, name, dataDir };
 }
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {

@@ -2,7 +2,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { RequestMethod } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { RunningControl, startControl } from '../support/control';
-import { createHost, createTenant, expectStatus, setQuotas } from '../support/facility';
+import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from '../support/facility';
 import { aReport } from '../support/reports';
 
 /** Who calls: no token, a token that does not exist, an expired one, a revoked one, each role, and an agent. */
@@ -25,7 +25,6 @@ interface Row {
   request: (caller: Caller) => Promise<{ path: string; body?: unknown }>;
 }
 
-const GIB = 2 ** 30;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString().slice(0, 10);
 
 describe('access matrix: every route × every kind of caller', () => {
@@ -50,15 +49,7 @@ describe('access matrix: every route × every kind of caller', () => {
   const newAllocation = async () => (await expectStatus(admin().post('/v1/allocations', { tenant: 'alpha', resources: { vcpu: 1 } }), 201)).id as string;
   const newToken = async () => (await expectStatus(admin().post('/v1/tokens', { kind: 'api', role: 'viewer' }), 201)).id as string;
   const joinToken = async () => (await expectStatus(admin().post('/v1/tokens', { kind: 'join', uses: 1 }), 201)).token as string;
-  const facts = (hostname: string) => ({
-    hostname,
-    os: 'Debian GNU/Linux 12',
-    kernel: '6.1.0',
-    cpuModel: 'EPYC',
-    logicalCores: 8,
-    memoryTotalBytes: 32 * GIB,
-    storage: [],
-  });
+  const facts = (hostname: string) => hostFacts(hostname);
 
   const MATRIX: Record<string, Row> = {
     'GET /health/live': { access: 'public', ok: 200, request: async () => ({ path: '/health/live' }) },

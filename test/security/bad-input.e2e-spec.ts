@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { RequestOptions } from '../support/api-client';
 import { RunningControl, startControl } from '../support/control';
-import { createHost, createTenant, expectStatus, setQuotas } from '../support/facility';
+import { createHost, createTenant, expectStatus, setQuotas, hostFacts } from '../support/facility';
 import { PROBLEM_JSON } from '../support/problems';
 import { aReport } from '../support/reports';
 import { tableDigests } from '../support/sqlite-rows';
@@ -74,15 +74,7 @@ const LEAKS = [
   /TypeError|ReferenceError|RangeError|SyntaxError: |Cannot read propert|is not a function|undefined is not/,
 ];
 
-const JOIN_FACTS = (hostname: string) => ({
-  hostname,
-  os: 'Debian GNU/Linux 12',
-  kernel: '6.1.0-27-amd64',
-  cpuModel: 'AMD EPYC 9354',
-  logicalCores: 64,
-  memoryTotalBytes: 512 * GIB,
-  storage: [{ mountpoint: '/srv', sizeBytes: 20_480 * GIB }],
-});
+const JOIN_FACTS = (hostname: string) => hostFacts(hostname);
 
 /** Strings no name, slug, amount or description may be. */
 const HOSTILE_STRINGS: [string, string][] = [

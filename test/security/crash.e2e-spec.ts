@@ -1,12 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ApiClient } from '../support/api-client';
+import { ControlProcess, spawnControl } from '../support/control-process';
 import { createHost, createTenant, expectStatus, setQuotas } from '../support/facility';
 import { freePort } from '../support/ports';
 import { createDataDir, removeDataDir } from '../support/restartable-control';
 import { integrityCheck } from '../support/sqlite-rows';
 
-const ROOT = join(__dirname, '..', '..');
 const ADMIN_TOKEN = 'crash-test-admin-token-0123456789';
 const CLIENTS = 100;
 /** Answered allocations to wait for before the kill: enough that many more are in flight at that moment. */
@@ -14,30 +12,11 @@ const ANSWERED_BEFORE_KILL = 400;
 const TENANTS = ['torfaen', 'blaenau-gwent', 'monmouthshire', 'newport'];
 const HOSTS = Array.from({ length: 10 }, (_, i) => `blv-c${String(i + 1).padStart(2, '0')}`);
 
-interface Control {
-  process: ChildProcess;
-  api: ApiClient;
-  output: () => string;
-}
+type Control = ControlProcess;
 
-/** The real control as its own process on SQLite (from source, as the leader suite runs it), so that it can be killed. */
+/** The real control as its own process on SQLite, so that it can be killed. */
 function startControl(dataDir: string, port: number): Control {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/control/src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
-      DCM_PORT: String(port),
-      DCM_DATA_DIR: dataDir,
-      DCM_ADMIN_TOKEN: ADMIN_TOKEN,
-      DCM_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  return { process: child, api: new ApiClient(`http://127.0.0.1:${port}`, ADMIN_TOKEN), output: () => output };
+  return spawnControl({ port, dataDir, adminToken: ADMIN_TOKEN, env: { DCM_LOG_LEVEL: 'warn' } });
 }
 
 async function ready(control: Control): Promise<void> {

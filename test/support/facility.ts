@@ -20,3 +20,25 @@ export function setQuotas(api: ApiClient, slug: string, quotas: Record<string, n
 export function createHost(api: ApiClient, name: string, inventories: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return expectStatus(api.post('/v1/hosts', { name, site: 'hall-a', inventories, ...extra }), 201);
 }
+
+const GIB = 2 ** 30;
+
+/** What an agent enrols with: the facts of a mid-sized host (override any). */
+export function hostFacts(hostname: string, overrides: Record<string, unknown> = {}) {
+  return {
+    hostname,
+    os: 'Debian GNU/Linux 12',
+    kernel: '6.1.0-27-amd64',
+    cpuModel: 'AMD EPYC 9354',
+    logicalCores: 64,
+    memoryTotalBytes: 512 * GIB,
+    storage: [{ mountpoint: '/srv', sizeBytes: 20_480 * GIB }],
+    ...overrides,
+  };
+}
+
+/** Enrols an agent for `hostname` with a new one-use join token; answers the enrolment (agentId, agentToken, …). */
+export async function enrolAgent(api: ApiClient, hostname: string, facts: Record<string, unknown> = hostFacts(hostname)) {
+  const join = await expectStatus(api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
+  return expectStatus(api.post('/v1/agents/enrol', { joinToken: join.token, hostname, facts }, { token: null }), 201);
+}

@@ -17,7 +17,7 @@ describe(RateLimitCounters.name, () => {
     const seen: number[] = [];
     store.incr('token:c', (_error, state) => seen.push(state!.current), 60_000, 2);
     sut.take('token:c');
-    store.child({}).incr('token:c', (_error, state) => seen.push(state!.current), 60_000, 2);
+    store.child({} as never).incr('token:c', (_error, state) => seen.push(state!.current), 60_000, 2);
     expect(seen).toEqual([1, 3]);
     expect(new Store({})).toBe(store);
   });
