@@ -10,7 +10,8 @@
  * Targets: a warm GET /metrics ≤ 250 ms, and the warm renderer ≥ 3 × faster than the plain registry (both timed in
  * this process, like for like). Figures swing with the machine's load: compare the ratios of one run.
  *
- * Environment: BENCH_HOSTS=10000, BENCH_TENANTS=1000, BENCH_RUNS=7 (timed repetitions of each warm case; medians shown).
+ * Environment: BENCH_HOSTS=10000, BENCH_TENANTS=1000, BENCH_RUNS=7 (timed repetitions of each warm case; medians shown);
+ * BENCH_PROFILE=<dir> writes a CPU profile of control during the scrapes after every host reported again.
  */
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { aReport } from '../support/reports';
 import { digestOf } from '../../apps/control/src/metrics/report-digest';
 import { Benchmark, cleanupOnInterrupt, dec, envNumber, int } from './support/benchmark';
 import { startChild } from './support/child';
+import { formatProfileSummary, summariseProfile } from './support/cpuprofile';
 import type { ControlServerDetails } from './support/control-server';
 
 const RENDER_TARGET_MS = 250;
@@ -212,9 +214,16 @@ export const metrics: Benchmark = async () => {
       fewChanges(db, seeded, round);
       httpWarm.push((await timed(scrape)).ms);
     }
+    const profileDir = process.env.BENCH_PROFILE;
+    if (profileDir) await control.startProfile();
     for (let round = 0; round < runs; round++) {
       newReports(db, seeded, seeded.hostIds);
       httpAllNew.push((await timed(scrape)).ms);
+    }
+    if (profileDir) {
+      const profile = await control.stopProfile(join(profileDir, 'metrics.cpuprofile'));
+      console.log(`  CPU profile of control during the scrapes after every host reported again: ${profile}`);
+      for (const line of formatProfileSummary(summariseProfile(profile, 25))) console.log(`    ${line}`);
     }
     const exposition = cold.result.toString();
     const lines = exposition.split('\n').filter((line) => line.startsWith('dcm_')).length;

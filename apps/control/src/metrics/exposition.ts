@@ -58,6 +58,8 @@ export function sectionText(block: Sections, index: number): string {
   return block.bytes.toString('utf8', block.offsets[index], block.offsets[index + 1]);
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Blocks per run: small enough that a change re-copies little, large enough that a scrape copies few buffers. */
 const RUN_LENGTH = 64;
 
@@ -80,6 +82,7 @@ export class FamilyRuns {
   update(blocks: readonly Sections[]): Buffer[] {
     const section = this.section;
     const next: Run[] = [];
+    const rebuilt: { run: Run; length: number }[] = [];
     for (let start = 0; start < blocks.length; start += RUN_LENGTH) {
       const end = Math.min(start + RUN_LENGTH, blocks.length);
       const cached = this.runs[next.length];
@@ -89,14 +92,21 @@ export class FamilyRuns {
         next.push(cached);
         continue;
       }
-      const run = blocks.slice(start, end);
-      // Copied straight into one buffer: a view per block and family would be 80,000 short-lived objects a scrape.
+      const run = { blocks: blocks.slice(start, end), bytes: EMPTY };
       let length = 0;
-      for (const { offsets } of run) length += offsets[section + 1] - offsets[section];
-      const bytes = Buffer.allocUnsafe(length);
-      let at = 0;
-      for (const block of run) at += block.bytes.copy(bytes, at, block.offsets[section], block.offsets[section + 1]);
-      next.push({ blocks: run, bytes });
+      for (const { offsets } of run.blocks) length += offsets[section + 1] - offsets[section];
+      next.push(run);
+      rebuilt.push({ run, length });
+    }
+    // The runs rebuilt in this scrape share one allocation (every run, after every host reported again): a buffer
+    // per run would be two thousand allocations a scrape. Each run copies its blocks' lines straight into its part.
+    let total = 0;
+    for (const { length } of rebuilt) total += length;
+    const bytes = total > 0 ? Buffer.allocUnsafe(total) : EMPTY;
+    let at = 0;
+    for (const { run, length } of rebuilt) {
+      run.bytes = bytes.subarray(at, at + length);
+      for (const block of run.blocks) at += block.bytes.copy(bytes, at, block.offsets[section], block.offsets[section + 1]);
     }
     this.runs = next;
     return next.map((run) => run.bytes);
