@@ -26,7 +26,7 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
       const listener = (request: IncomingMessage, response: ServerResponse) => {
         if (!fastPath?.(request, response)) handler(request, response);
       };
-      const server = config.tls ? createHttpsServer(config.tls, listener) : createHttpServer(listener);
+      const server = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, listener) : createHttpServer(listener);
       // As Fastify sets up a server it creates itself.
       server.keepAliveTimeout = options.keepAliveTimeout!;
       server.requestTimeout = options.requestTimeout!;

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createControlApp } from './bootstrap';
 import { ConfigurationError, ControlConfig, loadControlConfig } from './config/control-config';
+import { certificateWarning } from './config/tls-credentials';
 
 function readConfig(): ControlConfig {
   try {
@@ -16,7 +17,10 @@ async function main(): Promise<void> {
   const config = readConfig();
   const app = await createControlApp(config);
   await app.listen({ host: config.host, port: config.port });
-  new Logger('Main').log(`dcm control listening on ${config.tls ? 'https' : 'http'}://${config.host}:${config.port} (API docs at /docs)`);
+  const logger = new Logger('Main');
+  logger.log(`dcm control listening on ${config.tls ? 'https' : 'http'}://${config.host}:${config.port} (API docs at /docs)`);
+  const warning = config.tls ? certificateWarning(config.tls.validTo, new Date()) : null;
+  if (warning) logger[warning.level](warning.message);
 }
 
 void main();

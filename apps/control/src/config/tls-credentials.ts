@@ -5,6 +5,26 @@ import { readFileSync } from 'node:fs';
 export interface TlsCredentials {
   cert: string;
   key: string;
+  /** When the server's certificate stops being valid. */
+  validTo: Date;
+}
+
+/** Renew this long before a certificate expires: agents and the CLI refuse an expired one, and reports then only spool. */
+const RENEW_WITHIN_MS = 14 * 86_400_000;
+
+/** What to tell operators about the certificate's validity at start, or null when it is good for a while yet. */
+export function certificateWarning(validTo: Date, now: Date): { level: 'error' | 'warn'; message: string } | null {
+  const left = validTo.getTime() - now.getTime();
+  if (left <= 0) {
+    return { level: 'error', message: `the TLS certificate (tlsCertFile) expired at ${validTo.toISOString()}: agents and dcm refuse it; renew it` };
+  }
+  if (left <= RENEW_WITHIN_MS) {
+    return {
+      level: 'warn',
+      message: `the TLS certificate (tlsCertFile) expires at ${validTo.toISOString()}, in ${Math.ceil(left / 86_400_000)} day(s): renew it`,
+    };
+  }
+  return null;
 }
 
 export interface TlsProblem {
@@ -42,7 +62,9 @@ export function readTlsCredentials(certFile: string, keyFile: string): TlsCreden
   if (certificate && privateKey && !certificate.checkPrivateKey(privateKey)) {
     problems.push({ setting: 'tlsKeyFile', message: `${keyFile} is not the private key of the certificate in ${certFile}` });
   }
-  return problems.length > 0 || cert === null || key === null ? { ok: false, problems } : { ok: true, credentials: { cert, key } };
+  return problems.length > 0 || cert === null || key === null || certificate === null
+    ? { ok: false, problems }
+    : { ok: true, credentials: { cert, key, validTo: new Date(certificate.validTo) } };
 }
 
 function readPem(path: string, setting: TlsProblem['setting'], problems: TlsProblem[]): string | null {
