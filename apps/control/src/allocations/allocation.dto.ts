@@ -2,8 +2,9 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { PlacementStrategy } from '@dcm/domain';
 import type { AllocationStatus } from '@dcm/persistence';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, MaxLength, Min } from 'class-validator';
 import { IsResourceMap, IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { PageLimit } from '../common/paging';
 
 export class CreateAllocationDto {
   @ApiProperty({ example: 'torfaen' })
@@ -56,12 +57,7 @@ export class ListAllocationsQueryDto {
   @IsIn(['active', 'released', 'all'])
   status?: AllocationStatus | 'all';
 
-  @ApiPropertyOptional({ default: 100, maximum: 1000 })
-  @OptionalNotNull()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit()
   limit?: number;
 
   @ApiPropertyOptional({ default: 0 })

@@ -17,6 +17,7 @@ import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto } f
 import { insufficientCapacity, quotaExceeded, REFUSAL_LIMITS } from './allocation-problems';
 import { AdmissionTenant, AllocationRecord, AllocationsRepository } from './allocations.repository';
 import { IdempotencyRepository } from './idempotency.repository';
+import { DEFAULT_PAGE_LIMIT } from '../common/paging';
 
 /** What a client may use as an Idempotency-Key: a UUID, a job id… printable ASCII, stored and compared as sent. */
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
@@ -132,7 +133,7 @@ export class AllocationsService {
     const hostId = query.host ? (await this.hosts.findLiveByName(query.host))?.id : undefined;
     if ((query.tenant && !tenantId) || (query.host && !hostId)) return [];
     const status = query.status === 'all' ? undefined : (query.status ?? 'active');
-    const allocations = await this.allocations.list({ tenantId, hostId, status }, { limit: query.limit ?? 100, offset: query.offset ?? 0 });
+    const allocations = await this.allocations.list({ tenantId, hostId, status }, { limit: query.limit ?? DEFAULT_PAGE_LIMIT, offset: query.offset ?? 0 });
     return this.toResponses(allocations);
   }
 

@@ -5,6 +5,7 @@ import { parseInstant } from '../common/instant';
 import { Problems } from '../common/problem';
 import { AuditEventResponseDto, AuditQueryDto, AuditVerificationResponseDto, toAuditEventResponse } from './audit.dto';
 import { AuditService } from './audit.service';
+import { DEFAULT_PAGE_LIMIT } from '../common/paging';
 
 function instant(text: string | undefined, name: string): Date | undefined {
   if (text === undefined) return undefined;
@@ -34,7 +35,7 @@ export class AuditController {
         to: instant(query.to, 'to'),
         beforeSeq: query.before,
       },
-      query.limit ?? 100,
+      query.limit ?? DEFAULT_PAGE_LIMIT,
     );
     return events.map(toAuditEventResponse);
   }

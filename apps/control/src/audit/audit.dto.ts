@@ -4,6 +4,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { OptionalNotNull } from '../common/validators';
 import { INSTANT_PATTERN } from '../reports/report.dto';
+import { PageLimit } from '../common/paging';
 
 export class AuditQueryDto {
   @ApiPropertyOptional({ example: 'torfaen', description: "The subject's name: a tenant's slug, a host's name, an allocation's or token's id" })
@@ -46,12 +47,7 @@ export class AuditQueryDto {
   @Max(Number.MAX_SAFE_INTEGER)
   before?: number;
 
-  @ApiPropertyOptional({ default: 100, maximum: 1000 })
-  @OptionalNotNull()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit()
   limit?: number;
 }
 
