@@ -51,6 +51,14 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   app.useLogger(new PinoNestLogger(logger));
   // Before any route exists: the limiter hooks itself onto each route as it is added.
   if (rateLimits) await registerRateLimit(app, rateLimits);
+  // Once the application is closing, reports go to Fastify too, which answers 503 while it drains: the fast path's
+  // services (and the database) are being shut down.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('preClose', async () => {
+      fastPath = null;
+    });
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
