@@ -1,21 +1,10 @@
 import { Body, Controller, HttpCode, Param, ParseUUIDPipe, PipeTransform, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import {
-  EnrolRequest,
-  EnrolRequestSchema,
-  EnrolResponse,
-  IngestResponse,
-  isReportArray,
-  Report,
-  ReportBatch,
-  ReportBatchSchema,
-  validateEnrolRequest,
-  validateReportBatch,
-} from '@dcm/protocol';
+import { EnrolRequest, EnrolRequestSchema, EnrolResponse, IngestResponse, ReportBatchSchema, validateEnrolRequest } from '@dcm/protocol';
 import { AgentRoute, CurrentPrincipal, Principal, Public } from '../auth/principal';
-import { Problems } from '../common/problem';
 import { MetricsRecorder } from '../metrics/process-metrics';
 import { AgentsService } from './agents.service';
+import { reportsOf, validated } from './protocol-validation';
 
 /** Validates a body against a @dcm/protocol schema: the wire format both sides share. */
 class ProtocolPipe<T> implements PipeTransform<unknown, T> {
@@ -24,11 +13,6 @@ class ProtocolPipe<T> implements PipeTransform<unknown, T> {
   transform(value: unknown): T {
     return validated(this.validate(value));
   }
-}
-
-function validated<T>(result: { ok: true; value: T } | { ok: false; errors: string[] }): T {
-  if (!result.ok) throw Problems.validation(result.errors.slice(0, 20).join('; '), result.errors.slice(0, 100));
-  return result.value;
 }
 
 @ApiTags('agents')
@@ -55,10 +39,6 @@ export class AgentsController {
   @ApiBody({ schema: ReportBatchSchema as object })
   ingest(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IngestResponse> {
     // Validated here rather than in a pipe, so that a refused batch counts as rejected reports (as many as it held).
-    const checked = validateReportBatch(body);
-    if (!checked.ok) this.metrics.countAgentReports('rejected', Array.isArray(body) ? Math.max(1, body.length) : 1);
-    const batch: ReportBatch = validated(checked);
-    const reports: Report[] = isReportArray(batch) ? batch : [batch];
-    return this.agents.ingest(id, principal, reports);
+    return this.agents.ingest(id, principal, reportsOf(body, this.metrics));
   }
 }

@@ -1,17 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isReportArray, Report, validateReportBatch } from '@dcm/protocol';
 import type { Logger } from 'pino';
 import { parse as parseJson } from 'secure-json-parse';
 import type { TokensService } from '../auth/tokens.service';
-import { PROBLEM_CONTENT_TYPE, ProblemDetails, Problems } from '../common/problem';
-import { toProblem } from '../common/problem-details.filter';
-import { RateLimitCounters, rateLimitKeyOf } from '../common/rate-limit';
+import { bearerToken, hashSecret } from '../common/bearer';
+import { requestLogLevel } from '../common/logging';
+import { ProblemDetails, Problems } from '../common/problem';
+import { problemHeaders, toProblem } from '../common/problem-details.filter';
+import { RateLimitCounters, rateLimitKeyFor } from '../common/rate-limit';
 import type { MetricsRecorder } from '../metrics/process-metrics';
 import type { AgentsService } from './agents.service';
+import { reportsOf } from './protocol-validation';
 
 const REPORTS_PATH = /^\/v1\/agents\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/reports$/i;
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export interface ReportIngestDependencies {
   agents: AgentsService;
@@ -51,19 +52,21 @@ async function serve(deps: ReportIngestDependencies, agentId: string, request: I
   const started = performance.now();
   let status = 200;
   try {
+    // The token is hashed once: the rate limit and authentication both know it by its hash.
+    const token = bearerToken(request.headers.authorization);
+    const secretHash = token === null ? null : hashSecret(token);
     // Counted before the body is read, as the framework's limiter does.
-    const limited = deps.rateLimits?.take(rateLimitKeyOf(request.headers.authorization, request.socket.remoteAddress));
+    const limited = deps.rateLimits?.take(rateLimitKeyFor(secretHash, request.socket.remoteAddress));
     if (limited?.exceeded) {
       request.resume();
       response.setHeader('retry-after', limited.retryAfterSeconds);
       throw deps.rateLimits!.problem(limited.retryAfterSeconds);
     }
     const text = await readBody(request, length);
-    const bearer = BEARER.exec(request.headers.authorization ?? '');
-    if (!bearer) throw Problems.unauthenticated('send Authorization: Bearer <token>');
-    const principal = await deps.tokens.authenticate(bearer[1]);
+    if (secretHash === null) throw Problems.unauthenticated('send Authorization: Bearer <token>');
+    const principal = await deps.tokens.authenticateHash(secretHash);
     if (principal.kind !== 'agent') throw Problems.forbidden('only an agent token may call this');
-    const reports = parseReports(deps, text);
+    const reports = reportsOf(parseBody(deps, text), deps.metrics);
     const answer = JSON.stringify(await deps.agents.ingest(agentId, principal, reports));
     response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer) });
     response.end(answer);
@@ -92,34 +95,26 @@ function readBody(request: IncomingMessage, length: number): Promise<string> {
   });
 }
 
-function parseReports(deps: ReportIngestDependencies, text: string): Report[] {
-  let body: unknown;
+/** The JSON body, refused (as Fastify's parser refuses it) with `__proto__` or `constructor.prototype` keys. */
+function parseBody(deps: ReportIngestDependencies, text: string): unknown {
   try {
-    body = parseJson(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    return parseJson(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
     deps.metrics.countAgentReports('rejected');
     throw Problems.validation(`the body is not valid JSON: ${(error as Error).message}`);
   }
-  const checked = validateReportBatch(body);
-  if (!checked.ok) {
-    deps.metrics.countAgentReports('rejected', Array.isArray(body) ? Math.max(1, body.length) : 1);
-    throw Problems.validation(checked.errors.slice(0, 20).join('; '), checked.errors.slice(0, 100));
-  }
-  return isReportArray(checked.value) ? checked.value : [checked.value];
 }
 
 function sendProblem(response: ServerResponse, problem: ProblemDetails): void {
   if (response.headersSent) return void response.destroy();
   const body = JSON.stringify(problem);
-  // RFC 9110 §11.6.1: a 401 says how to authenticate.
-  if (problem.status === 401) response.setHeader('www-authenticate', 'Bearer realm="dcm"');
-  response.writeHead(problem.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
+  response.writeHead(problem.status, { ...problemHeaders(problem), 'content-length': Buffer.byteLength(body) });
   response.end(body);
 }
 
 /** The same line, at the same levels, as the framework's request log (RequestLog). */
 function logRequest(logger: Logger, request: IncomingMessage, status: number, milliseconds: number): void {
-  const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+  const level = requestLogLevel(status);
   if (!logger.isLevelEnabled(level)) return;
   logger[level]({ req: { method: request.method, url: request.url }, res: { statusCode: status }, responseTime: milliseconds }, 'request completed');
 }

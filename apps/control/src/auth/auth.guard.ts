@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from '../common/bearer';
 import { Problems } from '../common/problem';
 import { AGENT_ROUTE, ApiRole, Principal, PUBLIC_ROUTE, REQUIRED_ROLE, ROLE_RANKS, TENANT_READABLE } from './principal';
 import { TokensService } from './tokens.service';
@@ -21,10 +22,9 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
 
     const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) throw Problems.unauthenticated('send Authorization: Bearer <token>');
-    const principal = await this.tokens.authenticate(match[1]);
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw Problems.unauthenticated('send Authorization: Bearer <token>');
+    const principal = await this.tokens.authenticate(token);
     request.principal = principal;
 
     const agentRoute = this.reflector.getAllAndOverride<boolean>(AGENT_ROUTE, targets) ?? false;

@@ -1,8 +1,9 @@
-import { hash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Actor, AuditLog } from '../audit/audit-log';
+import { hashSecret } from '../common/bearer';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { TenantsRepository } from '../tenants/tenants.repository';
@@ -20,11 +21,6 @@ const CACHE_TTL_MS = 10 * 60_000;
 const BOOTSTRAP_TOKEN_ID = '00000000-0000-4000-8000-00000000b007';
 /** Room for every agent of a 50,000-host facility and its operators (an entry is a few hundred bytes). */
 const CACHE_MAX_ENTRIES = 50_000;
-
-export function hashSecret(secret: string): string {
-  // crypto.hash: one call, no Hash object; this runs for every request.
-  return hash('sha256', secret, 'hex');
-}
 
 export function generateSecret(): string {
   return `dcm_${randomBytes(32).toString('base64url')}`;
@@ -95,11 +91,8 @@ export class TokensService {
     const token = await this.unitOfWork.run(async (tx) => {
       const token = await this.repository.findById(id, tx);
       if (!token) throw Problems.notFound(`token ${id}`);
-      if (token.revokedAt) return token;
-      token.revokedAt = this.clock.now();
-      await this.auditLog.record(tx, { actor, action: 'token.revoke', subjectType: 'token', subject: id, after: { revokedAt: token.revokedAt.toISOString() } });
-      await this.repository.countRevocation(tx);
-      return this.repository.save(token, tx);
+      if (!token.revokedAt) await this.markRevoked(token, this.clock.now(), actor, tx);
+      return token;
     });
     this.forgetCached();
     const slugs = await this.tenants.slugsByIds(token.tenantId ? [token.tenantId] : []);
@@ -110,12 +103,17 @@ export class TokensService {
   async revokeWithin(id: string, now: Date, actor: Actor, tx: EntityManager): Promise<void> {
     const token = await this.repository.findById(id, tx);
     if (!token || token.revokedAt) return;
+    await this.markRevoked(token, now, actor, tx);
+    // Before the commit, so the caller must forget again after it (a lookup in between could cache the token).
+    this.forgetCached();
+  }
+
+  /** Stores the revocation, counts it for the other replicas (checkRevocations) and audits it. */
+  private async markRevoked(token: TokenEntity, now: Date, actor: Actor, tx: EntityManager): Promise<void> {
     token.revokedAt = now;
     await this.repository.save(token, tx);
     await this.repository.countRevocation(tx);
-    await this.auditLog.record(tx, { actor, action: 'token.revoke', subjectType: 'token', subject: id, after: { revokedAt: now.toISOString() } });
-    // Before the commit, so the caller must forget again after it (a lookup in between could cache the token).
-    this.forgetCached();
+    await this.auditLog.record(tx, { actor, action: 'token.revoke', subjectType: 'token', subject: token.id, after: { revokedAt: now.toISOString() } });
   }
 
   /**
@@ -170,8 +168,12 @@ export class TokensService {
   }
 
   /** Resolves a bearer secret to the principal it stands for, or throws Unauthenticated. */
-  async authenticate(secret: string): Promise<Principal> {
-    const secretHash = hashSecret(secret);
+  authenticate(secret: string): Promise<Principal> {
+    return this.authenticateHash(hashSecret(secret));
+  }
+
+  /** As authenticate, for a caller that has hashed the secret already (see hashSecret). */
+  async authenticateHash(secretHash: string): Promise<Principal> {
     const now = this.clock.now().getTime();
     const cached = this.cache.get(secretHash);
     if (cached && cached.until > now) {

@@ -54,6 +54,11 @@ export class PinoNestLogger implements LoggerService {
   }
 }
 
+/** The level a request's line is logged at: routine successes at debug, refusals (4xx) at info, failures at error. */
+export function requestLogLevel(status: number, failed = false): Level {
+  return failed || status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+}
+
 /**
  * Fastify's request log with dcm's levels: one line per answered request, routine successes at debug (so that a busy
  * facility's log stays readable), refusals (4xx) at info, failures (5xx) at error; no "incoming request" lines.
@@ -63,7 +68,7 @@ export class RequestLog extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const status = reply.statusCode;
-    const level: Level = error || status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+    const level = requestLogLevel(status, Boolean(error));
     if (!(request.log as Logger).isLevelEnabled(level)) return;
     request.log[level](
       { req: { method: request.method, url: request.url }, res: { statusCode: status }, responseTime: reply.elapsedTime, ...(error ? { err: error } : {}) },

@@ -45,10 +45,14 @@ export function toProblem(error: unknown, instance?: string): ProblemDetails {
   return problemFor(500, 'InternalError', 'An internal error occurred; it has been logged.', instance);
 }
 
-export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
+/** The headers a problem is answered with. */
+export function problemHeaders(problem: ProblemDetails): Record<string, string> {
   // RFC 9110 §11.6.1: a 401 says how to authenticate.
-  if (problem.status === 401) void reply.header('www-authenticate', 'Bearer realm="dcm"');
-  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  return problem.status === 401 ? { 'content-type': PROBLEM_CONTENT_TYPE, 'www-authenticate': 'Bearer realm="dcm"' } : { 'content-type': PROBLEM_CONTENT_TYPE };
+}
+
+export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
+  void reply.status(problem.status).headers(problemHeaders(problem)).send(JSON.stringify(problem));
 }
 
 const FRAMEWORK_REFUSALS: Record<string, string> = {

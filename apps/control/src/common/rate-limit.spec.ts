@@ -30,7 +30,7 @@ describe(RateLimitCounters.name, () => {
 describe(rateLimitKeyOf.name, () => {
   it('keys by a hash of the bearer token, never the token itself, and by address without one', () => {
     const key = rateLimitKeyOf('Bearer dcm_secret-value', '10.0.0.1');
-    expect(key).toMatch(/^token:[A-Za-z0-9_-]{43}$/);
+    expect(key).toMatch(/^token:[0-9a-f]{64}$/);
     expect(key).not.toContain('dcm_secret-value');
     expect(rateLimitKeyOf(undefined, '10.0.0.1')).toBe('ip:10.0.0.1');
   });

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from '../common/bearer';
 import { Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 
@@ -21,9 +22,8 @@ export class MetricsTokenGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.expected) return true;
-    const header = context.switchToHttp().getRequest<FastifyRequest>().headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match || !timingSafeEqual(digest(match[1]), this.expected)) {
+    const token = bearerToken(context.switchToHttp().getRequest<FastifyRequest>().headers.authorization);
+    if (!token || !timingSafeEqual(digest(token), this.expected)) {
       throw Problems.unauthenticated('send Authorization: Bearer <metrics token> (the metricsToken setting)');
     }
     return true;
