@@ -39,6 +39,19 @@ describe('TLS: control serves HTTPS; agent and CLI verify it against a CA file',
 
   const joinToken = async () => (await expectStatus(trusted().post('/v1/tokens', { kind: 'join', uses: 1 }), 201)).token as string;
   const trusted = () => control.api.through(trustingOnly(pki.ca));
+  /** The real agent, reporting every second to control over HTTPS, trusting the CA in caFile. */
+  const startTlsAgent = async (hostname: string, caFile: string) => {
+    const dataDir = mkdtempSync(join(scratch, 'agent-'));
+    const agent = startAgent(dataDir, {
+      controlUrl: control.url,
+      joinToken: await joinToken(),
+      hostname,
+      intervalSeconds: 1,
+      storageMounts: ['/'],
+      tls: { caFile },
+    });
+    return { dataDir, agent };
+  };
 
   beforeAll(async () => {
     pki = makeTestPki();
@@ -95,15 +108,7 @@ describe('TLS: control serves HTTPS; agent and CLI verify it against a CA file',
 
   describe('agent', () => {
     it('with tls.caFile, enrols and delivers its reports over HTTPS', async () => {
-      const dataDir = mkdtempSync(join(scratch, 'agent-'));
-      const agent = startAgent(dataDir, {
-        controlUrl: control.url,
-        joinToken: await joinToken(),
-        hostname: 'tls-host',
-        intervalSeconds: 1,
-        storageMounts: ['/'],
-        tls: { caFile: pki.caFile },
-      });
+      const { dataDir, agent } = await startTlsAgent('tls-host', pki.caFile);
       try {
         const host = await waitFor(
           async () => {
@@ -120,15 +125,7 @@ describe('TLS: control serves HTTPS; agent and CLI verify it against a CA file',
     }, 60_000);
 
     it('with another CA, sends nothing: says control is not trusted and keeps its reports in the spool', async () => {
-      const dataDir = mkdtempSync(join(scratch, 'agent-'));
-      const agent = startAgent(dataDir, {
-        controlUrl: control.url,
-        joinToken: await joinToken(),
-        hostname: 'untrusting-host',
-        intervalSeconds: 1,
-        storageMounts: ['/'],
-        tls: { caFile: pki.otherCaFile },
-      });
+      const { dataDir, agent } = await startTlsAgent('untrusting-host', pki.otherCaFile);
       let refusal: Record<string, unknown>;
       try {
         refusal = await waitFor(
