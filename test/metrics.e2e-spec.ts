@@ -202,6 +202,18 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(series.get('dcm_tenant_used{tenant="torfaen",resource="memory",unit="bytes"}')).toBe(4 * GIB); // 3 GiB on blv-m02 + 1 GiB on blv-m04
       expect(series.get('dcm_host_network_receive_bytes_total{host="blv-m04",device="eno1"}')).toBe(987_654_328);
       expect([...series.keys()].filter((key) => key.includes('"leaving"') || key.includes('"blv-m03"'))).toEqual([]);
+
+      // Inventories changed through each path that writes them: the host API, and an allocation's release.
+      await expectStatus(api.put('/v1/hosts/blv-m01/inventories/vcpu', { total: 40, reserved: 2 }), 200);
+      await expectStatus(api.put('/v1/resource-classes/custom_gpu', { unit: 'count' }), 200);
+      await expectStatus(api.put('/v1/hosts/blv-m01/inventories/custom_gpu', { total: 4 }), 200);
+      const allocations = await expectStatus(api.get('/v1/allocations?tenant=torfaen'), 200);
+      const small = allocations.find((allocation: { resources: Record<string, number> }) => allocation.resources.vcpu === 4);
+      await expectStatus(api.delete(`/v1/allocations/${small.id}`), 200);
+      ({ series } = await scrape());
+      expect(series.get('dcm_host_capacity{host="blv-m01",site="hall-a",resource="vcpu",unit="count"}')).toBe(152);
+      expect(series.get('dcm_host_allocated{host="blv-m01",site="hall-a",resource="vcpu",unit="count"}')).toBe(8);
+      expect(series.get('dcm_host_capacity{host="blv-m01",site="hall-a",resource="custom_gpu",unit="count"}')).toBe(4);
     });
 
     it('keeps showing a host that went silent, with dcm_host_up 0, until it is decommissioned', async () => {

@@ -20,6 +20,7 @@ import { QuotaStates1732435200000 } from './migrations/1732435200000-quota-state
 import { HistoryAndOutbox1732521600000 } from './migrations/1732521600000-history-and-outbox';
 import { MeasurementDigest1732608000000 } from './migrations/1732608000000-measurement-digest';
 import { AuditAndGrants1732694400000 } from './migrations/1732694400000-audit-and-grants';
+import { InventoryVersions1732780800000 } from './migrations/1732780800000-inventory-versions';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -51,6 +52,7 @@ export const MIGRATIONS = [
   HistoryAndOutbox1732521600000,
   MeasurementDigest1732608000000,
   AuditAndGrants1732694400000,
+  InventoryVersions1732780800000,
 ];
 
 export type SqliteSynchronous = 'normal' | 'full';

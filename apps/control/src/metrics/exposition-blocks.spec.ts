@@ -26,6 +26,7 @@ const host = (overrides: Partial<MetricsHostRow> = {}): MetricsHostRow => ({
   site: 'hall-a',
   status: 'up',
   lastReportAt: null,
+  inventoryVersion: 1,
   ...overrides,
 });
 const text = (sections: Sections) => sections.offsets.slice(1).map((_end, index) => sectionText(sections, index));

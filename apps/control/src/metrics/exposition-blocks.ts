@@ -47,12 +47,20 @@ export interface HostBlock {
   name: string;
   site: string;
   status: string;
+  inventoryVersion: number;
+  /** The folded inventories (see parseInventories) of that version. */
   inventories: string | undefined;
   lines: Sections;
 }
 
-export function hostBlockIsCurrent(block: HostBlock | undefined, host: MetricsHostRow, inventories: string | undefined): block is HostBlock {
-  return block !== undefined && block.inventories === inventories && block.name === host.name && block.status === host.status && block.site === host.site;
+export function hostBlockIsCurrent(block: HostBlock | undefined, host: MetricsHostRow): block is HostBlock {
+  return (
+    block !== undefined &&
+    block.inventoryVersion === host.inventoryVersion &&
+    block.name === host.name &&
+    block.status === host.status &&
+    block.site === host.site
+  );
 }
 
 export function hostBlock(host: MetricsHostRow, inventories: string | undefined, units: Units): HostBlock {
@@ -65,7 +73,8 @@ export function hostBlock(host: MetricsHostRow, inventories: string | undefined,
     allocated += sample(name('dcm_host_allocated'), labels, inventory.allocated);
   }
   const up = sample(name('dcm_host_up'), hostAndSite, host.status === 'up' ? 1 : 0);
-  return { name: host.name, site: host.site, status: host.status, inventories, lines: encodeSections([capacity, allocated, up]) };
+  const lines = encodeSections([capacity, allocated, up]);
+  return { name: host.name, site: host.site, status: host.status, inventoryVersion: host.inventoryVersion, inventories, lines };
 }
 
 /** The one line of dcm_host_last_report_timestamp_seconds: it changes with every report, so it is kept apart. */

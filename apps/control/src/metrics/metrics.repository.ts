@@ -14,6 +14,8 @@ export interface MetricsHostRow {
    * tells whether the report changed, without touching host_measurements' wide rows.
    */
   lastReportAt: number | null;
+  /** Counts changes to its inventories (kept by the database): they are read again only when it moved. */
+  inventoryVersion: number;
 }
 
 /** A tenant that has not been offboarded. */
@@ -29,10 +31,14 @@ export interface MetricsSnapshot {
   units: Map<string, ResourceUnit>;
   /** Live hosts in name order. */
   hosts: MetricsHostRow[];
-  /** Per host id, its inventories as `class:total:reserved:ratio:allocated` joined by commas (see parseInventories). */
-  inventories: Map<string, string>;
   /** Tenants in slug order. */
   tenants: MetricsTenantRow[];
+}
+
+export interface InventoriesRow {
+  hostId: string;
+  /** The host's inventories as `class:total:reserved:ratio:allocated` joined by commas (see parseInventories). */
+  inventories: string;
 }
 
 export interface MeasurementRow {
@@ -50,7 +56,8 @@ const IDS_PER_QUERY = 500;
 /**
  * Plain-SQL reads for /metrics, shaped for a scrape that reads every live host and tenant: a host's (or tenant's) rows
  * arrive as one row, their child rows folded into one text by the database, which costs far less than materialising
- * 30,000 inventory rows in JavaScript, and compares in one step with what the previous scrape saw. Reports (about a
+ * 30,000 inventory rows in JavaScript, and compares in one step with what the previous scrape saw. Inventories are
+ * folded only for the hosts whose inventory version moved. Reports (about a
  * kilobyte each) are read separately, and only those that changed. PostgreSQL's int8 arrive as strings and are turned into numbers here.
  */
 @Injectable()
@@ -70,17 +77,12 @@ export class MetricsRepository {
   async snapshot(): Promise<MetricsSnapshot> {
     const manager = this.dataSource.manager;
     // Independent reads: on PostgreSQL they run on separate pooled connections at once.
-    const [units, hosts, inventories, tenants] = await Promise.all([
+    const [units, hosts, tenants] = await Promise.all([
       rawQuery<{ name: string; unit: ResourceUnit }>(manager, 'SELECT name, unit FROM resource_classes'),
       rawQuery<MetricsHostRow>(
         manager,
-        `SELECT id, name, site, status, last_report_at AS "lastReportAt" FROM hosts WHERE decommissioned_at IS NULL ORDER BY name`,
-      ),
-      rawQuery<{ hostId: string; inventories: string }>(
-        manager,
-        `SELECT host_id AS "hostId",
-                ${this.concatenated(`resource_class || ':' || total || ':' || reserved || ':' || allocation_ratio || ':' || allocated`)} AS inventories
-           FROM inventories GROUP BY host_id`,
+        `SELECT id, name, site, status, last_report_at AS "lastReportAt", inventory_version AS "inventoryVersion"
+           FROM hosts WHERE decommissioned_at IS NULL ORDER BY name`,
       ),
       rawQuery<MetricsTenantRow>(
         manager,
@@ -94,25 +96,39 @@ export class MetricsRepository {
       ),
     ]);
     if (this.dialect === 'postgres') {
-      for (const host of hosts) host.lastReportAt = host.lastReportAt === null ? null : Number(host.lastReportAt);
+      for (const host of hosts) {
+        host.lastReportAt = host.lastReportAt === null ? null : Number(host.lastReportAt);
+        host.inventoryVersion = Number(host.inventoryVersion);
+      }
     }
-    return {
-      units: new Map(units.map((row) => [row.name, row.unit])),
-      hosts,
-      inventories: new Map(inventories.map((row) => [row.hostId, row.inventories])),
-      tenants,
-    };
+    return { units: new Map(units.map((row) => [row.name, row.unit])), hosts, tenants };
+  }
+
+  /**
+   * The folded inventories of the given hosts (of every host when most of them are wanted). Read after the hosts, so
+   * that they are at least as new as the inventory versions read with them.
+   */
+  inventories(hostIds: readonly string[], hostCount: number): Promise<InventoriesRow[]> {
+    const fold = `SELECT host_id AS "hostId",
+                         ${this.concatenated(`resource_class || ':' || total || ':' || reserved || ':' || allocation_ratio || ':' || allocated`)} AS inventories
+                    FROM inventories`;
+    if (hostIds.length > hostCount * FULL_READ_SHARE) return rawQuery<InventoriesRow>(this.dataSource.manager, `${fold} GROUP BY host_id`);
+    return this.byHost<InventoriesRow>(fold, hostIds, ' GROUP BY host_id');
   }
 
   /** The latest reports of the given hosts (of every host when most of them are wanted). */
   async measurements(hostIds: readonly string[], hostCount: number): Promise<MeasurementRow[]> {
-    const manager = this.dataSource.manager;
     const columns = 'SELECT host_id AS "hostId", digest, CASE WHEN digest IS NULL THEN report END AS report FROM host_measurements';
-    if (hostIds.length > hostCount * FULL_READ_SHARE) return rawQuery<MeasurementRow>(manager, columns);
+    if (hostIds.length > hostCount * FULL_READ_SHARE) return rawQuery<MeasurementRow>(this.dataSource.manager, columns);
+    return this.byHost<MeasurementRow>(columns, hostIds);
+  }
+
+  /** `select` (ending in its FROM clause) for the given hosts, a few hundred at a time. */
+  private async byHost<T>(select: string, hostIds: readonly string[], rest = ''): Promise<T[]> {
     const chunks: string[][] = [];
     for (let start = 0; start < hostIds.length; start += IDS_PER_QUERY) chunks.push(hostIds.slice(start, start + IDS_PER_QUERY));
     const results = await Promise.all(
-      chunks.map((ids) => rawQuery<MeasurementRow>(manager, `${columns} WHERE host_id IN (${ids.map(() => '?').join(', ')})`, ids)),
+      chunks.map((ids) => rawQuery<T>(this.dataSource.manager, `${select} WHERE host_id IN (${ids.map(() => '?').join(', ')})${rest}`, ids)),
     );
     return results.flat();
   }

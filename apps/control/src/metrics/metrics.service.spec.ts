@@ -1,7 +1,7 @@
 import type { ResourceUnit } from '@dcm/domain';
 import { Clock } from '../common/clock';
 import { METRIC_CATALOGUE } from './metric-catalogue';
-import { MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot, MetricsTenantRow } from './metrics.repository';
+import { InventoriesRow, MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot, MetricsTenantRow } from './metrics.repository';
 import { MetricsService } from './metrics.service';
 import { ProcessMetrics } from './process-metrics';
 import { digestOf } from './report-digest';
@@ -15,19 +15,30 @@ class FakeRepository {
     ['memory', 'bytes'],
   ]);
   hosts: MetricsHostRow[] = [];
-  inventories = new Map<string, string>();
+  private readonly folded = new Map<string, string>();
   tenants: MetricsTenantRow[] = [];
   reports = new Map<string, string>();
   reportReads: string[][] = [];
+  inventoryReads: string[][] = [];
+
+  /** Sets a host's inventories, moving its inventory version as the database's triggers do. */
+  setInventories(id: string, folded: string): void {
+    this.folded.set(id, folded);
+    this.hosts.find((host) => host.id === id)!.inventoryVersion++;
+  }
 
   async snapshot(): Promise<MetricsSnapshot> {
     const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
     return {
       units: new Map(this.units),
       hosts: this.hosts.map((host) => ({ ...host })).sort(byName),
-      inventories: new Map(this.inventories),
       tenants: this.tenants.map((tenant) => ({ ...tenant })).sort((a, b) => a.slug.localeCompare(b.slug)),
     };
+  }
+
+  async inventories(hostIds: readonly string[]): Promise<InventoriesRow[]> {
+    this.inventoryReads.push([...hostIds]);
+    return hostIds.filter((id) => this.folded.has(id)).map((id) => ({ hostId: id, inventories: this.folded.get(id)! }));
   }
 
   async measurements(hostIds: readonly string[]): Promise<MeasurementRow[]> {
@@ -68,8 +79,15 @@ describe(MetricsService.name, () => {
     sut = fresh();
     for (let index = 0; index < 20; index++) {
       const id = `h${index}`;
-      repository.hosts.push({ id, name: `blv-${String(index).padStart(2, '0')}`, site: 'hall-a', status: 'up', lastReportAt: index % 4 ? 1000 : null });
-      repository.inventories.set(id, `vcpu:16:0:4.0:${index},memory:1024:0:1.0:0`);
+      repository.hosts.push({
+        id,
+        name: `blv-${String(index).padStart(2, '0')}`,
+        site: 'hall-a',
+        status: 'up',
+        lastReportAt: index % 4 ? 1000 : null,
+        inventoryVersion: 0,
+      });
+      repository.setInventories(id, `vcpu:16:0:4.0:${index},memory:1024:0:1.0:0`);
       if (index % 4) repository.reports.set(id, report(index));
     }
     for (const slug of ['torfaen', 'blaenau']) repository.tenants.push({ id: slug, slug, state: 'active', quotas: 'vcpu:64:8:ok' });
@@ -105,6 +123,24 @@ describe(MetricsService.name, () => {
     expect(text).toContain('dcm_host_load1{host="blv-05"} 555\n');
   });
 
+  it('reads only the inventories whose version moved since the previous scrape, and the new hosts', async () => {
+    await sut.exposition();
+    expect(repository.inventoryReads).toEqual([repository.hosts.map((host) => host.id)]);
+
+    repository.hosts.find((host) => host.id === 'h7')!.status = 'down';
+    await sut.exposition();
+    expect(repository.inventoryReads).toHaveLength(1);
+
+    repository.setInventories('h3', 'vcpu:16:0:4.0:12');
+    repository.hosts.push({ id: 'h99', name: 'blv-99', site: 'hall-b', status: 'up', lastReportAt: null, inventoryVersion: 0 });
+    const text = Buffer.concat(await sut.exposition()).toString();
+    expect(repository.inventoryReads[1]).toEqual(['h3', 'h99']);
+    expect(text).toContain('dcm_host_allocated{host="blv-03",site="hall-a",resource="vcpu",unit="count"} 12\n');
+    expect(text).not.toContain('dcm_host_allocated{host="blv-03",site="hall-a",resource="memory"');
+    expect(text).toContain('dcm_host_up{host="blv-07",site="hall-a"} 0\n');
+    expect(text).toContain('dcm_host_up{host="blv-99",site="hall-b"} 1\n');
+  });
+
   it('shows exactly what a fresh renderer shows after any sequence of changes', async () => {
     let state = 7;
     const random = (below: number) => {
@@ -113,7 +149,7 @@ describe(MetricsService.name, () => {
     };
     const changes: (() => void)[] = [
       () => (repository.hosts[random(repository.hosts.length)].status = (['up', 'stale', 'down', 'maintenance'] as const)[random(4)]),
-      () => repository.inventories.set(repository.hosts[random(repository.hosts.length)].id, `vcpu:16:0:4.0:${random(50)},memory:1024:${random(9)}:1.5:0`),
+      () => repository.setInventories(repository.hosts[random(repository.hosts.length)].id, `vcpu:16:0:4.0:${random(50)},memory:1024:${random(9)}:1.5:0`),
       () => {
         const host = repository.hosts[random(repository.hosts.length)];
         host.lastReportAt = 3000 + random(1_000_000);
@@ -121,7 +157,15 @@ describe(MetricsService.name, () => {
       },
       () => (repository.hosts[random(repository.hosts.length)].name = `renamed-${random(1_000_000)}`),
       () => repository.hosts.splice(random(repository.hosts.length), 1),
-      () => repository.hosts.push({ id: `new-${random(1_000_000)}`, name: `new-${random(1_000_000)}`, site: 'hall-b', status: 'up', lastReportAt: null }),
+      () =>
+        repository.hosts.push({
+          id: `new-${random(1_000_000)}`,
+          name: `new-${random(1_000_000)}`,
+          site: 'hall-b',
+          status: 'up',
+          lastReportAt: null,
+          inventoryVersion: 0,
+        }),
       () => (repository.tenants[random(repository.tenants.length)].quotas = `vcpu:64:${random(70)}:${(['ok', 'warning', 'over'] as const)[random(3)]}`),
       () => (repository.tenants[random(repository.tenants.length)].state = random(2) ? 'frozen' : 'active'),
     ];

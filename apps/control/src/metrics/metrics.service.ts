@@ -110,33 +110,30 @@ export class MetricsService {
     return parts;
   }
 
-  /** Live hosts in name order, with blocks reused where unchanged and reports read only where they changed. */
+  /**
+   * Live hosts in name order, with blocks reused where unchanged; inventories are read only where their version moved,
+   * and reports only where they changed.
+   */
   private async refreshHosts(snapshot: MetricsSnapshot): Promise<HostEntry[]> {
-    const { hosts: rows, inventories, units } = snapshot;
+    const { hosts: rows, units } = snapshot;
+    const changedInventories: MetricsHostRow[] = [];
     const changedReports: MetricsHostRow[] = [];
     for (const host of rows) {
-      if (host.lastReportAt !== null && !measurementIsCurrent(this.hosts.get(host.id)?.measurement, host)) changedReports.push(host);
+      const previous = this.hosts.get(host.id);
+      if (previous?.host.inventoryVersion !== host.inventoryVersion) changedInventories.push(host);
+      if (host.lastReportAt !== null && !measurementIsCurrent(previous?.measurement, host)) changedReports.push(host);
     }
-    const reports = new Map<string, MeasurementBlock>();
-    if (changedReports.length > 0) {
-      const stored = new Map<string, MeasurementRow>();
-      const ids = changedReports.map((host) => host.id);
-      for (const row of await this.repository.measurements(ids, rows.length)) stored.set(row.hostId, row);
-      // A host whose report row is missing gets empty lines, so that it is not read again until it reports.
-      for (const host of changedReports) {
-        const row = stored.get(host.id);
-        reports.set(host.id, measurementBlock(host.name, host.lastReportAt!, readDigest(row?.digest ?? null, row?.report ?? null)));
-      }
-    }
+    const [inventories, reports] = await Promise.all([this.readInventories(changedInventories, rows.length), this.readReports(changedReports, rows.length)]);
 
     const next = new Map<string, HostEntry>();
     const entries = new Array<HostEntry>(rows.length);
     for (let index = 0; index < rows.length; index++) {
       const row = rows[index];
       const previous = this.hosts.get(row.id);
-      const folded = inventories.get(row.id);
+      // A host whose inventories were read but has none is in the map as undefined.
+      const folded = inventories.has(row.id) ? inventories.get(row.id) : previous?.host.inventories;
       const entry: HostEntry = {
-        host: hostBlockIsCurrent(previous?.host, row, folded) ? previous.host : hostBlock(row, folded, units),
+        host: hostBlockIsCurrent(previous?.host, row) ? previous.host : hostBlock(row, folded, units),
         lastReport:
           previous && previous.lastReport.lastReportAt === row.lastReportAt && previous.lastReport.name === row.name
             ? previous.lastReport
@@ -148,6 +145,38 @@ export class MetricsService {
     }
     this.hosts = next;
     return entries;
+  }
+
+  /** The folded inventories of the given hosts, by host id; undefined for a host without any. */
+  private async readInventories(hosts: readonly MetricsHostRow[], hostCount: number): Promise<Map<string, string | undefined>> {
+    const folded = new Map<string, string | undefined>(hosts.map((host) => [host.id, undefined]));
+    if (hosts.length === 0) return folded;
+    const rows = await this.repository.inventories(
+      hosts.map((host) => host.id),
+      hostCount,
+    );
+    for (const row of rows) if (folded.has(row.hostId)) folded.set(row.hostId, row.inventories);
+    return folded;
+  }
+
+  /**
+   * The blocks of the given hosts' latest reports, by host id. A host whose report row is missing gets empty lines, so
+   * that it is not read again until it reports.
+   */
+  private async readReports(hosts: readonly MetricsHostRow[], hostCount: number): Promise<Map<string, MeasurementBlock>> {
+    const blocks = new Map<string, MeasurementBlock>();
+    if (hosts.length === 0) return blocks;
+    const stored = new Map<string, MeasurementRow>();
+    const rows = await this.repository.measurements(
+      hosts.map((host) => host.id),
+      hostCount,
+    );
+    for (const row of rows) stored.set(row.hostId, row);
+    for (const host of hosts) {
+      const row = stored.get(host.id);
+      blocks.set(host.id, measurementBlock(host.name, host.lastReportAt!, readDigest(row?.digest ?? null, row?.report ?? null)));
+    }
+    return blocks;
   }
 
   /** Tenants (not offboarded) in slug order, with blocks reused where unchanged. */

@@ -5,6 +5,10 @@ import type { TenantClassification } from './tenant.entity';
 
 export type HostStatus = 'up' | 'stale' | 'down' | 'maintenance';
 
+/**
+ * A host of the facility. Beside these columns, `inventory_version` counts changes to its inventories: triggers keep
+ * it, and only /metrics reads it (plain SQL), so it is left out of the entity.
+ */
 @Entity('hosts')
 @Index('hosts_name_live', ['name'], { unique: true, where: 'decommissioned_at IS NULL' })
 export class HostEntity {
