@@ -1,14 +1,5 @@
 import type { ResourceUnit } from '@dcm/domain';
-import {
-  hostBlock,
-  lastReportBlock,
-  measurementBlock,
-  MEASUREMENT_SECTIONS,
-  parseInventories,
-  parseQuotas,
-  tenantBlock,
-  tenantUsedLines,
-} from './exposition-blocks';
+import { hostBlock, measurementBlock, MEASUREMENT_SECTIONS, parseInventories, parseQuotas, tenantBlock, tenantUsedLines } from './exposition-blocks';
 import { Sections, sectionText } from './exposition';
 import type { MetricsHostRow } from './metrics.repository';
 import { digestOf, readDigest } from './report-digest';
@@ -69,15 +60,6 @@ describe(hostBlock.name, () => {
   });
 });
 
-describe(lastReportBlock.name, () => {
-  it('writes the last report time in seconds, and nothing for a host that never reported', () => {
-    expect(text(lastReportBlock(host({ lastReportAt: 1_763_805_600_123 })).lines)).toEqual([
-      'dcm_host_last_report_timestamp_seconds{host="blv-c01"} 1763805600.123\n',
-    ]);
-    expect(text(lastReportBlock(host()).lines)).toEqual(['']);
-  });
-});
-
 describe(measurementBlock.name, () => {
   const report = {
     cpu: { usageRatio: 0.5, load1: 2 },
@@ -91,6 +73,12 @@ describe(measurementBlock.name, () => {
     tenants: { torfaen: { memoryBytes: GIB, cpuUsageSecondsTotal: 3 }, empty: { cpuUsageSecondsTotal: 1 } },
   };
 
+  it('writes when the host last reported, in seconds', () => {
+    expect(text(measurementBlock('blv-c01', 1_763_805_600_123, digestOf({})).lines)[MEASUREMENT_SECTIONS.lastReport]).toBe(
+      'dcm_host_last_report_timestamp_seconds{host="blv-c01"} 1763805600.123\n',
+    );
+  });
+
   it('writes one line per value, each mountpoint and device once, escaped', () => {
     const sut = measurementBlock('blv-c01', 1, digestOf(report));
     const lines = text(sut.lines);
@@ -103,9 +91,9 @@ describe(measurementBlock.name, () => {
     expect(sut.tenants).toEqual([{ slug: 'torfaen', memory: GIB, storage: null }]);
   });
 
-  it.each([null, 'not json', '[]', '{"cpu": "busy"}'])('shows nothing of a report it cannot read (%p)', (json) => {
-    const sut = measurementBlock('blv-c01', 1, readDigest(null, json));
-    expect(sut.lines.bytes.length).toBe(0);
+  it.each([null, 'not json', '[]', '{"cpu": "busy"}'])('shows only when it arrived of a report it cannot read (%p)', (json) => {
+    const sut = measurementBlock('blv-c01', 1000, readDigest(null, json));
+    expect(sut.lines.bytes.toString()).toBe('dcm_host_last_report_timestamp_seconds{host="blv-c01"} 1\n');
     expect(sut.tenants).toEqual([]);
   });
 

@@ -77,19 +77,6 @@ export function hostBlock(host: MetricsHostRow, inventories: string | undefined,
   return { name: host.name, site: host.site, status: host.status, inventoryVersion: host.inventoryVersion, inventories, lines };
 }
 
-/** The one line of dcm_host_last_report_timestamp_seconds: it changes with every report, so it is kept apart. */
-export interface LastReportBlock {
-  name: string;
-  lastReportAt: number | null;
-  lines: Sections;
-}
-
-export function lastReportBlock(host: MetricsHostRow): LastReportBlock {
-  const line =
-    host.lastReportAt === null ? '' : sample(name('dcm_host_last_report_timestamp_seconds'), `host="${labelValue(host.name)}"`, host.lastReportAt / 1000);
-  return { name: host.name, lastReportAt: host.lastReportAt, lines: encodeSections([line]) };
-}
-
 /** A tenant's measured use on one host, from that host's latest report. */
 export interface MeasuredTenantUse {
   slug: string;
@@ -99,16 +86,21 @@ export interface MeasuredTenantUse {
 
 /** Sections of a measurement block, in family order. */
 export const MEASUREMENT_SECTIONS = {
-  cpuUsage: 0,
-  load1: 1,
-  memoryTotal: 2,
-  memoryAvailable: 3,
-  filesystemSize: 4,
-  filesystemAvail: 5,
-  networkReceive: 6,
-  networkTransmit: 7,
+  lastReport: 0,
+  cpuUsage: 1,
+  load1: 2,
+  memoryTotal: 3,
+  memoryAvailable: 4,
+  filesystemSize: 5,
+  filesystemAvail: 6,
+  networkReceive: 7,
+  networkTransmit: 8,
 } as const;
 
+/**
+ * A host's latest report, and when it last reported (which moves with every report, also when a batch held only
+ * replays, so the block is rebuilt then too).
+ */
 export interface MeasurementBlock {
   /** Which host name, and which report (by the host's last report time), the lines show. */
   name: string;
@@ -123,7 +115,7 @@ export function measurementIsCurrent(block: MeasurementBlock | undefined, host: 
   return block !== undefined && block.lastReportAt === host.lastReportAt && block.name === host.name;
 }
 
-export const NO_LINES: Sections = encodeSections(['', '', '', '', '', '', '', '']);
+export const NO_LINES: Sections = encodeSections(Object.values(MEASUREMENT_SECTIONS).map(() => ''));
 
 const line = (metric: MetricName, labels: string, value: number | null): string => (value === null ? '' : sample(metric, labels, value));
 
@@ -145,6 +137,7 @@ export function measurementBlock(hostName: string, lastReportAt: number, digest:
     networkTransmit += line('dcm_host_network_transmit_bytes_total', labels, transmitted);
   }
   const sections = [
+    sample(name('dcm_host_last_report_timestamp_seconds'), hostLabel, lastReportAt / 1000),
     line('dcm_host_cpu_usage_ratio', hostLabel, digest.cpuUsageRatio),
     line('dcm_host_load1', hostLabel, digest.load1),
     line('dcm_host_memory_total_bytes', hostLabel, digest.memoryTotal),

@@ -8,8 +8,6 @@ import {
   HostBlock,
   hostBlock,
   hostBlockIsCurrent,
-  LastReportBlock,
-  lastReportBlock,
   MEASUREMENT_SECTIONS,
   MeasurementBlock,
   measurementBlock,
@@ -31,7 +29,6 @@ const header = (name: MetricName): Buffer => HEADERS.get(name)!;
 
 interface HostEntry {
   host: HostBlock;
-  lastReport: LastReportBlock;
   measurement: MeasurementBlock | undefined;
 }
 
@@ -78,7 +75,6 @@ export class MetricsService {
       measuredUseSince(this.clock.now(), this.config).getTime(),
     );
     const hostLines = hosts.map((entry) => entry.host.lines);
-    const lastReports = hosts.map((entry) => entry.lastReport.lines);
     const measurements = hosts.map((entry) => entry.measurement?.lines ?? NO_LINES);
     const tenantLines = tenants.map((block) => block.lines);
 
@@ -97,7 +93,7 @@ export class MetricsService {
     family('dcm_host_capacity', hostLines, HOST_SECTIONS.capacity);
     family('dcm_host_allocated', hostLines, HOST_SECTIONS.allocated);
     family('dcm_host_up', hostLines, HOST_SECTIONS.up);
-    family('dcm_host_last_report_timestamp_seconds', lastReports, 0);
+    family('dcm_host_last_report_timestamp_seconds', measurements, MEASUREMENT_SECTIONS.lastReport);
     family('dcm_host_cpu_usage_ratio', measurements, MEASUREMENT_SECTIONS.cpuUsage);
     family('dcm_host_load1', measurements, MEASUREMENT_SECTIONS.load1);
     family('dcm_host_memory_total_bytes', measurements, MEASUREMENT_SECTIONS.memoryTotal);
@@ -134,10 +130,6 @@ export class MetricsService {
       const folded = inventories.has(row.id) ? inventories.get(row.id) : previous?.host.inventories;
       const entry: HostEntry = {
         host: hostBlockIsCurrent(previous?.host, row) ? previous.host : hostBlock(row, folded, units),
-        lastReport:
-          previous && previous.lastReport.lastReportAt === row.lastReportAt && previous.lastReport.name === row.name
-            ? previous.lastReport
-            : lastReportBlock(row),
         measurement: row.lastReportAt === null ? undefined : (reports.get(row.id) ?? previous?.measurement),
       };
       next.set(row.id, entry);
