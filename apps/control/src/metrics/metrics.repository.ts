@@ -57,8 +57,8 @@ const IDS_PER_QUERY = 500;
  * Plain-SQL reads for /metrics, shaped for a scrape that reads every live host and tenant: a host's (or tenant's) rows
  * arrive as one row, their child rows folded into one text by the database, which costs far less than materialising
  * 30,000 inventory rows in JavaScript, and compares in one step with what the previous scrape saw. Inventories are
- * folded only for the hosts whose inventory version moved. Reports (about a
- * kilobyte each) are read separately, and only those that changed. PostgreSQL's int8 arrive as strings and are turned into numbers here.
+ * folded only for the hosts whose inventory version moved, and reports (about a kilobyte each) are read only where
+ * they changed. PostgreSQL's int8 arrive as strings and are turned into numbers here.
  */
 @Injectable()
 export class MetricsRepository {
