@@ -9,7 +9,9 @@ const { join, resolve } = require('node:path');
 const dataDir = resolve(process.env.DCM_DATA_DIR ?? './data');
 const host = process.env.DCM_HOST ?? '127.0.0.1';
 const port = process.env.DCM_PORT ?? '3000';
-const controlUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+// Control listening on every address is reached on loopback; the agent talks to this same machine either way.
+const agentHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+const controlUrl = `http://${agentHost.includes(':') ? `[${agentHost}]` : agentHost}:${port}`;
 const agentDir = join(dataDir, 'agent');
 const agentConfig = join(dataDir, 'agent.yaml');
 const children = [];
@@ -48,9 +50,22 @@ async function writeAgentConfig() {
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   writeFileSync(
     agentConfig,
-    [`controlUrl: ${controlUrl}`, `joinToken: "${token}"`, `dataDir: ${agentDir}`, 'intervalSeconds: 15', 'storageMounts: [/]', ''].join('\n'),
+    [
+      `controlUrl: ${controlUrl}`,
+      `joinToken: "${token}"`,
+      `dataDir: ${agentDir}`,
+      'intervalSeconds: 15',
+      'storageMounts: [/]',
+      // Plain HTTP to one of this machine's own addresses: the traffic never leaves it.
+      ...(isLoopback(agentHost) ? [] : ['allowInsecureHttp: true']),
+      '',
+    ].join('\n'),
     { mode: 0o600 },
   );
+}
+
+function isLoopback(address) {
+  return address === 'localhost' || address === '::1' || address.startsWith('127.');
 }
 
 function stopAll(signal) {
