@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,7 +61,7 @@ class FakeControl {
     const answer = this.answerReports(seqs);
     if (answer) {
       if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
-      if (answer.status !== 200) return answer;
+      if (answer.status !== 200 || answer.body !== undefined) return answer;
     }
     const lastSeq = this.stored.at(-1) ?? 0;
     const fresh = seqs.filter((seq) => seq > lastSeq);
@@ -303,14 +303,46 @@ describe(Agent.name, () => {
     expect(control.stored).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('takes up the seq control last stored when that is ahead of its own state', async () => {
+  it('never takes up a lastSeq beyond its own: a hostile answer neither stops it measuring nor renumbers its reports', async () => {
+    const sut = anAgent();
+    const hostile = { status: 200, body: { accepted: 1, duplicates: 0, lastSeq: Number.MAX_SAFE_INTEGER, reportIntervalSeconds: 15 } };
+    control.answerReports = () => hostile;
+    await sut.tick();
+    for (let tick = 0; tick < 3; tick++) await interval(sut);
+
+    expect(sut.lastSeq).toBe(4);
+    expect(control.batches.map((batch) => batch.seqs)).toEqual([[1], [2], [3], [4]]);
+    expect(logger.lines.filter((line) => line.message.startsWith('control says it stored seqs beyond'))).toEqual([
+      { level: 'warn', message: expect.any(String), details: { controlLastSeq: Number.MAX_SAFE_INTEGER, lastSeq: 1 } },
+    ]);
+
+    control.answerReports = () => undefined;
+    await sut.stop();
+    const restarted = anAgent();
+    await interval(restarted);
+    await interval(restarted);
+    expect(control.stored).toEqual([5, 6]);
+    expect(restarted.lastSeq).toBe(6);
+  });
+
+  it('numbers on from what it counted when an older agent left a seq from an answer in its data directory', async () => {
+    const poisoned = Number.MAX_SAFE_INTEGER + 1; // what an older agent numbered after taking up lastSeq 2^53 − 1
+    const lines = [await source.collect(1), await source.collect(2), await source.collect(poisoned)].map((report) => `${JSON.stringify(report)}\n`);
+    mkdirSync(join(dataDir, 'spool'));
+    writeFileSync(join(dataDir, 'spool', '0000000000000001.jsonl'), lines.join(''));
+    writeFileSync(join(dataDir, 'spool', 'acked'), String(poisoned));
+    writeFileSync(join(dataDir, 'state.json'), JSON.stringify({ seq: poisoned }));
+
     const sut = anAgent();
     await sut.tick();
-    control.stored.push(40); // as after restoring an older copy of the data directory
     await interval(sut);
-    expect(sut.lastSeq).toBe(40);
-    await interval(sut);
-    expect(control.stored.at(-1)).toBe(41);
+
+    expect(control.stored).toEqual([1, 2, 3, 4]);
+    expect(sut.lastSeq).toBe(4);
+    expect(JSON.parse(readFileSync(join(dataDir, 'state.json'), 'utf8'))).toEqual({ seq: 4 });
+    expect(logger.lines.filter((line) => line.level !== 'info').map((line) => line.message)).toEqual([
+      expect.stringContaining('state.json holds a seq this agent cannot have counted'),
+    ]);
   });
 
   it('on stop lets the send in flight finish, then sends nothing more', async () => {
