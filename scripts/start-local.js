@@ -17,7 +17,7 @@ const agentConfig = join(dataDir, 'agent.yaml');
 const children = [];
 
 // The agent's V8 flags, as in `npm run start:agent` and the systemd unit: they keep it under 60 MB resident.
-const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm'];
 
 function run(script, args = [], nodeFlags = []) {
   const child = spawn(process.execPath, [...nodeFlags, script, ...args], { stdio: 'inherit', env: { ...process.env, DCM_DATA_DIR: dataDir } });
@@ -73,13 +73,21 @@ function stopAll(signal) {
 }
 
 async function main() {
+  let stopping = false;
   const control = run('dist/apps/control/src/main.js');
-  control.on('exit', (code) => {
+  control.on('exit', async (code) => {
     stopAll('SIGTERM');
-    process.exit(code ?? 1);
+    // The agent's last lines come before the prompt does.
+    await Promise.all(children.map((child) => child.exitCode !== null || child.signalCode !== null || new Promise((done) => child.once('exit', done))));
+    // Control ends a stop asked for by re-raising the signal (no exit code): that is a clean stop, not a failure.
+    process.exit(code ?? (stopping ? 0 : 1));
   });
-  process.on('SIGINT', () => stopAll('SIGINT'));
-  process.on('SIGTERM', () => stopAll('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      stopping = true;
+      stopAll(signal);
+    });
+  }
   await waitUntilReady();
   await writeAgentConfig();
   run('dist/apps/agent/src/main.js', ['--config', agentConfig], AGENT_NODE_FLAGS);

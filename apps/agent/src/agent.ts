@@ -222,7 +222,7 @@ export class Agent {
     };
     writeAtomically(this.file('credentials.json'), JSON.stringify(credentials), 0o600);
     this.credentials = credentials;
-    this.logger.info({ agentId: credentials.agentId, host: credentials.hostName }, 'enrolled with control');
+    this.logger.info({ agentId: credentials.agentId, hostName: credentials.hostName }, 'enrolled with control');
     return credentials;
   }
 
