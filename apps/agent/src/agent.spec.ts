@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,8 @@ class FakeControl {
   /** Seqs stored, as control would: each once, duplicates ignored. */
   readonly stored: number[] = [];
   readonly agentId = randomUUID();
+  /** Decides the answer to an enrolment; undefined: enrol as control would. */
+  answerEnrol: () => Answer | undefined = () => undefined;
   /** Decides the answer to a report batch; undefined: store it and answer 200. */
   answerReports: (seqs: number[]) => Answer | undefined = () => undefined;
   private server: Server | null = null;
@@ -52,6 +54,8 @@ class FakeControl {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     if (incoming.url === '/v1/agents/enrol') {
       this.enrolments.push(body);
+      const answer = this.answerEnrol();
+      if (answer) return answer;
       return { status: 201, body: { agentId: this.agentId, agentToken: AGENT_TOKEN, hostName: body.hostname, reportIntervalSeconds: 15 } };
     }
     if (incoming.url !== `/v1/agents/${this.agentId}/reports`) return { status: 404, body: { code: 'NotFound' } };
@@ -343,6 +347,28 @@ describe(Agent.name, () => {
     expect(logger.lines.filter((line) => line.level !== 'info').map((line) => line.message)).toEqual([
       expect.stringContaining('state.json holds a seq this agent cannot have counted'),
     ]);
+  });
+
+  it("keeps no credentials from an enrolment answer unlike control's, and keeps measuring until a sane one comes", async () => {
+    const sut = anAgent();
+    const base = { agentId: control.agentId, agentToken: AGENT_TOKEN, hostName: 'blv-c01', reportIntervalSeconds: 15 };
+    const hostile = [
+      { ...base, agentToken: `${AGENT_TOKEN}\r\nx-injected: 1` },
+      { ...base, agentId: '../../tokens' },
+      { ...base, hostName: 'x'.repeat(100_000) },
+    ];
+    for (const body of hostile) {
+      control.answerEnrol = () => ({ status: 201, body });
+      await interval(sut, MAX_BACKOFF_MS / 1000);
+    }
+    expect(control.enrolments).toHaveLength(3);
+    expect(existsSync(join(dataDir, 'credentials.json'))).toBe(false);
+    expect(sut.spooled).toBe(3);
+
+    control.answerEnrol = () => undefined;
+    await interval(sut, MAX_BACKOFF_MS / 1000);
+    expect(control.stored).toEqual([1, 2, 3, 4]);
+    expect(JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8'))).toMatchObject({ agentToken: AGENT_TOKEN });
   });
 
   it('on stop lets the send in flight finish, then sends nothing more', async () => {
