@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,9 @@ import {
   variableQueryExpr,
 } from './promql';
 import { RunningPrometheus, startPrometheus } from '../support/prometheus';
+import { startAgent } from '../support/agent-process';
+import { RunningControl, startControl } from '../support/control';
+import { expectStatus } from '../support/facility';
 
 const EXPECTED_DASHBOARDS = ['facility-overview.json', 'host-detail.json', 'tenant-detail.json'];
 
@@ -166,4 +170,96 @@ describe('dashboard queries run by a real Prometheus', () => {
       errorType: 'bad_data',
     });
   });
+});
+
+/** `df -B1 MOUNT`'s used and available bytes, as the operator would read them. */
+function df(mountpoint: string): { used: number; avail: number } {
+  const [, line] = execFileSync('df', ['-B1', '--output=used,avail', mountpoint], { encoding: 'utf8' }).trim().split('\n');
+  const [used, avail] = line.trim().split(/\s+/).map(Number);
+  return { used, avail };
+}
+
+/** The figures in /proc/loadavg: load over 1, 5 and 15 minutes. */
+function procLoadavg(): number[] {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+}
+
+/** The one target expression of a panel, by dashboard file and panel title, with the host variable filled in. */
+function panelExprs(file: string, title: string, host: string): string[] {
+  const { json } = loadDashboards().find((dashboard) => dashboard.file === file)!;
+  const panel = allPanels(json.panels).find((candidate) => candidate.title === title);
+  if (!panel) throw new Error(`${file} has no panel "${title}"`);
+  return panel.targets.map((target: { expr: string }) => target.expr.replaceAll('$host', host));
+}
+
+describe('the host dashboard on this machine, through a real agent, control and Prometheus', () => {
+  const METRICS_TOKEN = 'metrics-token-for-the-dashboard-suite';
+  let control: RunningControl;
+  let prometheus: RunningPrometheus | undefined;
+  let agent: ReturnType<typeof startAgent> | undefined;
+  let workDir: string;
+
+  const query = async (promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+    const answer = await prometheus!.api(`/api/v1/query?query=${encodeURIComponent(promql)}`);
+    if (answer.status !== 'success') throw new Error(`${answer.error} in ${promql}`);
+    return answer.data.result;
+  };
+  /** Polls until the query has a series matching `labels`; its value. */
+  const valueOf = async (promql: string, labels: Record<string, string> = {}): Promise<number> => {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const found = (await query(promql)).find((series) => Object.entries(labels).every(([key, value]) => series.metric[key] === value));
+      if (found) return Number(found.value[1]);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`no series of ${promql} within 60 s; the agent said: ${agent?.output().slice(-500)}`);
+  };
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'dcm-host-dashboard-'));
+    control = await startControl({ metricsToken: METRICS_TOKEN, reportIntervalSeconds: 1 });
+    const join_ = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
+    agent = startAgent(workDir, { controlUrl: control.url, joinToken: join_.token, hostname: 'this-machine', intervalSeconds: 1, storageMounts: ['/'] });
+    const config = join(workDir, 'prometheus.yml');
+    writeFileSync(
+      config,
+      [
+        'global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }',
+        'scrape_configs:',
+        '  - job_name: dcm',
+        `    authorization: { credentials: ${JSON.stringify(METRICS_TOKEN)} }`,
+        `    static_configs: [{ targets: [${JSON.stringify(new URL(control.url).host)}] }]`,
+        '',
+      ].join('\n'),
+    );
+    prometheus = await startPrometheus(config);
+  }, 60_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await prometheus?.close();
+    await control?.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('shows the used share of / as df does, root-reserved blocks not counted as used', async () => {
+    const [share] = panelExprs('host-detail.json', 'Filesystems: used share', 'this-machine');
+    const shown = await valueOf(share, { mountpoint: '/' });
+    const { used, avail } = df('/');
+    // Within half a percentage point: the disk is shared with whatever else runs here between the two readings.
+    expect(Math.abs(shown - used / (used + avail))).toBeLessThan(0.005);
+    const [, , tableShare] = panelExprs('host-detail.json', 'Filesystems now', 'this-machine');
+    await expect(valueOf(tableShare, { mountpoint: '/' })).resolves.toBeCloseTo(shown, 2);
+  }, 90_000);
+
+  it('shows the five- and fifteen-minute load averages the kernel gives', async () => {
+    const exprs = panelExprs('host-detail.json', 'Load average', 'this-machine');
+    expect(exprs).toHaveLength(3);
+    const shown = [];
+    for (const expr of exprs) shown.push(await valueOf(expr));
+    const kernel = procLoadavg();
+    // Averages over minutes move little in the seconds between the agent's reading and this one.
+    expect(Math.abs(shown[1] - kernel[1])).toBeLessThan(0.5);
+    expect(Math.abs(shown[2] - kernel[2])).toBeLessThan(0.25);
+  }, 90_000);
 });
