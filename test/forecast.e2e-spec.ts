@@ -1,6 +1,7 @@
 import { Clock } from '../apps/control/src/common/clock';
 import { CapacityForecastService } from '../apps/control/src/capacity/capacity-forecast.service';
 import { CapacitySamplingService } from '../apps/control/src/history/capacity-sampling.service';
+import { MetricsJobs } from '../apps/control/src/metrics/metrics-jobs';
 import { RunningControl, startControl } from './support/control';
 import { createTestDatabase, TestDatabase } from './support/postgres';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
@@ -61,12 +62,25 @@ describe.each(['sqlite', 'postgres'])('GET /v1/capacity/forecast on %s', (backen
     expect(forecast.facility.resources.vcpu).toMatchObject({ capacity: 768, allocated: 160 });
     expect(forecast.facility.resources.vcpu.daysUntilFull.allocated).toBeCloseTo((768 - 512) / 16 + days, 0);
 
+    // The instant it is full, for machines: days are counted from `at` to it, to a tenth.
+    const fullAt = Date.parse(hallA.resources.vcpu.fullAt.allocated);
+    expect(Date.parse(forecast.at)).toBe(now);
+    expect(Math.abs(fullAt - (now + days * DAY))).toBeLessThanOrEqual(0.05 * DAY);
+    expect(hallA.resources.vcpu.fullAt.used).toBeNull();
+    expect(hallA.resources.memory.fullAt).toEqual({ allocated: null, used: null });
+    expect(hallB.resources.vcpu.fullAt).toEqual({ allocated: null, used: null });
+
     await expect(control.app.get(CapacityForecastService).gauges()).resolves.toEqual(
       expect.arrayContaining([
-        { site: 'hall-a', resource: 'vcpu', days },
-        { site: 'hall-b', resource: 'vcpu', days: null },
+        { site: 'hall-a', resource: 'vcpu', basis: 'allocated', timestampSeconds: fullAt / 1000 },
+        { site: 'hall-a', resource: 'vcpu', basis: 'used', timestampSeconds: null },
+        { site: 'hall-b', resource: 'vcpu', basis: 'allocated', timestampSeconds: null },
       ]),
     );
+    await control.app.get(MetricsJobs).refreshForecast();
+    const exposition = (await expectStatus(control.api.get('/metrics'), 200)) as string;
+    const forecastLines = exposition.split('\n').filter((line) => line.startsWith('dcm_capacity_forecast_full_timestamp_seconds{'));
+    expect(forecastLines).toEqual([`dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="vcpu",basis="allocated"} ${fullAt / 1000}`]);
   });
 
   it('needs a viewer token', async () => {

@@ -271,9 +271,11 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       recorder.countAgentReports('duplicate', 2);
       recorder.countAllocationRequest('QuotaExceeded');
       recorder.observeJob('enforcement', 0.2);
-      forecast.set('hall-a', 'vcpu', 42.5);
-      forecast.set('hall-a', 'memory', 10);
-      forecast.set('hall-a', 'memory', null);
+      const full = Date.UTC(2027, 0, 15, 12) / 1000;
+      forecast.set('hall-a', 'vcpu', 'allocated', full);
+      forecast.set('hall-a', 'vcpu', 'used', full + 86_400.5);
+      forecast.set('hall-a', 'memory', 'allocated', full);
+      forecast.set('hall-a', 'memory', 'allocated', null);
 
       const { series, text } = await scrape();
       const delta = (key: string) => series.get(key)! - (before.get(key) ?? 0);
@@ -282,12 +284,13 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(delta('dcm_allocation_requests_total{outcome="QuotaExceeded"}')).toBe(1);
       expect(delta('dcm_scheduler_job_duration_seconds_count{job="enforcement"}')).toBe(1);
       expect(series.get('dcm_scheduler_job_duration_seconds_bucket{le="0.25",job="enforcement"}')).toBeGreaterThanOrEqual(1);
-      expect(series.get('dcm_capacity_forecast_days_until_full{site="hall-a",resource="vcpu"}')).toBe(42.5);
-      expect(series.has('dcm_capacity_forecast_days_until_full{site="hall-a",resource="memory"}')).toBe(false);
-      // DESIGN.md names this family in days, and promtool's lint asks for base units once a series exists: the one
-      // complaint allowed until the contract settles the name.
-      expect(promtoolCheck(text)).toEqual({ status: 3, output: 'dcm_capacity_forecast_days_until_full use base unit "seconds" instead of "days"\n' });
-      forecast.set('hall-a', 'vcpu', null);
+      expect(series.get('dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="vcpu",basis="allocated"}')).toBe(full);
+      expect(series.get('dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="vcpu",basis="used"}')).toBe(full + 86_400.5);
+      expect(series.has('dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="memory",basis="allocated"}')).toBe(false);
+      // With forecast series present, the whole exposition passes promtool's checks, its naming lint included.
+      expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
+      forecast.set('hall-a', 'vcpu', 'allocated', null);
+      forecast.set('hall-a', 'vcpu', 'used', null);
       expect(promtoolCheck((await scrape()).text)).toEqual({ status: 0, output: '' });
     });
   });

@@ -154,6 +154,7 @@ export interface ClassForecast {
   used: number | null;
   points: number;
   daysUntilFull: { allocated: number | null; used: number | null };
+  fullAt: { allocated: string | null; used: string | null };
 }
 
 export interface Forecast {

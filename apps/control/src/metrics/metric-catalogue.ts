@@ -65,10 +65,10 @@ export const METRIC_CATALOGUE = [
     'Bytes transmitted on a network interface of the host, as its latest report counted them.',
   ),
   metric(
-    'dcm_capacity_forecast_days_until_full',
+    'dcm_capacity_forecast_full_timestamp_seconds',
     'gauge',
-    ['site', 'resource'],
-    'Days until allocations of a resource class reach capacity at a site, by a linear fit; absent when not growing.',
+    ['site', 'resource', 'basis'],
+    'When allocations (basis allocated) or measured use (basis used) of a resource class reach capacity at a site, by a linear fit, in seconds since the Unix epoch; absent when not filling.',
   ),
   metric('dcm_agent_reports_total', 'counter', ['outcome'], 'Agent reports received by this control process, by outcome.'),
   metric(
