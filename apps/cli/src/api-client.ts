@@ -132,6 +132,7 @@ export interface ClassCapacity {
   allocated: number;
   used: number | null;
   free: number;
+  overcommitted: boolean;
   placeable: number;
 }
 

@@ -5,8 +5,15 @@ export class ClassCapacityDto {
   @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;
   @ApiProperty({ example: 3840, description: 'Sum of host capacities (hosts of every status, until decommissioned)' }) capacity: number;
   @ApiProperty({ example: 1200 }) allocated: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'Measured use; null until agents report it' }) used: number | null;
-  @ApiProperty({ example: 2640, description: 'capacity − allocated' }) free: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description:
+      "What the hosts' current reports measure: vCPU busy (usage ratio × logical cores), memory total − available, bytes used on the storage mounts; null while no host measures the class",
+  })
+  used: number | null;
+  @ApiProperty({ example: 2640, description: 'capacity − allocated, never below 0' }) free: number;
+  @ApiProperty({ example: false, description: 'Allocated exceeds capacity (free is then 0)' }) overcommitted: boolean;
   @ApiProperty({ example: 2400, description: 'Free capacity on hosts that are up, i.e. what placement can use' }) placeable: number;
 }
 
