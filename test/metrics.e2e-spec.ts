@@ -135,9 +135,13 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
         'dcm_host_up{host="blv-m02",site="unassigned"}': 1,
         'dcm_host_cpu_usage_ratio{host="blv-m02"}': 0.31,
         'dcm_host_load1{host="blv-m02"}': 4.2,
+        'dcm_host_load5{host="blv-m02"}': 3.9,
+        'dcm_host_load15{host="blv-m02"}': 3.1,
         'dcm_host_memory_total_bytes{host="blv-m02"}': 512 * GIB,
         'dcm_host_memory_available_bytes{host="blv-m02"}': 300 * GIB,
         'dcm_host_filesystem_size_bytes{host="blv-m02",mountpoint="/srv"}': 20_480 * GIB,
+        'dcm_host_filesystem_used_bytes{host="blv-m02",mountpoint="/srv"}': 6_000 * GIB,
+        'dcm_host_filesystem_used_bytes{host="blv-m02",mountpoint="/boot"}': GIB / 4,
         'dcm_host_filesystem_avail_bytes{host="blv-m02",mountpoint="/srv"}': 14_480 * GIB,
         'dcm_host_filesystem_avail_bytes{host="blv-m02",mountpoint="/boot"}': (3 * GIB) / 4,
         'dcm_host_filesystem_avail_bytes{host="blv-m02",mountpoint="/srv/odd \\"quoted\\" \\\\ back\\nslash"}': TIB - 1,
@@ -267,9 +271,11 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       recorder.countAgentReports('duplicate', 2);
       recorder.countAllocationRequest('QuotaExceeded');
       recorder.observeJob('enforcement', 0.2);
-      forecast.set('hall-a', 'vcpu', 42.5);
-      forecast.set('hall-a', 'memory', 10);
-      forecast.set('hall-a', 'memory', null);
+      const full = Date.UTC(2027, 0, 15, 12) / 1000;
+      forecast.set('hall-a', 'vcpu', 'allocated', full);
+      forecast.set('hall-a', 'vcpu', 'used', full + 86_400.5);
+      forecast.set('hall-a', 'memory', 'allocated', full);
+      forecast.set('hall-a', 'memory', 'allocated', null);
 
       const { series, text } = await scrape();
       const delta = (key: string) => series.get(key)! - (before.get(key) ?? 0);
@@ -278,12 +284,13 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(delta('dcm_allocation_requests_total{outcome="QuotaExceeded"}')).toBe(1);
       expect(delta('dcm_scheduler_job_duration_seconds_count{job="enforcement"}')).toBe(1);
       expect(series.get('dcm_scheduler_job_duration_seconds_bucket{le="0.25",job="enforcement"}')).toBeGreaterThanOrEqual(1);
-      expect(series.get('dcm_capacity_forecast_days_until_full{site="hall-a",resource="vcpu"}')).toBe(42.5);
-      expect(series.has('dcm_capacity_forecast_days_until_full{site="hall-a",resource="memory"}')).toBe(false);
-      // DESIGN.md names this family in days, and promtool's lint asks for base units once a series exists: the one
-      // complaint allowed until the contract settles the name.
-      expect(promtoolCheck(text)).toEqual({ status: 3, output: 'dcm_capacity_forecast_days_until_full use base unit "seconds" instead of "days"\n' });
-      forecast.set('hall-a', 'vcpu', null);
+      expect(series.get('dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="vcpu",basis="allocated"}')).toBe(full);
+      expect(series.get('dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="vcpu",basis="used"}')).toBe(full + 86_400.5);
+      expect(series.has('dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="memory",basis="allocated"}')).toBe(false);
+      // With forecast series present, the whole exposition passes promtool's checks, its naming lint included.
+      expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
+      forecast.set('hall-a', 'vcpu', 'allocated', null);
+      forecast.set('hall-a', 'vcpu', 'used', null);
       expect(promtoolCheck((await scrape()).text)).toEqual({ status: 0, output: '' });
     });
   });

@@ -132,6 +132,7 @@ export interface ClassCapacity {
   allocated: number;
   used: number | null;
   free: number;
+  overcommitted: boolean;
   placeable: number;
 }
 
@@ -154,6 +155,7 @@ export interface ClassForecast {
   used: number | null;
   points: number;
   daysUntilFull: { allocated: number | null; used: number | null };
+  fullAt: { allocated: string | null; used: string | null };
 }
 
 export interface Forecast {

@@ -260,7 +260,7 @@ function hostDetails(host: Host): string {
     ['Created', when(host.createdAt)],
   ]);
   const inventories = columns(
-    ['resource', 'total', 'reserved', 'ratio', 'capacity', 'allocated', 'free'],
+    ['resource', 'total', 'reserved', 'ratio', 'capacity', 'allocated', 'free', 'min unit', 'max unit', 'step size'],
     Object.entries(host.inventories).map(([resourceClass, inventory]) => [
       resourceClass,
       amount(inventory.total, inventory.unit),
@@ -269,6 +269,9 @@ function hostDetails(host: Host): string {
       amount(inventory.capacity, inventory.unit),
       amount(inventory.allocated, inventory.unit),
       amount(inventory.free, inventory.unit),
+      amount(inventory.minUnit, inventory.unit),
+      amount(inventory.maxUnit, inventory.unit),
+      amount(inventory.stepSize, inventory.unit),
     ]),
   );
   return `${summary}\n${inventories}`;

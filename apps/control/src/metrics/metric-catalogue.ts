@@ -35,9 +35,17 @@ export const METRIC_CATALOGUE = [
   metric('dcm_host_last_report_timestamp_seconds', 'gauge', ['host'], "When control last received the host's agent report, in seconds since the Unix epoch."),
   metric('dcm_host_cpu_usage_ratio', 'gauge', ['host'], "The host's CPU busy share (0 to 1) in its latest report."),
   metric('dcm_host_load1', 'gauge', ['host'], "The host's one-minute load average in its latest report."),
+  metric('dcm_host_load5', 'gauge', ['host'], "The host's five-minute load average in its latest report."),
+  metric('dcm_host_load15', 'gauge', ['host'], "The host's fifteen-minute load average in its latest report."),
   metric('dcm_host_memory_total_bytes', 'gauge', ['host'], "The host's memory in its latest report."),
   metric('dcm_host_memory_available_bytes', 'gauge', ['host'], "The host's available memory in its latest report."),
   metric('dcm_host_filesystem_size_bytes', 'gauge', ['host', 'mountpoint'], 'Size of a filesystem of the host in its latest report.'),
+  metric(
+    'dcm_host_filesystem_used_bytes',
+    'gauge',
+    ['host', 'mountpoint'],
+    'Space in use on a filesystem of the host in its latest report, as df counts it (root-reserved blocks are not used).',
+  ),
   metric(
     'dcm_host_filesystem_avail_bytes',
     'gauge',
@@ -57,10 +65,10 @@ export const METRIC_CATALOGUE = [
     'Bytes transmitted on a network interface of the host, as its latest report counted them.',
   ),
   metric(
-    'dcm_capacity_forecast_days_until_full',
+    'dcm_capacity_forecast_full_timestamp_seconds',
     'gauge',
-    ['site', 'resource'],
-    'Days until allocations of a resource class reach capacity at a site, by a linear fit; absent when not growing.',
+    ['site', 'resource', 'basis'],
+    'When allocations (basis allocated) or measured use (basis used) of a resource class reach capacity at a site, by a linear fit, in seconds since the Unix epoch; absent when not filling.',
   ),
   metric('dcm_agent_reports_total', 'counter', ['outcome'], 'Agent reports received by this control process, by outcome.'),
   metric(

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ForecastBasis } from '../capacity/capacity.dto';
 import type { ProblemCode } from '../common/problem';
 import { METRIC_CATALOGUE, MetricDefinition, MetricName } from './metric-catalogue';
 
@@ -33,7 +34,7 @@ function catalogued(name: MetricName): { name: string; help: string; labelNames:
 export class ProcessMetrics implements OnModuleDestroy {
   // Registered (and so written) in catalogue order.
   readonly registry = new Registry();
-  readonly forecast = new Gauge({ ...catalogued('dcm_capacity_forecast_days_until_full'), registers: [this.registry] });
+  readonly forecast = new Gauge({ ...catalogued('dcm_capacity_forecast_full_timestamp_seconds'), registers: [this.registry] });
   readonly agentReports = new Counter({ ...catalogued('dcm_agent_reports_total'), registers: [this.registry] });
   readonly allocationRequests = new Counter({ ...catalogued('dcm_allocation_requests_total'), registers: [this.registry] });
   readonly jobDuration = new Histogram({ ...catalogued('dcm_scheduler_job_duration_seconds'), buckets: JOB_DURATION_BUCKETS, registers: [this.registry] });
@@ -75,16 +76,16 @@ export class MetricsRecorder {
 }
 
 /**
- * The capacity forecast as the forecast job last computed it on this replica: `set(site, resource, days)` after each
- * run, `null` when the class is not growing at the site (the series then disappears).
+ * The capacity forecast as the forecast job last computed it on this replica: `set(site, resource, basis, seconds)`
+ * after each run, `null` when the class is not filling on that basis at the site (the series then disappears).
  */
 @Injectable()
 export class ForecastGauge {
   constructor(private readonly metrics: ProcessMetrics) {}
 
-  set(site: string, resource: string, days: number | null): void {
-    if (days === null || !Number.isFinite(days)) this.metrics.forecast.remove({ site, resource });
-    else this.metrics.forecast.set({ site, resource }, days);
+  set(site: string, resource: string, basis: ForecastBasis, timestampSeconds: number | null): void {
+    if (timestampSeconds === null || !Number.isFinite(timestampSeconds)) this.metrics.forecast.remove({ site, resource, basis });
+    else this.metrics.forecast.set({ site, resource, basis }, timestampSeconds);
   }
 
   /** Forgets every series, for a job that recomputes all sites and classes and wants vanished ones gone. */
