@@ -51,6 +51,20 @@ export class HostsController {
     return this.hosts.setInventory(name, resourceClass, body, actor);
   }
 
+  @Put(':name/tenants/:slug')
+  @RequireRole('operator')
+  @ApiOperation({ summary: "Bind a tenant to a host, so that the host's agent may report the tenant's use without an allocation there" })
+  bindTenant(@Param('name') name: string, @Param('slug') slug: string, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
+    return this.hosts.bindTenant(name, slug, actor);
+  }
+
+  @Delete(':name/tenants/:slug')
+  @RequireRole('operator')
+  @ApiOperation({ summary: "End a tenant's binding to a host; its use from the host is then dropped unless it holds an active allocation there" })
+  unbindTenant(@Param('name') name: string, @Param('slug') slug: string, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
+    return this.hosts.unbindTenant(name, slug, actor);
+  }
+
   @Delete(':name')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Decommission a host; refused (409) while it has active allocations' })

@@ -95,6 +95,7 @@ export const MEASUREMENT_SECTIONS = {
   filesystemAvail: 6,
   networkReceive: 7,
   networkTransmit: 8,
+  clockSkew: 9,
 } as const;
 
 /**
@@ -119,8 +120,11 @@ export const NO_LINES: Sections = encodeSections(Object.values(MEASUREMENT_SECTI
 
 const line = (metric: MetricName, labels: string, value: number | null): string => (value === null ? '' : sample(metric, labels, value));
 
-/** The lines of a host's latest report, from its digest (see report-digest.ts). */
-export function measurementBlock(hostName: string, lastReportAt: number, digest: ReportDigest): MeasurementBlock {
+/**
+ * The lines of a host's latest report, from its digest (see report-digest.ts), and how far its clock was from
+ * control's (receive time minus collectedAt of its latest report, refused ones too; null before the first).
+ */
+export function measurementBlock(hostName: string, lastReportAt: number, digest: ReportDigest, clockSkewMs: number | null = null): MeasurementBlock {
   const hostLabel = `host="${labelValue(hostName)}"`;
   let filesystemSize = '';
   let filesystemAvail = '';
@@ -146,6 +150,7 @@ export function measurementBlock(hostName: string, lastReportAt: number, digest:
     filesystemAvail,
     networkReceive,
     networkTransmit,
+    line('dcm_agent_clock_skew_seconds', hostLabel, clockSkewMs === null ? null : clockSkewMs / 1000),
   ];
   const bucket = digest.collectedAt === null ? null : Math.floor(digest.collectedAt / MINUTE_MS) * MINUTE_MS;
   const tenants = digest.tenants.map(([slug, memory, storage]) => ({ slug, memory, storage }));

@@ -1,0 +1,36 @@
+import { MigrationInterface, QueryRunner, Table, TableForeignKey, TableIndex } from 'typeorm';
+
+/**
+ * What an agent may speak for, and how far its clock is from control's:
+ * - `host_tenants`: tenants an operator bound to a host (PUT /v1/hosts/:name/tenants/:slug), so that the host's agent
+ *   may report their use without an allocation there;
+ * - `hosts.clock_skew_ms`: control's receive time minus collectedAt of the host's latest report (refused ones too),
+ *   for `dcm_agent_clock_skew_seconds`.
+ */
+export class AgentTrust1732867200000 implements MigrationInterface {
+  name = 'AgentTrust1732867200000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.createTable(
+      new Table({
+        name: 'host_tenants',
+        columns: [
+          { name: 'host_id', type: 'varchar', length: '36', isPrimary: true },
+          { name: 'tenant_id', type: 'varchar', length: '36', isPrimary: true },
+          { name: 'created_at', type: 'bigint' },
+        ],
+        foreignKeys: [
+          new TableForeignKey({ columnNames: ['host_id'], referencedTableName: 'hosts', referencedColumnNames: ['id'], onDelete: 'CASCADE' }),
+          new TableForeignKey({ columnNames: ['tenant_id'], referencedTableName: 'tenants', referencedColumnNames: ['id'], onDelete: 'CASCADE' }),
+        ],
+        indices: [new TableIndex({ name: 'host_tenants_tenant', columnNames: ['tenant_id'] })],
+      }),
+    );
+    await queryRunner.query('ALTER TABLE hosts ADD COLUMN clock_skew_ms bigint NULL');
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('ALTER TABLE hosts DROP COLUMN clock_skew_ms');
+    await queryRunner.dropTable('host_tenants');
+  }
+}
