@@ -247,6 +247,41 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
     ]);
   });
 
+  it('leaves no binding behind when the tenant is offboarded or the host decommissioned', async () => {
+    const bindings = () => {
+      const db = new Database(join(control.dataDir, 'dcm.sqlite'), { readonly: true });
+      try {
+        return (
+          db
+            .prepare(
+              'SELECT h.name AS host, t.slug AS tenant FROM host_tenants b JOIN hosts h ON h.id = b.host_id JOIN tenants t ON t.id = b.tenant_id ORDER BY 1, 2',
+            )
+            .all() as {
+            host: string;
+            tenant: string;
+          }[]
+        ).map((row) => `${row.host}/${row.tenant}`);
+      } finally {
+        db.close();
+      }
+    };
+    await createTenant(control.api, 'leaving');
+    await createHost(control.api, 'blv-retiring', { vcpu: { total: 8 } });
+    for (const [host, tenant] of [
+      ['blv-retiring', 'leaving'],
+      ['blv-retiring', 'victim'],
+      ['blv-rogue', 'leaving'],
+    ]) {
+      await expectStatus(control.api.put(`/v1/hosts/${host}/tenants/${tenant}`), 200);
+    }
+    expect(bindings()).toEqual(expect.arrayContaining(['blv-retiring/leaving', 'blv-retiring/victim', 'blv-rogue/leaving']));
+
+    await expectStatus(control.api.delete('/v1/tenants/leaving'), 200);
+    expect(bindings().filter((binding) => binding.endsWith('/leaving'))).toEqual([]);
+    await expectStatus(control.api.delete('/v1/hosts/blv-retiring'), 200);
+    expect(bindings().filter((binding) => binding.startsWith('blv-retiring/'))).toEqual([]);
+  });
+
   it('refuses an enrolment whose facts carry control characters or lone surrogates', async () => {
     for (const facts of [hostFacts('blv-bad-1', { os: 'Debian\r\n' }), hostFacts('blv-bad-1', { storage: [{ mountpoint: '/srv\udc00', sizeBytes: GIB }] })]) {
       const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
