@@ -1,6 +1,7 @@
 import { HOST_SERIES_BUDGET, REPORT_SCHEMA_VERSION } from './constants';
 import { Report } from './schema';
-import { isCleanText, screenReport } from './screen';
+import { screenReport } from './screen';
+import { cleanText, isCleanText } from './text';
 import { validateReport } from './validate';
 
 const GIB = 2 ** 30;
@@ -46,6 +47,15 @@ describe(isCleanText.name, () => {
     ['empty', ''],
   ])('accepts %s', (_case, text) => {
     expect(isCleanText(text)).toBe(true);
+  });
+});
+
+describe(cleanText.name, () => {
+  it('replaces control characters and lone surrogates, and never cuts a surrogate pair in half', () => {
+    expect(cleanText('EPYC\r\n9354\u0000', 200)).toBe('EPYC\ufffd\ufffd9354\ufffd');
+    expect(cleanText('ab🚀', 3)).toBe('ab\ufffd');
+    expect(isCleanText(cleanText('x\ud800y', 200))).toBe(true);
+    expect(cleanText('Debian GNU/Linux 12', 200)).toBe('Debian GNU/Linux 12');
   });
 });
 

@@ -1,16 +1,10 @@
 import { HOST_SERIES_BUDGET, MAX_SEQ_JUMP } from './constants';
 import { Report, ReportRefusal, TenantUse } from './schema';
+import { isCleanText } from './text';
 
 /** Why an entry of a report (a filesystem, an interface, a tenant's use) was dropped while the rest was stored. */
 export const ENTRY_DROP_REASONS = ['malformed-text', 'duplicate', 'label-too-long', 'series-budget', 'tenant-not-on-host', 'above-host-total'] as const;
 export type EntryDropReason = (typeof ENTRY_DROP_REASONS)[number];
-
-const UNCLEAN_TEXT = /[\p{Cc}\p{Cs}]/u;
-
-/** Well-formed Unicode (no lone surrogate) without control characters (no NUL, CR, LF, …). */
-export function isCleanText(text: string): boolean {
-  return !UNCLEAN_TEXT.test(text);
-}
 
 export interface ScreenedReport {
   report: Report;
