@@ -108,6 +108,15 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
       await expect(dcm('hosts', 'set-inventory', 'blv-c01', 'memory', '--reserved', 'lots')).resolves.toMatchObject({ code: 2 });
     });
 
+    it("binds a tenant to a host so that its agent may report the tenant's use, and unbinds it", async () => {
+      await expect(json('hosts', 'bind', 'blv-c01', 'torfaen')).resolves.toMatchObject({ name: 'blv-c01', boundTenants: ['torfaen'] });
+      expect((await dcm('hosts', 'show', 'blv-c01')).stdout).toMatch(/^Bound tenants:\s+torfaen$/m);
+      await expect(json('hosts', 'unbind', 'blv-c01', 'torfaen')).resolves.toMatchObject({ boundTenants: [] });
+      const again = await dcm('hosts', 'unbind', 'blv-c01', 'torfaen');
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/\(NotFound\)/);
+    });
+
     it('decommissions a host, and refuses one with active allocations with the reason', async () => {
       const refused = await dcm('hosts', 'decommission', 'blv-r01');
       expect(refused.code).toBe(1);

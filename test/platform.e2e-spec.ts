@@ -80,6 +80,7 @@ describe('platform', () => {
         '/v1/hosts': ['get', 'post'],
         '/v1/hosts/{name}': ['delete', 'get', 'patch'],
         '/v1/hosts/{name}/inventories/{class}': ['put'],
+        '/v1/hosts/{name}/tenants/{slug}': ['delete', 'put'],
         '/v1/allocations': ['get', 'post'],
         '/v1/allocations/{id}': ['delete', 'get'],
         '/v1/capacity': ['get'],

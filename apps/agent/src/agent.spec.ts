@@ -28,6 +28,8 @@ class FakeControl {
   answerEnrol: () => Answer | undefined = () => undefined;
   /** Decides the answer to a report batch; undefined: store it and answer 200. */
   answerReports: (seqs: number[]) => Answer | undefined = () => undefined;
+  /** Seqs control refuses on their own (as if collected outside its time window): answered in `refused`, not stored. */
+  refuse = new Set<number>();
   private server: Server | null = null;
 
   async listen(port = 0): Promise<number> {
@@ -69,10 +71,17 @@ class FakeControl {
     }
     const lastSeq = this.stored.at(-1) ?? 0;
     const fresh = seqs.filter((seq) => seq > lastSeq);
-    this.stored.push(...fresh);
+    const refused = fresh.filter((seq) => this.refuse.has(seq)).map((seq) => ({ seq, reason: 'collected-too-far-ahead' }));
+    this.stored.push(...fresh.filter((seq) => !this.refuse.has(seq)));
     return {
       status: 200,
-      body: { accepted: fresh.length, duplicates: seqs.length - fresh.length, lastSeq: this.stored.at(-1) ?? 0, reportIntervalSeconds: 15 },
+      body: {
+        accepted: fresh.length - refused.length,
+        duplicates: seqs.length - fresh.length,
+        refused,
+        lastSeq: this.stored.at(-1) ?? 0,
+        reportIntervalSeconds: 15,
+      },
     };
   }
 }
@@ -270,6 +279,25 @@ describe(Agent.name, () => {
     expect(logger.lines.find((line) => line.level === 'error')).toMatchObject({
       message: expect.stringContaining('refused this report'),
       details: { seq: 5, status: 400 },
+    });
+  });
+
+  it('drops the reports control refused on their own (200 with refused), says so, and never sends them again', async () => {
+    const sut = anAgent();
+    await sut.tick(); // enrolled, seq 1 delivered
+    control.refuse = new Set([3, 4]);
+    jitter = 0.999;
+    await control.close();
+    for (let tick = 0; tick < 4; tick++) await interval(sut); // spooled 2–5 while down
+    await control.listen(port);
+    await interval(sut, MAX_BACKOFF_MS / 1000);
+    await interval(sut);
+
+    expect(control.stored).toEqual([1, 2, 5, 6, 7]);
+    expect(control.batches.flatMap((batch) => batch.seqs)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(sut.spooled).toBe(0);
+    expect(logger.lines.find((line) => line.level === 'warn' && /refused these reports/.test(line.message))).toMatchObject({
+      details: { refusedCount: 2, refused: [{ seq: 3 }, { seq: 4 }] },
     });
   });
 

@@ -154,7 +154,15 @@ export class Agent {
       if (seqs.length === 0) break;
       const result = await this.client.sendReports(credentials, batch);
       if (result.ok) {
+        // Reports control refused on their own (collected outside its time window, a seq jump) are acknowledged too.
         this.spool.ack(seqs.at(-1)!);
+        const refused = Array.isArray(result.value.refused) ? result.value.refused : [];
+        if (refused.length > 0) {
+          this.logger.warn(
+            { refused: refused.slice(0, 10), refusedCount: refused.length },
+            "control refused these reports and will not take them again: dropped. Check this host's clock (NTP)",
+          );
+        }
         this.checkLastSeq(result.value.lastSeq);
         limit = Math.min(MAX_REPORTS_PER_BATCH, limit * 2);
         continue;

@@ -3,6 +3,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import type { HostFacts, Report } from '@dcm/protocol';
 // The constants alone: the schemas and their validators are control's, and would cost the agent ~20 MB.
 import { REPORT_SCHEMA_VERSION } from '@dcm/protocol/constants';
+import { cleanText } from '@dcm/protocol/text';
 import si from 'systeminformation';
 import type { AgentConfig } from './agent-config';
 import type { AgentLogger } from './agent-logger';
@@ -43,9 +44,10 @@ export class Collector implements ReportSource {
     const [os, cpu, memory, filesystems] = await Promise.all([si.osInfo(), si.cpu(), si.mem(), this.filesystems()]);
     return {
       hostname: this.config.hostname,
-      os: `${os.distro} ${os.release}`.trim().slice(0, 200),
-      kernel: os.kernel.slice(0, 200),
-      cpuModel: `${cpu.manufacturer} ${cpu.brand}`.trim().slice(0, 200),
+      // Control refuses an enrolment with control characters or lone surrogates in its facts.
+      os: cleanText(`${os.distro} ${os.release}`.trim(), 200),
+      kernel: cleanText(os.kernel, 200),
+      cpuModel: cleanText(`${cpu.manufacturer} ${cpu.brand}`.trim(), 200),
       logicalCores: availableParallelism(),
       memoryTotalBytes: memory.total,
       storage: this.storageFilesystems(filesystems).map((fs) => ({ mountpoint: fs.mountpoint, sizeBytes: fs.sizeBytes })),

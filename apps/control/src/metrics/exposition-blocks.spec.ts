@@ -80,6 +80,13 @@ describe(measurementBlock.name, () => {
     );
   });
 
+  it("writes the host's clock skew in seconds, negative when the host is ahead, and nothing before it is known", () => {
+    expect(text(measurementBlock('blv-c01', 1, digestOf({}), -2_500).lines)[MEASUREMENT_SECTIONS.clockSkew]).toBe(
+      'dcm_agent_clock_skew_seconds{host="blv-c01"} -2.5\n',
+    );
+    expect(text(measurementBlock('blv-c01', 1, digestOf({}), null).lines)[MEASUREMENT_SECTIONS.clockSkew]).toBe('');
+  });
+
   it('writes one line per value, each mountpoint and device once, escaped', () => {
     const sut = measurementBlock('blv-c01', 1, digestOf(report));
     const lines = text(sut.lines);

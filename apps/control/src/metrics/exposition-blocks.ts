@@ -98,6 +98,7 @@ export const MEASUREMENT_SECTIONS = {
   filesystemAvail: 9,
   networkReceive: 10,
   networkTransmit: 11,
+  clockSkew: 12,
 } as const;
 
 /**
@@ -123,8 +124,11 @@ export const NO_LINES: Sections = encodeSections(Object.values(MEASUREMENT_SECTI
 // Undefined: a figure that a digest stored before its metric existed does not hold.
 const line = (metric: MetricName, labels: string, value: number | null | undefined): string => (value == null ? '' : sample(metric, labels, value));
 
-/** The lines of a host's latest report, from its digest (see report-digest.ts). */
-export function measurementBlock(hostName: string, lastReportAt: number, digest: ReportDigest): MeasurementBlock {
+/**
+ * The lines of a host's latest report, from its digest (see report-digest.ts), and how far its clock was from
+ * control's (receive time minus collectedAt of its latest report, refused ones too; null before the first).
+ */
+export function measurementBlock(hostName: string, lastReportAt: number, digest: ReportDigest, clockSkewMs: number | null = null): MeasurementBlock {
   const hostLabel = `host="${labelValue(hostName)}"`;
   let filesystemSize = '';
   let filesystemUsed = '';
@@ -155,6 +159,7 @@ export function measurementBlock(hostName: string, lastReportAt: number, digest:
     filesystemAvail,
     networkReceive,
     networkTransmit,
+    line('dcm_agent_clock_skew_seconds', hostLabel, clockSkewMs === null ? null : clockSkewMs / 1000),
   ];
   const bucket = digest.collectedAt === null ? null : Math.floor(digest.collectedAt / MINUTE_MS) * MINUTE_MS;
   const tenants = digest.tenants.map(([slug, memory, storage]) => ({ slug, memory, storage }));

@@ -65,12 +65,24 @@ export const METRIC_CATALOGUE = [
     'Bytes transmitted on a network interface of the host, as its latest report counted them.',
   ),
   metric(
+    'dcm_agent_clock_skew_seconds',
+    'gauge',
+    ['host'],
+    "Control's receive time minus the collection time of the host's latest report: positive when the host's clock is behind.",
+  ),
+  metric(
     'dcm_capacity_forecast_full_timestamp_seconds',
     'gauge',
     ['site', 'resource', 'basis'],
     'When allocations (basis allocated) or measured use (basis used) of a resource class reach capacity at a site, by a linear fit, in seconds since the Unix epoch; absent when not filling.',
   ),
   metric('dcm_agent_reports_total', 'counter', ['outcome'], 'Agent reports received by this control process, by outcome.'),
+  metric(
+    'dcm_agent_report_entries_dropped_total',
+    'counter',
+    ['reason'],
+    'Entries of stored agent reports (filesystems, interfaces, tenant use) this control process dropped, by reason.',
+  ),
   metric(
     'dcm_allocation_requests_total',
     'counter',

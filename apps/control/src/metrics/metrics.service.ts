@@ -105,6 +105,7 @@ export class MetricsService {
     family('dcm_host_filesystem_avail_bytes', measurements, MEASUREMENT_SECTIONS.filesystemAvail);
     family('dcm_host_network_receive_bytes_total', measurements, MEASUREMENT_SECTIONS.networkReceive);
     family('dcm_host_network_transmit_bytes_total', measurements, MEASUREMENT_SECTIONS.networkTransmit);
+    family('dcm_agent_clock_skew_seconds', measurements, MEASUREMENT_SECTIONS.clockSkew);
     parts.push(Buffer.from(await this.processMetrics.text()));
     return parts;
   }
@@ -169,7 +170,7 @@ export class MetricsService {
     for (const row of rows) stored.set(row.hostId, row);
     for (const host of hosts) {
       const row = stored.get(host.id);
-      blocks.set(host.id, measurementBlock(host.name, host.lastReportAt!, readDigest(row?.digest ?? null, row?.report ?? null)));
+      blocks.set(host.id, measurementBlock(host.name, host.lastReportAt!, readDigest(row?.digest ?? null, row?.report ?? null), host.clockSkewMs ?? null));
     }
     return blocks;
   }

@@ -1,15 +1,19 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { ENTRY_DROP_REASONS, EntryDropReason } from '@dcm/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ForecastBasis } from '../capacity/capacity.dto';
 import type { ProblemCode } from '../common/problem';
 import { METRIC_CATALOGUE, MetricDefinition, MetricName } from './metric-catalogue';
 
-/** How ingest answered reports: stored, ignored as a duplicate by seq, or refused (invalid, unknown agent, host gone). */
-export type AgentReportOutcome = 'accepted' | 'duplicate' | 'rejected';
+/**
+ * How ingest answered reports: stored, ignored as a duplicate by seq, rejected with its request (invalid, unknown
+ * agent, host gone), or refused on its own (outside the time window, a seq jump) while the rest of its batch was stored.
+ */
+export type AgentReportOutcome = 'accepted' | 'duplicate' | 'rejected' | 'refused';
 /** `admitted`, or the problem code of the refusal (QuotaExceeded, InsufficientCapacity, TenantFrozen, …). */
 export type AllocationOutcome = 'admitted' | ProblemCode;
 
-const AGENT_REPORT_OUTCOMES: readonly AgentReportOutcome[] = ['accepted', 'duplicate', 'rejected'];
+const AGENT_REPORT_OUTCOMES: readonly AgentReportOutcome[] = ['accepted', 'duplicate', 'rejected', 'refused'];
 /** Shown at 0 from the start, so that rate() and increase() see the first refusal of each kind. */
 const COMMON_ALLOCATION_OUTCOMES: readonly AllocationOutcome[] = ['admitted', 'QuotaExceeded', 'InsufficientCapacity', 'TenantFrozen'];
 /** Scheduler jobs take from milliseconds (liveness sweep) to minutes (downsampling a year of samples). */
@@ -36,11 +40,13 @@ export class ProcessMetrics implements OnModuleDestroy {
   readonly registry = new Registry();
   readonly forecast = new Gauge({ ...catalogued('dcm_capacity_forecast_full_timestamp_seconds'), registers: [this.registry] });
   readonly agentReports = new Counter({ ...catalogued('dcm_agent_reports_total'), registers: [this.registry] });
+  readonly droppedEntries = new Counter({ ...catalogued('dcm_agent_report_entries_dropped_total'), registers: [this.registry] });
   readonly allocationRequests = new Counter({ ...catalogued('dcm_allocation_requests_total'), registers: [this.registry] });
   readonly jobDuration = new Histogram({ ...catalogued('dcm_scheduler_job_duration_seconds'), buckets: JOB_DURATION_BUCKETS, registers: [this.registry] });
 
   constructor() {
     for (const outcome of AGENT_REPORT_OUTCOMES) this.agentReports.inc({ outcome }, 0);
+    for (const reason of ENTRY_DROP_REASONS) this.droppedEntries.inc({ reason }, 0);
     for (const outcome of COMMON_ALLOCATION_OUTCOMES) this.allocationRequests.inc({ outcome }, 0);
     collectDefaultMetrics({ register: this.registry });
     for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
@@ -64,6 +70,11 @@ export class MetricsRecorder {
   /** `count` reports of one batch ended with `outcome`. */
   countAgentReports(outcome: AgentReportOutcome, count = 1): void {
     if (count > 0) this.metrics.agentReports.inc({ outcome }, count);
+  }
+
+  /** Entries of stored reports dropped, by reason. */
+  countDroppedEntries(dropped: ReadonlyMap<EntryDropReason, number>): void {
+    for (const [reason, count] of dropped) if (count > 0) this.metrics.droppedEntries.inc({ reason }, count);
   }
 
   countAllocationRequest(outcome: AllocationOutcome): void {
