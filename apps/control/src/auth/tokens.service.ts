@@ -138,14 +138,9 @@ export class TokensService {
    * usable join token.
    */
   async consumeJoinToken(secret: string, tx: EntityManager): Promise<TokenEntity> {
-    const token = await this.repository.findBySecretHash(hashSecret(secret), tx);
-    const now = this.clock.now().getTime();
-    if (!token || token.kind !== 'join' || token.revokedAt || (token.expiresAt && token.expiresAt.getTime() <= now) || !token.usesLeft) {
-      throw Problems.unauthenticated('the join token is not valid: unknown, revoked, expired or used up');
-    }
-    token.usesLeft -= 1;
-    token.lastUsedAt = this.clock.now();
-    return this.repository.save(token, tx);
+    const token = await this.repository.takeJoinTokenUse(hashSecret(secret), this.clock.now(), tx);
+    if (!token) throw Problems.unauthenticated('the join token is not valid: unknown, revoked, expired or used up');
+    return token;
   }
 
   /** Creates the credential an enrolled agent reports with. */
