@@ -30,7 +30,7 @@ export class CreateTokenDto {
   @Max(100_000)
   uses?: number;
 
-  @ApiPropertyOptional({ example: '2026-12-31T00:00:00Z' })
+  @ApiPropertyOptional({ example: '2026-12-31T00:00:00Z', description: 'Join tokens: at most 30 days ahead; without it, 30 days from now' })
   @OptionalNotNull()
   @Type(() => Date)
   @IsDate()

@@ -21,6 +21,8 @@ const CACHE_TTL_MS = 10 * 60_000;
 const BOOTSTRAP_TOKEN_ID = '00000000-0000-4000-8000-00000000b007';
 /** Room for every agent of a 50,000-host facility and its operators (an entry is a few hundred bytes). */
 const CACHE_MAX_ENTRIES = 50_000;
+/** A join token's life: the default and the most an operator may give one (DESIGN: "expiry required, at most 30 days"). */
+export const JOIN_TOKEN_MAX_LIFETIME_MS = 30 * 86_400_000;
 
 export function generateSecret(): string {
   return `dcm_${randomBytes(32).toString('base64url')}`;
@@ -50,6 +52,10 @@ export class TokensService {
     if (input.role !== 'tenant' && input.tenant !== undefined) throw Problems.validation('tenant: only tenant-role tokens are bound to a tenant');
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw Problems.validation('expiresAt: must be in the future');
+    const latestJoinExpiry = new Date(now.getTime() + JOIN_TOKEN_MAX_LIFETIME_MS);
+    if (input.kind === 'join' && input.expiresAt && input.expiresAt > latestJoinExpiry) {
+      throw Problems.validation('expiresAt: a join token expires within 30 days');
+    }
     const secret = generateSecret();
     const token = await this.unitOfWork.run(async (tx) => {
       const tenant = input.tenant ? await this.tenants.findBySlug(input.tenant, tx) : null;
@@ -62,7 +68,7 @@ export class TokensService {
         name: input.name ?? '',
         secretHash: hashSecret(secret),
         usesLeft: input.kind === 'join' ? (input.uses ?? 1) : null,
-        expiresAt: input.expiresAt ?? null,
+        expiresAt: input.expiresAt ?? (input.kind === 'join' ? latestJoinExpiry : null),
         revokedAt: null,
         lastUsedAt: null,
         createdAt: now,
