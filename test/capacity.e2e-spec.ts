@@ -98,7 +98,7 @@ describe('GET /v1/capacity', () => {
     expect(summary.sites[1].resources.vcpu).toEqual({ unit: 'count', capacity: 120, allocated: 0, used: null, free: 120, placeable: 120 });
   });
 
-  it('shows an over-committed host as negative free, but never negative placeable', async () => {
+  it('shows an over-committed host with free 0 and overcommitted, and never negative placeable', async () => {
     await buildFacility();
 
     // a-1 holds 8 vCPUs; shrink it to floor(1 × 4.0) = 4.
@@ -108,6 +108,8 @@ describe('GET /v1/capacity', () => {
     const hallA = summary.sites.find((site: { site: string }) => site.site === 'hall-a');
     expect(hallA.resources.vcpu).toEqual({ unit: 'count', capacity: 20, allocated: 12, used: null, free: 8, placeable: 0 });
     expect(summary.facility.resources.vcpu).toEqual({ unit: 'count', capacity: 140, allocated: 32, used: null, free: 108, placeable: 100 });
-    await expect(control.api.get('/v1/hosts/a-1')).resolves.toMatchObject({ body: { inventories: { vcpu: { capacity: 4, allocated: 8, free: -4 } } } });
+    await expect(control.api.get('/v1/hosts/a-1')).resolves.toMatchObject({
+      body: { overcommitted: true, inventories: { vcpu: { capacity: 4, allocated: 8, free: 0, overcommitted: true } } },
+    });
   });
 });

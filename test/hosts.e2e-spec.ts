@@ -46,6 +46,9 @@ describe('hosts API', () => {
         accreditation: 'OFFICIAL',
         dedicatedTenant: null,
         status: 'up',
+        origin: 'operator',
+        accepted: true,
+        overcommitted: false,
         lastReportAt: null,
         agentId: null,
         measurements: null,
@@ -61,6 +64,8 @@ describe('hosts API', () => {
             capacity: 496 * GIB,
             allocated: 0,
             free: 496 * GIB,
+            overcommitted: false,
+            measuredTotal: null,
           },
           storage: {
             unit: 'bytes',
@@ -73,6 +78,8 @@ describe('hosts API', () => {
             capacity: 20 * TIB,
             allocated: 0,
             free: 20 * TIB,
+            overcommitted: false,
+            measuredTotal: null,
           },
           // floor((64 − 4) × 4.0)
           vcpu: {
@@ -86,6 +93,8 @@ describe('hosts API', () => {
             capacity: 240,
             allocated: 0,
             free: 240,
+            overcommitted: false,
+            measuredTotal: null,
           },
         },
         createdAt: expect.stringMatching(ISO_INSTANT),
@@ -418,6 +427,8 @@ describe('hosts API', () => {
         capacity: 9 * TIB,
         allocated: 0,
         free: 9 * TIB,
+        overcommitted: false,
+        measuredTotal: null,
       });
       await expect(hostOf('growing-host')).resolves.toMatchObject({ inventories: { storage: { capacity: 9 * TIB }, vcpu: { total: 8 } } });
     });

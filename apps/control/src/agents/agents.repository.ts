@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AgentEntity, forUpdate, HostStatus, rawQuery, writeLock } from '@dcm/persistence';
+import { AgentEntity, forUpdate, HostOrigin, HostStatus, numberOrNull, rawQuery, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { digestOf } from '../metrics/report-digest';
 
@@ -47,8 +47,10 @@ export interface IngestTarget {
   revoked: boolean;
   hostId: string;
   hostStatus: HostStatus | null;
-  /** Inventory totals by class; empty when the host is gone. */
-  totals: Record<string, number>;
+  /** Who owns the host's inventory; null when the host is gone. */
+  hostOrigin: HostOrigin | null;
+  /** Per inventory class, what the agent last measured (measured_total; null before any measurement); empty when the host is gone. */
+  measuredTotals: Record<string, number | null>;
 }
 
 @Injectable()
@@ -72,11 +74,12 @@ export class AgentsRepository {
       last_seq: unknown;
       revoked_at: unknown;
       status: HostStatus | null;
+      origin: HostOrigin | null;
       resource_class: string | null;
-      total: unknown;
+      measured_total: unknown;
     }>(
       tx,
-      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.status, i.resource_class, i.total
+      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.status, h.origin, i.resource_class, i.measured_total
          FROM agents a
          LEFT JOIN hosts h ON h.id = a.host_id AND h.decommissioned_at IS NULL
          LEFT JOIN inventories i ON i.host_id = h.id
@@ -92,7 +95,10 @@ export class AgentsRepository {
       revoked: agent.revoked_at !== null,
       hostId: agent.host_id,
       hostStatus: agent.status,
-      totals: Object.fromEntries(rows.filter((row) => row.resource_class !== null).map((row) => [row.resource_class!, Number(row.total)])),
+      hostOrigin: agent.origin,
+      measuredTotals: Object.fromEntries(
+        rows.filter((row) => row.resource_class !== null).map((row) => [row.resource_class!, numberOrNull(row.measured_total)]),
+      ),
     };
   }
 

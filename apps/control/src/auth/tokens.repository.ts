@@ -66,6 +66,12 @@ export class TokensRepository {
     return taken ? tx.findOneBy(TokenEntity, { id: taken.id }) : null;
   }
 
+  /** Whether a host of this name is live (not decommissioned): the one a join token may be issued to re-enrol. */
+  async liveHostExists(name: string, tx: EntityManager): Promise<boolean> {
+    const rows = await rawQuery(tx, 'SELECT 1 AS found FROM hosts WHERE name = ? AND decommissioned_at IS NULL', [name]);
+    return rows.length > 0;
+  }
+
   /** The bootstrap admin token, revoked or not. */
   findBootstrapAdmin(manager: EntityManager): Promise<TokenEntity | null> {
     return manager.findOneBy(TokenEntity, { kind: 'api', role: 'admin', name: 'bootstrap' });

@@ -50,6 +50,8 @@ export class TokensService {
     if (input.kind === 'join' && input.role !== undefined) throw Problems.validation('role: join tokens have no role');
     if (input.kind === 'api' && input.uses !== undefined) throw Problems.validation('uses: only join tokens have a use count');
     if (input.role !== 'tenant' && input.tenant !== undefined) throw Problems.validation('tenant: only tenant-role tokens are bound to a tenant');
+    if (input.kind !== 'join' && input.host !== undefined) throw Problems.validation('host: only join tokens re-enrol a host');
+    if (input.kind !== 'join' && input.accept !== undefined) throw Problems.validation('accept: only join tokens enrol hosts');
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw Problems.validation('expiresAt: must be in the future');
     const latestJoinExpiry = new Date(now.getTime() + JOIN_TOKEN_MAX_LIFETIME_MS);
@@ -60,6 +62,7 @@ export class TokensService {
     const token = await this.unitOfWork.run(async (tx) => {
       const tenant = input.tenant ? await this.tenants.findBySlug(input.tenant, tx) : null;
       if (input.tenant && (!tenant || tenant.state === 'offboarded')) throw Problems.validation(`tenant: tenant ${input.tenant} does not exist`);
+      if (input.host && !(await this.repository.liveHostExists(input.host, tx))) throw Problems.validation(`host: host ${input.host} does not exist`);
       const token = Object.assign(new TokenEntity(), {
         id: randomUUID(),
         kind: input.kind,
@@ -68,6 +71,8 @@ export class TokensService {
         name: input.name ?? '',
         secretHash: hashSecret(secret),
         usesLeft: input.kind === 'join' ? (input.uses ?? 1) : null,
+        hostName: input.host ?? null,
+        accept: input.accept ?? false,
         expiresAt: input.expiresAt ?? (input.kind === 'join' ? latestJoinExpiry : null),
         revokedAt: null,
         lastUsedAt: null,
@@ -160,6 +165,8 @@ export class TokensService {
       name,
       secretHash: hashSecret(secret),
       usesLeft: null,
+      hostName: null,
+      accept: false,
       expiresAt: null,
       revokedAt: null,
       lastUsedAt: null,
@@ -225,7 +232,16 @@ export class TokensService {
       const secret = requested ?? generateSecret();
       const token =
         existing ?? Object.assign(new TokenEntity(), { id: BOOTSTRAP_TOKEN_ID, kind: 'api', role: 'admin', name: 'bootstrap', createdAt: this.clock.now() });
-      Object.assign(token, { secretHash: hashSecret(secret), revokedAt: null, expiresAt: null, tenantId: null, usesLeft: null, lastUsedAt: null });
+      Object.assign(token, {
+        secretHash: hashSecret(secret),
+        revokedAt: null,
+        expiresAt: null,
+        tenantId: null,
+        usesLeft: null,
+        hostName: null,
+        accept: false,
+        lastUsedAt: null,
+      });
       await this.repository.save(token, manager);
       // A replaced bootstrap secret is a revocation of the old one, for the replicas that still trust it.
       if (existing) await this.repository.countRevocation(manager);

@@ -6,8 +6,9 @@ export class ClassCapacityDto {
   @ApiProperty({ example: 3840, description: 'Sum of host capacities (hosts of every status, until decommissioned)' }) capacity: number;
   @ApiProperty({ example: 1200 }) allocated: number;
   @ApiProperty({ nullable: true, type: Number, description: 'Measured use; null until agents report it' }) used: number | null;
-  @ApiProperty({ example: 2640, description: 'capacity − allocated' }) free: number;
-  @ApiProperty({ example: 2400, description: 'Free capacity on hosts that are up, i.e. what placement can use' }) placeable: number;
+  @ApiProperty({ example: 2640, description: 'capacity − allocated, never below 0' }) free: number;
+  @ApiProperty({ example: 2400, description: 'Free capacity on hosts that are up, accepted and not over-committed, i.e. what placement can use' })
+  placeable: number;
 }
 
 export class HostCountsDto {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { capacityOf } from '@dcm/domain';
+import { capacityOf, freeOf, isOvercommitted } from '@dcm/domain';
 import { HostEntity } from '@dcm/persistence';
 import { HostsRepository } from '../hosts/hosts.repository';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
@@ -37,6 +37,8 @@ export class CapacityService {
 
   private add(totals: Totals, host: HostEntity): void {
     totals.hosts[host.status] += 1;
+    // Placement skips a host an operator has not accepted, and one with any class over-committed.
+    const placeable = host.status === 'up' && host.accepted && !(host.inventories ?? []).some(isOvercommitted);
     for (const inventory of host.inventories ?? []) {
       const resource: ClassCapacityDto = (totals.resources[inventory.resourceClass] ??= {
         unit: this.resourceClasses.unitOf(inventory.resourceClass) ?? 'count',
@@ -49,8 +51,8 @@ export class CapacityService {
       const capacity = capacityOf(inventory);
       resource.capacity += capacity;
       resource.allocated += inventory.allocated;
-      resource.free = resource.capacity - resource.allocated;
-      if (host.status === 'up') resource.placeable += Math.max(0, capacity - inventory.allocated);
+      resource.free = Math.max(0, resource.capacity - resource.allocated);
+      if (placeable) resource.placeable += freeOf(inventory);
     }
   }
 }
