@@ -48,4 +48,19 @@ describe.each([
     expect(usesLeft).toBe(0);
     expect(hostsEnrolled).toBe(uses);
   });
+
+  it(`enrols one host when ${PARALLEL} agents enrol the same new name at once, each with a token of its own`, async () => {
+    const tokens = await Promise.all(Array.from({ length: PARALLEL }, () => expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201)));
+    const responses = await Promise.all(
+      tokens.map((join) =>
+        control.api.post('/v1/agents/enrol', { joinToken: join.token, hostname: 'same-name', facts: hostFacts('same-name') }, { token: null }),
+      ),
+    );
+
+    expect(responses.filter((response) => response.status === 201)).toHaveLength(1);
+    for (const refused of responses.filter((response) => response.status !== 201)) expectProblem(refused, 409, 'Conflict');
+    const listed = (await expectStatus(control.api.get('/v1/tokens'), 200)) as { id: string; usesLeft: number }[];
+    // A refused enrolment spends nothing.
+    expect(tokens.filter((join) => listed.find((token) => token.id === join.id)!.usesLeft === 0)).toHaveLength(1);
+  });
 });
