@@ -50,56 +50,51 @@ export class AgentsService {
     };
     const absurd = MEASURED_CLASSES.map((resourceClass) => measuredTotalReason(resourceClass, measured[resourceClass])).filter((reason) => reason !== null);
     if (absurd.length > 0) throw Problems.validation(`facts: ${absurd.join('; ')}`, absurd);
-    const result = await this.unitOfWork
-      .run(async (tx) => {
-        const joinToken = await this.tokens.consumeJoinToken(request.joinToken, tx);
-        const actor = tokenActor(joinToken.id);
-        const now = this.clock.now();
-        const existing = await this.hosts.findLiveByName(request.hostname, tx);
-        // Thrown inside the transaction, so that the token's use is not spent either.
-        if (joinToken.hostName !== null && joinToken.hostName !== request.hostname) {
-          throw Problems.conflict(`this join token re-enrols host ${joinToken.hostName} only`);
-        }
-        if (existing && joinToken.hostName === null) {
-          throw Problems.conflict(`host ${request.hostname} exists: re-enrolling it needs a join token issued for it by name ("host": "${request.hostname}")`);
-        }
-        const host = existing ?? (await this.createHost(request.hostname, joinToken.accept, now, tx));
-        if (joinToken.accept) host.accepted = true;
-        const replaced = host.agentId !== null;
-        const previousAgentId = host.agentId;
-        if (previousAgentId !== null) await this.retire(previousAgentId, now, actor, tx);
-        const agentId = randomUUID();
-        const { token, secret } = await this.tokens.issueAgentToken(`agent ${request.hostname}`, tx);
-        await this.agents.save(
-          Object.assign(new AgentEntity(), {
-            id: agentId,
-            hostId: host.id,
-            tokenId: token.id,
-            facts: request.facts,
-            lastSeq: 0,
-            enrolledAt: now,
-            lastReportAt: null,
-            revokedAt: null,
-          }),
-          tx,
-        );
-        await this.syncInventories(host, measured, now, tx);
-        Object.assign(host, { agentId, updatedAt: now });
-        await this.hosts.saveHost(host, tx);
-        await this.auditLog.record(tx, {
-          actor,
-          action: 'agent.enrol',
-          subjectType: 'host',
-          subject: host.name,
-          before: existing ? { agentId: previousAgentId, origin: existing.origin, accepted: existing.accepted } : null,
-          after: { agentId, agentTokenId: token.id, origin: host.origin, accepted: host.accepted, facts: request.facts },
-        });
-        return { agentId, agentToken: secret, hostName: host.name, hostId: host.id, replaced };
-      })
-      .catch((error: unknown) => {
-        // PostgreSQL: another enrolment created a host of this name meanwhile (hosts_name_live); SQLite's queue serialises.
-        throw isUniqueViolation(error) ? Problems.conflict(`host ${request.hostname} exists: another agent enrolled it at the same time`) : error;
+    const result = await this.unitOfWork.run(async (tx) => {
+      const joinToken = await this.tokens.consumeJoinToken(request.joinToken, tx);
+      const actor = tokenActor(joinToken.id);
+      const now = this.clock.now();
+      const existing = await this.hosts.findLiveByName(request.hostname, tx);
+      // Thrown inside the transaction, so that the token's use is not spent either.
+      if (joinToken.hostName !== null && joinToken.hostName !== request.hostname) {
+        throw Problems.conflict(`this join token re-enrols host ${joinToken.hostName} only`);
+      }
+      if (existing && joinToken.hostName === null) {
+        throw Problems.conflict(`host ${request.hostname} exists: re-enrolling it needs a join token issued for it by name ("host": "${request.hostname}")`);
+      }
+      const host = existing ?? (await this.createHost(request.hostname, joinToken.accept, now, tx));
+      if (joinToken.accept) host.accepted = true;
+      const replaced = host.agentId !== null;
+      const previousAgentId = host.agentId;
+      if (previousAgentId !== null) await this.retire(previousAgentId, now, actor, tx);
+      const agentId = randomUUID();
+      const { token, secret } = await this.tokens.issueAgentToken(`agent ${request.hostname}`, tx);
+      await this.agents.save(
+        Object.assign(new AgentEntity(), {
+          id: agentId,
+          hostId: host.id,
+          tokenId: token.id,
+          facts: request.facts,
+          lastSeq: 0,
+          enrolledAt: now,
+          lastReportAt: null,
+          revokedAt: null,
+        }),
+        tx,
+      );
+      await this.syncInventories(host, measured, now, tx);
+      Object.assign(host, { agentId, updatedAt: now });
+      await this.hosts.saveHost(host, tx);
+      await this.auditLog.record(tx, {
+        actor,
+        action: 'agent.enrol',
+        subjectType: 'host',
+        subject: host.name,
+        before: existing ? { agentId: previousAgentId, origin: existing.origin, accepted: existing.accepted } : null,
+        after: { agentId, agentTokenId: token.id, origin: host.origin, accepted: host.accepted, facts: request.facts },
       });
+      return { agentId, agentToken: secret, hostName: host.name, hostId: host.id, replaced };
+    });
     // A replaced agent's token was revoked inside the transaction: forget it again now that the revocation is committed.
     if (result.replaced) this.tokens.forgetCached();
     await this.catalog.refreshHost(result.hostId);
@@ -256,7 +251,10 @@ export class AgentsService {
       decommissionedAt: null,
       inventories: [],
     } satisfies HostEntity);
-    await this.hosts.saveHost(host, tx);
+    await this.hosts.saveHost(host, tx).catch((error: unknown) => {
+      // PostgreSQL: another enrolment created a host of this name meanwhile (hosts_name_live); SQLite's queue serialises.
+      throw isUniqueViolation(error) ? Problems.conflict(`host ${name} exists: another agent enrolled it at the same time`) : error;
+    });
     return host;
   }
 
