@@ -128,9 +128,16 @@ describe('join tokens cannot take hosts over, and agents cannot forge inventorie
     expect(metrics.get('dcm_host_measured_inventory{host="blv-c07",resource="memory",unit="bytes"}')).toBe(0);
   });
 
-  it('does not believe 100,000 cores: refused at enrolment, ignored in a report, and no placement follows them', async () => {
+  it('does not believe 100,000 cores or storage beyond 2^53: refused at enrolment, ignored in a report, and no placement follows them', async () => {
     expectProblem(await enrolWith((await issueJoin()).token, 'blv-huge', hostFacts('blv-huge', { logicalCores: 100_000 })), 400, 'ValidationFailed');
     expectProblem(await control.api.get('/v1/hosts/blv-huge'), 404, 'NotFound');
+    // Each mount is a whole amount, but their sum is beyond 2^53: not a total to size a host by.
+    const storage = [
+      { mountpoint: '/srv/a', sizeBytes: 2 ** 52 },
+      { mountpoint: '/srv/b', sizeBytes: 2 ** 52 + 2 },
+    ];
+    expectProblem(await enrolWith((await issueJoin()).token, 'blv-vast', hostFacts('blv-vast', { storage })), 400, 'ValidationFailed');
+    expectProblem(await control.api.get('/v1/hosts/blv-vast'), 404, 'NotFound');
 
     const agent = await enrol('blv-c08', { accept: true }, hostFacts('blv-c08', { logicalCores: 8 }));
     await expectStatus(report(agent, aReport(1, { inventory: { vcpu: 100_000, memoryBytes: 512 * GIB, storageBytes: 0 } })), 200);
