@@ -43,7 +43,8 @@ async function writeAgentConfig() {
   const response = await fetch(`${controlUrl}/v1/tokens`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ kind: 'join', uses: 1, name: 'local agent (npm start)', expiresAt: new Date(Date.now() + 3_600_000).toISOString() }),
+    // accept: the machine a newcomer runs this on is placeable at once (other enrolled hosts wait for an operator).
+    body: JSON.stringify({ kind: 'join', uses: 1, accept: true, name: 'local agent (npm start)', expiresAt: new Date(Date.now() + 3_600_000).toISOString() }),
   });
   if (!response.ok) throw new Error(`could not create a join token: ${response.status} ${await response.text()}`);
   const { token } = await response.json();

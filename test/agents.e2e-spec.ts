@@ -66,13 +66,13 @@ describe('agent enrolment, report ingest and host liveness', () => {
     expect(host.lastReportAt).not.toBeNull();
   });
 
-  it('keeps measured inventory totals in step while operators keep reserved and ratio', async () => {
+  it("keeps the totals of a host its agent created in step with the agent's measurements", async () => {
     const agent = await enrol('blv-c04');
-    await expectStatus(control.api.put('/v1/hosts/blv-c04/inventories/memory', { total: '512GiB', reserved: '16GiB', allocationRatio: 1.5 }), 200);
     await expectStatus(post(agent, aReport(1, { inventory: { vcpu: 64, memoryBytes: 768 * GIB, storageBytes: 20_480 * GIB } })), 200);
 
     const host = await expectStatus(control.api.get('/v1/hosts/blv-c04'), 200);
-    expect(host.inventories.memory).toMatchObject({ total: 768 * GIB, reserved: 16 * GIB, allocationRatio: 1.5, capacity: 1128 * GIB });
+    expect(host.origin).toBe('agent');
+    expect(host.inventories.memory).toMatchObject({ total: 768 * GIB, measuredTotal: 768 * GIB, capacity: 768 * GIB });
   });
 
   it('records measured use per tenant bound to the host', async () => {
@@ -107,9 +107,13 @@ describe('agent enrolment, report ingest and host liveness', () => {
     expectProblem(await control.api.post(`/v1/agents/${first.agentId}/reports`, aReport(1)), 403, 'Forbidden');
   });
 
-  it('replaces the agent of a host that enrols again', async () => {
+  it('replaces the agent of a host that enrols again with a join token issued for it by name', async () => {
     const old = await enrol('blv-c09');
-    const renewed = await enrol('blv-c09');
+    const named = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1, host: 'blv-c09' }), 201);
+    const renewed = await expectStatus(
+      control.api.post('/v1/agents/enrol', { joinToken: named.token, hostname: 'blv-c09', facts: facts('blv-c09') }, { token: null }),
+      201,
+    );
     expect(renewed.agentId).not.toBe(old.agentId);
     expectProblem(await post(old, aReport(1)), 401, 'Unauthenticated');
     await expect(post(renewed, aReport(1)).then((response) => response.status)).resolves.toBe(200);

@@ -134,7 +134,9 @@ describe('GET /v1/capacity', () => {
       overcommitted: false,
       placeable: 100,
     });
-    await expect(control.api.get('/v1/hosts/a-1')).resolves.toMatchObject({ body: { inventories: { vcpu: { capacity: 4, allocated: 8, free: -4 } } } });
+    await expect(control.api.get('/v1/hosts/a-1')).resolves.toMatchObject({
+      body: { overcommitted: true, inventories: { vcpu: { capacity: 4, allocated: 8, free: 0, overcommitted: true } } },
+    });
 
     // b-1 holds 2 TiB of storage, and is the only storage host: shrink it to 1 TiB.
     await expectStatus(control.api.put('/v1/hosts/b-1/inventories/storage', { total: '1TiB' }), 200);

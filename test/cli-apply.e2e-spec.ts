@@ -97,7 +97,8 @@ describe('dcm apply -f (CLI)', () => {
     const hosts = (await control.api.get('/v1/hosts')).body as { name: string }[];
     expect(hosts).toHaveLength(facility().hosts.length);
     const c01 = (await control.api.get('/v1/hosts/blv-c01')).body;
-    expect(c01).toMatchObject({ site: 'blv-hall-a', rack: 'a01', accreditation: 'OFFICIAL', dedicatedTenant: null });
+    // Registered by an operator: its inventory stands whatever its agent measures, and it is placeable at once.
+    expect(c01).toMatchObject({ site: 'blv-hall-a', rack: 'a01', accreditation: 'OFFICIAL', dedicatedTenant: null, origin: 'operator', accepted: true });
     expect(c01.inventories.vcpu).toMatchObject({ total: 128, reserved: 4, allocationRatio: 4, capacity: 496 });
     expect(c01.inventories.memory).toMatchObject({ total: 1 * TiB, reserved: 32 * GiB, capacity: 992 * GiB });
     expect(c01.inventories.storage).toMatchObject({ total: 7.68e12, reserved: 200e9 });

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { Clock } from '../apps/control/src/common/clock';
 import { requireBuiltCli, runCli } from './support/cli';
 import { RunningControl, startControl } from './support/control';
-import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
+import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from './support/facility';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -63,7 +63,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
       expect(host).toMatchObject({ name: 'blv-c01', site: 'hall-a', rack: 'a03', labels: { model: 'R760' }, status: 'up', accreditation: 'OFFICIAL' });
       expect(host.inventories.memory).toMatchObject({ total: 512 * GiB, capacity: 512 * GiB });
       expect(host.inventories.vcpu).toMatchObject({ total: 64, allocationRatio: 4, capacity: 256 });
-      expect((await dcm('hosts', 'show', 'blv-c01')).stdout).toMatch(/^storage\s+20 TiB\s+0 B\s+1\s+20 TiB\s+0 B\s+20 TiB\s+-\s+-\s+-$/m);
+      expect((await dcm('hosts', 'show', 'blv-c01')).stdout).toMatch(/^storage\s+20 TiB\s+-\s+0 B\s+1\s+20 TiB\s+0 B\s+20 TiB\s+-\s+-\s+-$/m);
     });
 
     it('changes a host: maintenance, labels merged and removed, rack forgotten', async () => {
@@ -83,7 +83,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
     it('sets one figure of an inventory, keeping the others', async () => {
       const memory = await dcm('hosts', 'set-inventory', 'blv-c01', 'memory', '--reserved', '16GiB');
       expect(memory.code).toBe(0);
-      expect(memory.stdout).toMatch(/^memory\s+512 GiB\s+16 GiB\s+1\s+496 GiB\s+0 B\s+496 GiB\s+-\s+-\s+-$/m);
+      expect(memory.stdout).toMatch(/^memory\s+512 GiB\s+-\s+16 GiB\s+1\s+496 GiB\s+0 B\s+496 GiB\s+-\s+-\s+-$/m);
 
       const vcpu = await json('hosts', 'set-inventory', 'blv-c01', 'vcpu', '--ratio', '2', '--max-unit', '16');
       expect(vcpu.inventories.vcpu).toMatchObject({ total: 64, reserved: 0, allocationRatio: 2, capacity: 128, maxUnit: 16 });
@@ -93,7 +93,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
       const bounded = await dcm('hosts', 'set-inventory', 'blv-c01', 'memory', '--min-unit', '1GiB', '--step-size', '512MiB');
       expect(bounded.stdout).toMatch(/\sMIN UNIT\s+MAX UNIT\s+STEP SIZE$/m);
       expect(bounded.stdout).toMatch(/^memory\s+512 GiB\s+16 GiB\s+1\s+496 GiB\s+0 B\s+496 GiB\s+1 GiB\s+-\s+512 MiB$/m);
-      expect((await dcm('hosts', 'show', 'blv-c01')).stdout).toMatch(/^vcpu\s+64\s+0\s+2\s+128\s+0\s+128\s+-\s+16\s+-$/m);
+      expect((await dcm('hosts', 'show', 'blv-c01')).stdout).toMatch(/^vcpu\s+64\s+-\s+0\s+2\s+128\s+0\s+128\s+-\s+16\s+-$/m);
 
       const cleared = await json('hosts', 'set-inventory', 'blv-c01', 'vcpu', '--max-unit', 'none');
       expect(cleared.inventories.vcpu).toMatchObject({ allocationRatio: 2, maxUnit: null });
@@ -124,6 +124,29 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
 
       expect((await dcm('hosts', 'decommission', 'blv-c01')).code).toBe(0);
       expect((await json('hosts', 'list')).map((host: { name: string }) => host.name)).toEqual(['blv-r01']);
+    });
+
+    it('issues join tokens for a named host or accepted at once, and accepts an enrolled host into placement', async () => {
+      const join = await json('tokens', 'create', '--kind', 'join', '--name', 'blv-e01');
+      await expectStatus(
+        control.api.post('/v1/agents/enrol', { joinToken: join.token, hostname: 'blv-e01', facts: hostFacts('blv-e01') }, { token: null }),
+        201,
+      );
+
+      expect((await dcm('hosts', 'list')).stdout).toMatch(/^blv-e01\s+unassigned\s+-\s+up\s+no\s+agent\s/m);
+      expect((await dcm('hosts', 'list')).stdout).toMatch(/^blv-r01\s+hall-a\s+-\s+up\s+yes\s+operator\s/m);
+      const accepted = await dcm('hosts', 'accept', 'blv-e01');
+      expect(accepted).toMatchObject({ code: 0, stderr: '' });
+      expect(accepted.stdout).toMatch(/^Accepted:\s+yes$/m);
+      await expect(json('hosts', 'show', 'blv-e01')).resolves.toMatchObject({ accepted: true, origin: 'agent' });
+
+      await expect(json('tokens', 'create', '--kind', 'join', '--host', 'blv-e01', '--accept')).resolves.toMatchObject({
+        kind: 'join',
+        host: 'blv-e01',
+        accept: true,
+      });
+      await expect(dcm('tokens', 'create', '--role', 'viewer', '--host', 'blv-e01')).resolves.toMatchObject({ code: 2 });
+      expect((await dcm('hosts', 'decommission', 'blv-e01')).code).toBe(0);
     });
   });
 
@@ -349,6 +372,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
       ['hosts', 'create'],
       ['hosts', 'update'],
       ['hosts', 'set-inventory'],
+      ['hosts', 'accept'],
       ['hosts', 'decommission'],
       ['showback'],
       ['idle'],

@@ -94,7 +94,9 @@ describe('dcm (CLI)', () => {
     expect(JSON.parse(result.stdout)).toEqual([
       expect.objectContaining({ name: 'blv-c01', inventories: expect.objectContaining({ vcpu: expect.objectContaining({ capacity: 240 }) }) }),
     ]);
-    expect((await dcm('hosts', 'list')).stdout).toMatch(/^blv-c01\s+blaenavon-hall-a\s+-\s+up\s+OFFICIAL\s+0\/240\s+0 B\/496 GiB\s+0 B\/20 TiB/m);
+    expect((await dcm('hosts', 'list')).stdout).toMatch(
+      /^blv-c01\s+blaenavon-hall-a\s+-\s+up\s+yes\s+operator\s+OFFICIAL\s+0\/240\s+0 B\/496 GiB\s+0 B\/20 TiB/m,
+    );
   });
 
   it('places an allocation and releases it', async () => {

@@ -46,6 +46,9 @@ describe('hosts API', () => {
         accreditation: 'OFFICIAL',
         dedicatedTenant: null,
         status: 'up',
+        origin: 'operator',
+        accepted: true,
+        overcommitted: false,
         lastReportAt: null,
         agentId: null,
         measurements: null,
@@ -62,6 +65,8 @@ describe('hosts API', () => {
             capacity: 496 * GIB,
             allocated: 0,
             free: 496 * GIB,
+            overcommitted: false,
+            measuredTotal: null,
           },
           storage: {
             unit: 'bytes',
@@ -74,6 +79,8 @@ describe('hosts API', () => {
             capacity: 20 * TIB,
             allocated: 0,
             free: 20 * TIB,
+            overcommitted: false,
+            measuredTotal: null,
           },
           // floor((64 − 4) × 4.0)
           vcpu: {
@@ -87,6 +94,8 @@ describe('hosts API', () => {
             capacity: 240,
             allocated: 0,
             free: 240,
+            overcommitted: false,
+            measuredTotal: null,
           },
         },
         createdAt: expect.stringMatching(ISO_INSTANT),
@@ -419,6 +428,8 @@ describe('hosts API', () => {
         capacity: 9 * TIB,
         allocated: 0,
         free: 9 * TIB,
+        overcommitted: false,
+        measuredTotal: null,
       });
       await expect(hostOf('growing-host')).resolves.toMatchObject({ inventories: { storage: { capacity: 9 * TIB }, vcpu: { total: 8 } } });
     });

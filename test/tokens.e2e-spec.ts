@@ -1,5 +1,8 @@
 import { createTenant, expectStatus } from './support/facility';
 import { RunningControl, startControl } from './support/control';
+import { expectProblem } from './support/problems';
+
+const DAY_MS = 86_400_000;
 
 describe('tokens and roles', () => {
   let control: RunningControl;
@@ -60,6 +63,19 @@ describe('tokens and roles', () => {
     expect(join).toMatchObject({ kind: 'join', role: null, usesLeft: 3 });
     // A join token is only for enrolment.
     expect((await control.api.get('/v1/tenants', { token: join.token })).status).toBe(401);
+  });
+
+  it('gives a join token issued without an expiry one of 30 days, and refuses a longer one', async () => {
+    const join = await issue({ kind: 'join', uses: 1 });
+    expect(Date.parse(join.expiresAt) - Date.parse(join.createdAt)).toBe(30 * DAY_MS);
+
+    const before = await expectStatus(control.api.get('/v1/tokens'), 200);
+    const tooLong = await control.api.post('/v1/tokens', { kind: 'join', uses: 1, expiresAt: new Date(Date.now() + 31 * DAY_MS).toISOString() });
+    expect(tooLong.body.detail).toContain('expiresAt');
+    expectProblem(tooLong, 400, 'ValidationFailed');
+    await expect(control.api.get('/v1/tokens').then((listed) => listed.body.length)).resolves.toBe(before.length);
+    // API tokens keep their optional expiry.
+    await expect(issue({ kind: 'api', role: 'viewer' })).resolves.toMatchObject({ expiresAt: null });
   });
 
   it.each([

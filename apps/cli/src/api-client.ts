@@ -75,6 +75,8 @@ export interface Inventory {
   capacity: number;
   allocated: number;
   free: number;
+  overcommitted: boolean;
+  measuredTotal: number | null;
 }
 
 export interface Host {
@@ -85,6 +87,9 @@ export interface Host {
   accreditation: string;
   dedicatedTenant: string | null;
   status: 'up' | 'stale' | 'down' | 'maintenance';
+  origin: 'operator' | 'agent';
+  accepted: boolean;
+  overcommitted: boolean;
   lastReportAt: string | null;
   agentId: string | null;
   measurements?: unknown;
@@ -174,6 +179,8 @@ export interface Token {
   tenant: string | null;
   name: string;
   usesLeft: number | null;
+  host: string | null;
+  accept: boolean;
   expiresAt: string | null;
   revokedAt: string | null;
   lastUsedAt: string | null;
@@ -189,6 +196,8 @@ export interface CreateTokenRequest {
   role?: string;
   tenant?: string;
   uses?: number;
+  host?: string;
+  accept?: boolean;
   expiresAt?: string;
   name?: string;
 }

@@ -28,6 +28,7 @@ interface HostSpec {
   status: HostStatus;
   accreditation: Classification;
   dedicatedTenant: string | null;
+  accepted: boolean;
   inventories: PerClass<InventoryFigures>;
 }
 
@@ -90,6 +91,7 @@ const hostArb = (index: number, tenantCount: number): fc.Arbitrary<HostSpec> =>
     status: mostly(fc.constant<HostStatus>('up'), fc.constantFrom<HostStatus>('stale', 'down', 'maintenance')),
     accreditation: mostly(fc.constant('SECRET' as const), fc.constantFrom(...CLASSIFICATIONS)),
     dedicatedTenant: mostly(fc.constant(null), fc.nat(tenantCount - 1).map(slugOf)),
+    accepted: mostly(fc.constant(true), fc.constant(false)),
     inventories: perClass(inventoryArb, 6),
   });
 

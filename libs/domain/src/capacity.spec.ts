@@ -1,4 +1,4 @@
-import { capacityOf, checkUnitBounds, InventoryFigures, validateInventory } from './capacity';
+import { capacityOf, checkUnitBounds, inventoryFree, InventoryFigures, inventoryOvercommitted, measuredTotalReason, validateInventory } from './capacity';
 
 const inventory = (figures: Partial<InventoryFigures> = {}): InventoryFigures => ({
   total: 100,
@@ -57,6 +57,28 @@ describe(capacityOf.name, () => {
 
   it('falls back to float arithmetic for a ratio with no short decimal form', () => {
     expect(capacityOf({ total: 300, reserved: 0, allocationRatio: 1 / 3 })).toBe(Math.floor(300 * (1 / 3)));
+  });
+});
+
+describe(inventoryFree.name, () => {
+  it('is capacity − allocated, never below 0, and the host is over-committed where allocated exceeds capacity', () => {
+    expect(inventoryFree({ ...inventory(), allocated: 30 })).toBe(70);
+    expect(inventoryOvercommitted({ ...inventory(), allocated: 100 })).toBe(false);
+    expect(inventoryFree({ ...inventory({ total: 0 }), allocated: 8 * 2 ** 30 })).toBe(0);
+    expect(inventoryOvercommitted({ ...inventory({ total: 0 }), allocated: 8 * 2 ** 30 })).toBe(true);
+  });
+});
+
+describe(measuredTotalReason.name, () => {
+  it.each([
+    ['vcpu', 64, null],
+    ['vcpu', 100_000, 'vcpu total 100000 is beyond 16384'],
+    ['memory', 2 ** 51, `memory total ${2 ** 51} is beyond ${2 ** 50}`],
+    ['storage', 2 ** 53, `storage total ${2 ** 53} is not a whole amount below 2^53`],
+    ['storage', 0, null],
+    ['memory', 1.5, 'memory total 1.5 is not a whole amount below 2^53'],
+  ] as const)('%s %d: %s', (resourceClass, total, reason) => {
+    expect(measuredTotalReason(resourceClass, total)).toBe(reason);
   });
 });
 

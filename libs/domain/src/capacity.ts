@@ -1,4 +1,5 @@
 import { formatAmount, parseAmount, ResourceUnit } from './resources';
+import { freeOf, isOvercommitted } from './usage';
 
 export interface InventoryFigures {
   total: number;
@@ -41,6 +42,33 @@ function decimalDenominatorOf(ratio: number): number | null {
     if (!Number.isSafeInteger(numerator)) return null;
     if (numerator / denominator === ratio) return denominator;
   }
+  return null;
+}
+
+/** What is left to allocate on one inventory: freeOf its capacity and allocated (never below 0). */
+export function inventoryFree(inv: InventoryFigures & { allocated: number }): number {
+  return freeOf(capacityOf(inv), inv.allocated);
+}
+
+/** Whether more is allocated than the inventory can hold: its total fell below what was given out. */
+export function inventoryOvercommitted(inv: InventoryFigures & { allocated: number }): boolean {
+  return isOvercommitted(capacityOf(inv), inv.allocated);
+}
+
+/**
+ * The largest total an agent may report for each measured class: beyond any machine built (a 16,384-thread host, a
+ * PiB of memory), or beyond what sums exactly (storage). A report past these is not believed, whatever the wire allows.
+ */
+export const MAX_MEASURED_TOTALS: Readonly<Record<'vcpu' | 'memory' | 'storage', number>> = {
+  vcpu: 16_384,
+  memory: 2 ** 50,
+  storage: Number.MAX_SAFE_INTEGER,
+};
+
+/** Why a measured total is not to be believed, or null when it is a whole amount within MAX_MEASURED_TOTALS. */
+export function measuredTotalReason(resourceClass: keyof typeof MAX_MEASURED_TOTALS, total: number): string | null {
+  if (!Number.isSafeInteger(total) || total < 0) return `${resourceClass} total ${total} is not a whole amount below 2^53`;
+  if (total > MAX_MEASURED_TOTALS[resourceClass]) return `${resourceClass} total ${total} is beyond ${MAX_MEASURED_TOTALS[resourceClass]}`;
   return null;
 }
 

@@ -21,6 +21,8 @@ describe('@dcm/domain', () => {
       'measuredUse',
       'freeOf',
       'isOvercommitted',
+      'inventoryFree',
+      'inventoryOvercommitted',
       'usageOf',
       'sumUsage',
     ];

@@ -25,6 +25,7 @@ const hostArbitrary = (name: string): fc.Arbitrary<PlacementHost> =>
     status: fc.constantFrom('up', 'up', 'up', 'stale', 'down', 'maintenance'),
     accreditation: fc.constantFrom(...CLASSIFICATIONS),
     dedicatedTenant: fc.option(fc.constantFrom(...TENANT_SLUGS), { nil: null, freq: 4 }),
+    accepted: fc.constantFrom(true, true, true, false),
     inventories: fc.dictionary(fc.constantFrom(...RESOURCES), inventoryArbitrary, { maxKeys: RESOURCES.length }),
   });
 
@@ -121,6 +122,7 @@ describe(PlacementIndex.name, () => {
       status: 'up',
       accreditation: 'OFFICIAL',
       dedicatedTenant: null,
+      accepted: true,
       inventories: { vcpu: { total: 100, reserved: 0, allocationRatio: 1, allocated: 100 - free } },
     });
     for (let n = 0; n < 1_000; n++) index.set(`h${String(n).padStart(4, '0')}`, host(`h${String(n).padStart(4, '0')}`, n % 97));

@@ -31,6 +31,9 @@ export class PlacementIndex<H extends PlacementHost> {
   private hosts: (H | undefined)[] = [];
   private live = new Uint8Array(INITIAL_SLOTS);
   private up = new Uint8Array(INITIAL_SLOTS);
+  private accepted = new Uint8Array(INITIAL_SLOTS);
+  /** How many of the host's classes have more allocated than capacity: an over-committed host takes nothing. */
+  private overcommitted = new Uint16Array(INITIAL_SLOTS);
   private accreditation = new Int8Array(INITIAL_SLOTS);
   private dedicatedTenant: (string | null)[] = [];
   private readonly columns = new Map<string, ClassColumn>();
@@ -68,6 +71,8 @@ export class PlacementIndex<H extends PlacementHost> {
     this.hosts[slot] = host;
     this.live[slot] = 1;
     this.up[slot] = host.status === 'up' ? 1 : 0;
+    this.accepted[slot] = host.accepted ? 1 : 0;
+    this.overcommitted[slot] = 0;
     this.accreditation[slot] = classificationRank(host.accreditation);
     this.dedicatedTenant[slot] = host.dedicatedTenant;
     for (const column of this.columns.values()) column.present[slot] = 0;
@@ -81,6 +86,7 @@ export class PlacementIndex<H extends PlacementHost> {
       column.minUnit[slot] = inventory.minUnit ?? -Infinity;
       column.maxUnit[slot] = inventory.maxUnit ?? Infinity;
       column.stepSize[slot] = inventory.stepSize ?? 0;
+      if (inventory.allocated > column.capacity[slot]) this.overcommitted[slot]++;
     }
   }
 
@@ -102,8 +108,12 @@ export class PlacementIndex<H extends PlacementHost> {
     for (const resource of Object.keys(amounts)) {
       const inventory = Object.hasOwn(host.inventories, resource) ? host.inventories[resource] : undefined;
       if (!inventory) continue;
+      const column = this.columns.get(resource)!;
+      const wasOvercommitted = inventory.allocated > column.capacity[slot];
       inventory.allocated += sign * amounts[resource];
-      this.columns.get(resource)!.allocated[slot] = inventory.allocated;
+      column.allocated[slot] = inventory.allocated;
+      const isOvercommitted = inventory.allocated > column.capacity[slot];
+      if (isOvercommitted !== wasOvercommitted) this.overcommitted[slot] += isOvercommitted ? 1 : -1;
     }
   }
 
@@ -122,11 +132,11 @@ export class PlacementIndex<H extends PlacementHost> {
     const rank = classificationRank(tenant.classification);
     const needsDedicated = tenant.isolation === 'dedicated';
     const emptiestFirst = strategy === 'spread' ? -1 : 1;
-    const { live, up, accreditation, dedicatedTenant, hosts } = this;
+    const { live, up, accepted, overcommitted, accreditation, dedicatedTenant, hosts } = this;
     let best = -1;
     let bestKey = 0;
     for (let slot = 0; slot < this.size; slot++) {
-      if (live[slot] === 0 || up[slot] === 0 || accreditation[slot] < rank) continue;
+      if (live[slot] === 0 || up[slot] === 0 || accepted[slot] === 0 || overcommitted[slot] !== 0 || accreditation[slot] < rank) continue;
       const dedicated = dedicatedTenant[slot];
       if (dedicated === null ? needsDedicated : dedicated !== tenant.slug) continue;
       let lowestShareLeft = 1;
@@ -178,13 +188,15 @@ export class PlacementIndex<H extends PlacementHost> {
 
   private grow(): void {
     const size = this.size * 2;
-    const widen = <A extends Uint8Array | Int8Array | Float64Array>(array: A, make: (length: number) => A): A => {
+    const widen = <A extends Uint8Array | Uint16Array | Int8Array | Float64Array>(array: A, make: (length: number) => A): A => {
       const wider = make(size);
       wider.set(array);
       return wider;
     };
     this.live = widen(this.live, (length) => new Uint8Array(length));
     this.up = widen(this.up, (length) => new Uint8Array(length));
+    this.accepted = widen(this.accepted, (length) => new Uint8Array(length));
+    this.overcommitted = widen(this.overcommitted, (length) => new Uint16Array(length));
     this.accreditation = widen(this.accreditation, (length) => new Int8Array(length));
     for (const column of this.columns.values()) {
       column.present = widen(column.present, (length) => new Uint8Array(length));

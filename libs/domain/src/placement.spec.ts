@@ -22,6 +22,7 @@ const aHost = (overrides: Partial<PlacementHost> = {}): PlacementHost => ({
   status: 'up',
   accreditation: 'OFFICIAL',
   dedicatedTenant: null,
+  accepted: true,
   inventories: {
     vcpu: anInventory({ total: 64, reserved: 4, allocationRatio: 4 }),
     memory: anInventory({ total: 512 * GiB }),
@@ -49,6 +50,25 @@ describe(evaluateHost.name, () => {
     expect(evaluateHost(aTenant(), aHost({ status }), request)).toEqual({
       host: 'blv-c01',
       reasons: [reason],
+      shortfalls: [],
+    });
+  });
+
+  it('refuses a host an operator has not accepted', () => {
+    expect(evaluateHost(aTenant(), aHost({ accepted: false }), request)).toEqual({
+      host: 'blv-c01',
+      reasons: ['host has not been accepted by an operator'],
+      shortfalls: [],
+    });
+  });
+
+  it('refuses an over-committed host, even for a class it still has room in', () => {
+    // Memory total fell to 0 under an 8 GiB allocation: nothing more goes onto the host, vcpu included.
+    const host = aHost({ inventories: { vcpu: anInventory({ total: 64 }), memory: anInventory({ total: 0, allocated: 8 * GiB }) } });
+
+    expect(evaluateHost(aTenant(), host, { vcpu: 1 })).toEqual({
+      host: 'blv-c01',
+      reasons: ['host is over-committed: memory allocated beyond capacity'],
       shortfalls: [],
     });
   });

@@ -1,4 +1,4 @@
-import { capacityOf, checkUnitBounds, InventoryFigures } from './capacity';
+import { capacityOf, checkUnitBounds, InventoryFigures, inventoryOvercommitted } from './capacity';
 import { Classification, mayHold } from './classification';
 import { ownProperty } from './own-property';
 import { orderByKeyThenName } from './ranking-order';
@@ -23,6 +23,8 @@ export interface PlacementHost {
   status: HostStatus;
   accreditation: Classification;
   dedicatedTenant: string | null;
+  /** Whether an operator has accepted the host: an enrolled host is not placeable before. */
+  accepted: boolean;
   inventories: Readonly<Record<string, HostInventoryState | undefined>>;
 }
 
@@ -239,6 +241,9 @@ function shareLeft(capacity: number, allocated: number, requested: number): numb
 function placementRuleReasons(tenant: PlacementTenant, host: PlacementHost): string[] | null {
   let reasons: string[] | null = null;
   if (host.status !== 'up') (reasons ??= []).push(NOT_UP_REASONS[host.status]);
+  if (!host.accepted) (reasons ??= []).push('host has not been accepted by an operator');
+  const overcommitted = overcommittedClasses(host);
+  if (overcommitted !== null) (reasons ??= []).push(`host is over-committed: ${overcommitted.join(', ')} allocated beyond capacity`);
   if (!mayHold(host.accreditation, tenant.classification)) {
     const mismatch = `accredited for ${host.accreditation} only, but the tenant's data is ${tenant.classification}`;
     (reasons ??= []).push(`host is ${mismatch}`);
@@ -249,4 +254,14 @@ function placementRuleReasons(tenant: PlacementTenant, host: PlacementHost): str
     (reasons ??= []).push(`tenant ${tenant.slug} needs a host dedicated to it, and this host is shared`);
   }
   return reasons;
+}
+
+/** The classes of which the host has more allocated than it can hold (its total fell), or null when none. */
+export function overcommittedClasses(host: Pick<PlacementHost, 'inventories'>): string[] | null {
+  let classes: string[] | null = null;
+  for (const resource of Object.keys(host.inventories)) {
+    const inventory = host.inventories[resource];
+    if (inventory && inventoryOvercommitted(inventory)) (classes ??= []).push(resource);
+  }
+  return classes === null ? null : classes.sort();
 }

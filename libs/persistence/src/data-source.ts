@@ -22,6 +22,7 @@ import { MeasurementDigest1732608000000 } from './migrations/1732608000000-measu
 import { AuditAndGrants1732694400000 } from './migrations/1732694400000-audit-and-grants';
 import { InventoryVersions1732780800000 } from './migrations/1732780800000-inventory-versions';
 import { AgentTrust1732867200000 } from './migrations/1732867200000-agent-trust';
+import { HostOwnership1732953600000 } from './migrations/1732953600000-host-ownership';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -55,6 +56,7 @@ export const MIGRATIONS = [
   AuditAndGrants1732694400000,
   InventoryVersions1732780800000,
   AgentTrust1732867200000,
+  HostOwnership1732953600000,
 ];
 
 export type SqliteSynchronous = 'normal' | 'full';

@@ -171,6 +171,13 @@ export function registerHosts(program: Command, context: CommandContext): void {
   });
 
   withExamples(
+    withOutput(hosts.command('accept').description('accept an enrolled host: placement may then use it').argument('<name>')),
+    'dcm hosts accept blv-c13',
+  ).action(async (name: string, options: OutputOptions) => {
+    render(context.printer, options.output, await context.client().updateHost(name, { accepted: true }), hostDetails);
+  });
+
+  withExamples(
     withOutput(
       hosts
         .command('bind')
@@ -252,12 +259,24 @@ function checkedAmount(option: string, text: string | undefined, unit: ResourceU
 
 function hostTable(hosts: Host[]): string {
   return columns(
-    ['name', 'site', 'rack', 'status', 'accreditation', ...SUMMARY_CLASSES.map((resourceClass) => `${resourceClass} alloc/cap`), 'last report'],
+    [
+      'name',
+      'site',
+      'rack',
+      'status',
+      'accepted',
+      'origin',
+      'accreditation',
+      ...SUMMARY_CLASSES.map((resourceClass) => `${resourceClass} alloc/cap`),
+      'last report',
+    ],
     hosts.map((host) => [
       host.name,
       host.site,
       host.rack,
       host.status,
+      host.accepted ? 'yes' : 'no',
+      host.origin,
       host.accreditation,
       ...SUMMARY_CLASSES.map((resourceClass) => allocatedOfCapacity(host.inventories[resourceClass])),
       when(host.lastReportAt),
@@ -278,6 +297,9 @@ function hostDetails(host: Host): string {
     ['Site', host.site],
     ['Rack', host.rack],
     ['Status', host.status],
+    ['Accepted', host.accepted ? 'yes' : 'no: not placeable until "dcm hosts accept"'],
+    ['Inventory', host.origin === 'operator' ? "operator's (agent totals only shown)" : "its agent's (follows measurements)"],
+    ['Over-committed', host.overcommitted ? 'yes: more allocated than capacity, not placeable' : 'no'],
     ['Accreditation', host.accreditation],
     ['Dedicated to', host.dedicatedTenant],
     ['Labels', labels],
@@ -287,15 +309,16 @@ function hostDetails(host: Host): string {
     ['Created', when(host.createdAt)],
   ]);
   const inventories = columns(
-    ['resource', 'total', 'reserved', 'ratio', 'capacity', 'allocated', 'free', 'min unit', 'max unit', 'step size'],
+    ['resource', 'total', 'measured', 'reserved', 'ratio', 'capacity', 'allocated', 'free', 'min unit', 'max unit', 'step size'],
     Object.entries(host.inventories).map(([resourceClass, inventory]) => [
       resourceClass,
       amount(inventory.total, inventory.unit),
+      inventory.measuredTotal === null ? null : amount(inventory.measuredTotal, inventory.unit),
       amount(inventory.reserved, inventory.unit),
       inventory.allocationRatio,
       amount(inventory.capacity, inventory.unit),
       amount(inventory.allocated, inventory.unit),
-      amount(inventory.free, inventory.unit),
+      inventory.overcommitted ? `${amount(inventory.free, inventory.unit)} (over-committed)` : amount(inventory.free, inventory.unit),
       amount(inventory.minUnit, inventory.unit),
       amount(inventory.maxUnit, inventory.unit),
       amount(inventory.stepSize, inventory.unit),

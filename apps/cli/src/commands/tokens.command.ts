@@ -26,16 +26,21 @@ export function registerTokens(program: Command, context: CommandContext): void 
       .addOption(new Option('--role <role>', 'for api tokens').choices(['admin', 'operator', 'viewer', 'tenant']))
       .option('--tenant <slug>', 'the tenant a tenant-role token is bound to')
       .option('--uses <n>', 'join tokens: how many enrolments it allows (default 1)', wholeNumber(1))
-      .option('--expires-at <time>', 'ISO 8601, e.g. 2026-12-31T00:00:00Z')
+      .option('--host <name>', 'join tokens: re-enrol this existing host (and only it)')
+      .option('--accept', 'join tokens: the host it enrols is placeable at once, without "dcm hosts accept"')
+      .option('--expires-at <time>', 'ISO 8601, e.g. 2026-12-31T00:00:00Z (join tokens: at most 30 days ahead, 30 days if not given)')
       .option('--name <name>', 'what it is for'),
     'dcm tokens create --role operator --name "SRS operations"',
     'dcm tokens create --role tenant --tenant torfaen --name "Torfaen self-service"',
     'dcm tokens create --kind join --uses 1 --expires-at 2026-12-01T00:00:00Z',
+    'dcm tokens create --kind join --host blv-c01 --name "blv-c01 reinstalled"',
   ).action(async (options: CreateOptions) => {
     if (options.kind === 'api' && !options.role) throw new UsageError('an api token needs --role admin, operator, viewer or tenant');
     if (options.role === 'tenant' && !options.tenant) throw new UsageError('a tenant token needs --tenant SLUG');
-    const { kind, role, tenant, uses, expiresAt, name } = options;
-    const token = await context.client().createToken({ kind, role, tenant, uses, expiresAt, name });
+    if (options.kind !== 'join' && (options.host !== undefined || options.accept))
+      throw new UsageError('--host and --accept are for join tokens (--kind join)');
+    const { kind, role, tenant, uses, host, accept, expiresAt, name } = options;
+    const token = await context.client().createToken({ kind, role, tenant, uses, host, accept, expiresAt, name });
     render(context.printer, options.output, token, createdTokenFields);
     if (options.output === 'table') context.printer.err('Keep the token now: only its hash is stored, so it cannot be shown again.\n');
   });
@@ -50,13 +55,14 @@ export function registerTokens(program: Command, context: CommandContext): void 
 
 function tokenTable(tokens: Token[]): string {
   return columns(
-    ['id', 'kind', 'role', 'tenant', 'uses left', 'expires', 'last used', 'revoked', 'name'],
+    ['id', 'kind', 'role', 'tenant', 'uses left', 'host', 'expires', 'last used', 'revoked', 'name'],
     tokens.map((token) => [
       token.id,
       token.kind,
       token.role,
       token.tenant,
       token.usesLeft,
+      token.host,
       when(token.expiresAt),
       when(token.lastUsedAt),
       when(token.revokedAt),
@@ -73,6 +79,8 @@ function createdTokenFields(token: CreatedToken): string {
     ['Tenant', token.tenant],
     ['Name', token.name],
     ['Uses left', token.usesLeft],
+    ['Host', token.host],
+    ['Accepted at once', token.kind === 'join' ? (token.accept ? 'yes' : 'no') : null],
     ['Expires', when(token.expiresAt)],
     ['Token', token.token],
   ]);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AgentEntity, forUpdate, HostStatus, rawQuery, writeLock } from '@dcm/persistence';
+import { AgentEntity, forUpdate, HostOrigin, HostStatus, numberOrNull, rawQuery, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { digestOf } from '../metrics/report-digest';
 
@@ -49,8 +49,10 @@ export interface IngestTarget {
   /** Null when the host is gone. */
   hostName: string | null;
   hostStatus: HostStatus | null;
-  /** Inventory totals by class; empty when the host is gone. */
-  totals: Record<string, number>;
+  /** Who owns the host's inventory; null when the host is gone. */
+  hostOrigin: HostOrigin | null;
+  /** Per inventory class, what the agent last measured (measured_total; null before any measurement); empty when the host is gone. */
+  measuredTotals: Record<string, number | null>;
 }
 
 @Injectable()
@@ -75,11 +77,12 @@ export class AgentsRepository {
       revoked_at: unknown;
       name: string | null;
       status: HostStatus | null;
+      origin: HostOrigin | null;
       resource_class: string | null;
-      total: unknown;
+      measured_total: unknown;
     }>(
       tx,
-      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.name, h.status, i.resource_class, i.total
+      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.name, h.status, h.origin, i.resource_class, i.measured_total
          FROM agents a
          LEFT JOIN hosts h ON h.id = a.host_id AND h.decommissioned_at IS NULL
          LEFT JOIN inventories i ON i.host_id = h.id
@@ -96,7 +99,10 @@ export class AgentsRepository {
       hostId: agent.host_id,
       hostName: agent.name,
       hostStatus: agent.status,
-      totals: Object.fromEntries(rows.filter((row) => row.resource_class !== null).map((row) => [row.resource_class!, Number(row.total)])),
+      hostOrigin: agent.origin,
+      measuredTotals: Object.fromEntries(
+        rows.filter((row) => row.resource_class !== null).map((row) => [row.resource_class!, numberOrNull(row.measured_total)]),
+      ),
     };
   }
 

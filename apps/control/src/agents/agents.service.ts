@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { defaultAllocationRatio } from '@dcm/domain';
-import { AgentEntity, HostEntity, InventoryEntity, UnitOfWork } from '@dcm/persistence';
+import { defaultAllocationRatio, measuredTotalReason } from '@dcm/domain';
+import { AgentEntity, HostEntity, InventoryEntity, isUniqueViolation, UnitOfWork } from '@dcm/persistence';
 import { EntryDropReason, reportRefusal, screenReport } from '@dcm/protocol';
 import type { EnrolRequest, EnrolResponse, IngestResponse, Report, ReportRefusal } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
@@ -13,7 +13,7 @@ import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HostsRepository } from '../hosts/hosts.repository';
 import { PlacementCatalog } from '../hosts/placement-catalog';
 import { MetricsRecorder } from '../metrics/process-metrics';
-import { AgentsRepository } from './agents.repository';
+import { AgentsRepository, IngestTarget } from './agents.repository';
 import { Actor, AuditLog, tokenActor } from '../audit/audit-log';
 
 /** Where a host that enrols itself lands until an operator moves it (PATCH /v1/hosts/:name {"site": …}). */
@@ -43,15 +43,33 @@ export class AgentsService {
   ) {}
 
   /**
-   * Enrols the agent of a host with a join token: the host is matched by name or created, its measured totals become
-   * its inventories, and the agent receives credentials of its own. Enrolling again replaces the host's earlier agent.
+   * Enrols the agent of a host with a join token: a new host is created (placeable once an operator accepts it, unless
+   * the token says accept), with its measured totals as inventories; an existing host only with a join token an
+   * operator issued for it by name, and then the new agent replaces its earlier one. The agent receives credentials of
+   * its own.
    */
   async enrol(request: EnrolRequest): Promise<EnrolResponse> {
+    const measured = {
+      vcpu: request.facts.logicalCores,
+      memory: request.facts.memoryTotalBytes,
+      storage: sum(request.facts.storage.map((fs) => fs.sizeBytes)),
+    };
+    const absurd = MEASURED_CLASSES.map((resourceClass) => measuredTotalReason(resourceClass, measured[resourceClass])).filter((reason) => reason !== null);
+    if (absurd.length > 0) throw Problems.validation(`facts: ${absurd.join('; ')}`, absurd);
     const result = await this.unitOfWork.run(async (tx) => {
       const joinToken = await this.tokens.consumeJoinToken(request.joinToken, tx);
       const actor = tokenActor(joinToken.id);
       const now = this.clock.now();
-      const host = (await this.hosts.findLiveByName(request.hostname, tx)) ?? (await this.createHost(request.hostname, now, tx));
+      const existing = await this.hosts.findLiveByName(request.hostname, tx);
+      // Thrown inside the transaction, so that the token's use is not spent either.
+      if (joinToken.hostName !== null && joinToken.hostName !== request.hostname) {
+        throw Problems.conflict(`this join token re-enrols host ${joinToken.hostName} only`);
+      }
+      if (existing && joinToken.hostName === null) {
+        throw Problems.conflict(`host ${request.hostname} exists: re-enrolling it needs a join token issued for it by name ("host": "${request.hostname}")`);
+      }
+      const host = existing ?? (await this.createHost(request.hostname, joinToken.accept, now, tx));
+      if (joinToken.accept) host.accepted = true;
       const replaced = host.agentId !== null;
       const previousAgentId = host.agentId;
       if (previousAgentId !== null) await this.retire(previousAgentId, now, actor, tx);
@@ -70,12 +88,7 @@ export class AgentsService {
         }),
         tx,
       );
-      await this.syncInventories(
-        host,
-        { vcpu: request.facts.logicalCores, memory: request.facts.memoryTotalBytes, storage: sum(request.facts.storage.map((fs) => fs.sizeBytes)) },
-        now,
-        tx,
-      );
+      await this.syncInventories(host, measured, now, tx);
       Object.assign(host, { agentId, updatedAt: now });
       await this.hosts.saveHost(host, tx);
       await this.auditLog.record(tx, {
@@ -83,8 +96,8 @@ export class AgentsService {
         action: 'agent.enrol',
         subjectType: 'host',
         subject: host.name,
-        before: previousAgentId ? { agentId: previousAgentId } : null,
-        after: { agentId, agentTokenId: token.id, facts: request.facts },
+        before: existing ? { agentId: previousAgentId, origin: existing.origin, accepted: existing.accepted } : null,
+        after: { agentId, agentTokenId: token.id, origin: host.origin, accepted: host.accepted, facts: request.facts },
       });
       return { agentId, agentToken: secret, hostName: host.name, hostId: host.id, replaced };
     });
@@ -149,7 +162,7 @@ export class AgentsService {
         await this.agents.saveLatest(target.hostId, latest!.seq, new Date(latest!.collectedAt), now, latest, tx);
         const measured = { vcpu: latest!.inventory.vcpu, memory: latest!.inventory.memoryBytes, storage: latest!.inventory.storageBytes };
         // The entity path (and its writes) only when a measured total moved, which is rare.
-        if (MEASURED_CLASSES.some((resourceClass) => (target.totals[resourceClass] ?? 0) !== measured[resourceClass])) {
+        if (MEASURED_CLASSES.some((resourceClass) => measurementMoved(target, resourceClass, measured[resourceClass]))) {
           inventoriesChanged = await this.syncInventories((await this.hosts.findLiveById(target.hostId, tx))!, measured, now, tx);
         }
       }
@@ -244,17 +257,24 @@ export class AgentsService {
   }
 
   /**
-   * Keeps measured totals in step; a class the agent measures for the first time gets the default ratio. Says whether
-   * anything changed: placement's catalog then needs the host again.
+   * Records measured totals. They are measurements: on a host an operator registered (or sized) the operator's total
+   * stands and the measurement is kept beside it; on a host its agent created, the total follows the measurement, and
+   * a total that falls below what is allocated leaves the host over-committed (see inventoryOvercommitted), never with less
+   * than nothing free. A class the agent measures for the first time gets the default ratio; a total beyond belief
+   * (measuredTotalReason) is ignored. Says whether anything changed: placement's catalog then needs the host again.
    */
   private async syncInventories(host: HostEntity, totals: Record<(typeof MEASURED_CLASSES)[number], number>, now: Date, tx: EntityManager): Promise<boolean> {
     const current = new Map((host.inventories ?? []).map((inventory) => [inventory.resourceClass, inventory]));
+    const follows = host.origin === 'agent';
     const changed: InventoryEntity[] = [];
     for (const resourceClass of MEASURED_CLASSES) {
-      const total = totals[resourceClass];
+      const measured = totals[resourceClass];
+      if (measuredTotalReason(resourceClass, measured) !== null) continue;
       const inventory = current.get(resourceClass);
-      if (inventory && inventory.total === total) continue;
-      if (!inventory && total === 0) continue;
+      const total = follows || !inventory ? measured : inventory.total;
+      if (inventory && inventory.total === total && inventory.measuredTotal === measured) continue;
+      // The operator did not declare this class: the operator's inventory (none) stands.
+      if (!inventory && (!follows || measured === 0)) continue;
       changed.push(
         Object.assign(
           inventory ??
@@ -270,6 +290,7 @@ export class AgentsService {
             }),
           {
             total,
+            measuredTotal: measured,
             updatedAt: now,
           },
         ),
@@ -279,7 +300,7 @@ export class AgentsService {
     return changed.length > 0;
   }
 
-  private async createHost(name: string, now: Date, tx: EntityManager): Promise<HostEntity> {
+  private async createHost(name: string, accepted: boolean, now: Date, tx: EntityManager): Promise<HostEntity> {
     const host = Object.assign(new HostEntity(), {
       id: randomUUID(),
       name,
@@ -289,6 +310,8 @@ export class AgentsService {
       accreditation: 'OFFICIAL',
       dedicatedTenantId: null,
       status: 'up',
+      origin: 'agent',
+      accepted,
       agentId: null,
       lastReportAt: null,
       createdAt: now,
@@ -296,7 +319,10 @@ export class AgentsService {
       decommissionedAt: null,
       inventories: [],
     } satisfies HostEntity);
-    await this.hosts.saveHost(host, tx);
+    await this.hosts.saveHost(host, tx).catch((error: unknown) => {
+      // PostgreSQL: another enrolment created a host of this name meanwhile (hosts_name_live); SQLite's queue serialises.
+      throw isUniqueViolation(error) ? Problems.conflict(`host ${name} exists: another agent enrolled it at the same time`) : error;
+    });
     return host;
   }
 
@@ -307,6 +333,14 @@ export class AgentsService {
     await this.agents.save(previous, tx);
     await this.tokens.revokeWithin(previous.tokenId, now, actor, tx);
   }
+}
+
+/** Whether syncInventories would record this measurement: a believable total that differs from the one recorded. */
+function measurementMoved(target: IngestTarget, resourceClass: (typeof MEASURED_CLASSES)[number], measured: number): boolean {
+  if (measuredTotalReason(resourceClass, measured) !== null) return false;
+  if (Object.hasOwn(target.measuredTotals, resourceClass)) return target.measuredTotals[resourceClass] !== measured;
+  // No inventory of the class: the agent's own host gains one; an operator's host keeps none.
+  return target.hostOrigin === 'agent' && measured !== 0;
 }
 
 function sum(values: number[]): number {

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { TokenEntity, TokenKind, TokenRole } from '@dcm/persistence';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
-import { IsSafeText, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { IsBoolean, IsDate, IsIn, IsInt, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
 const ISSUABLE_KINDS = ['api', 'join'] as const;
 const API_ROLES = ['admin', 'operator', 'viewer', 'tenant'] as const;
@@ -30,7 +30,18 @@ export class CreateTokenDto {
   @Max(100_000)
   uses?: number;
 
-  @ApiPropertyOptional({ example: '2026-12-31T00:00:00Z' })
+  @ApiPropertyOptional({ example: 'blv-c01', description: 'Join tokens: the existing host this token may re-enrol (and only that host)' })
+  @OptionalNotNull()
+  @IsString()
+  @Matches(NAME_PATTERN)
+  host?: string;
+
+  @ApiPropertyOptional({ example: false, description: 'Join tokens: the host it enrols is accepted (placeable) at once' })
+  @OptionalNotNull()
+  @IsBoolean()
+  accept?: boolean;
+
+  @ApiPropertyOptional({ example: '2026-12-31T00:00:00Z', description: 'Join tokens: at most 30 days ahead; without it, 30 days from now' })
   @OptionalNotNull()
   @Type(() => Date)
   @IsDate()
@@ -51,6 +62,8 @@ export class TokenResponseDto {
   @ApiProperty({ nullable: true, type: String }) tenant: string | null;
   @ApiProperty() name: string;
   @ApiProperty({ nullable: true, type: Number }) usesLeft: number | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Join tokens: the existing host it may re-enrol' }) host: string | null;
+  @ApiProperty({ description: 'Join tokens: whether the host it enrols is accepted at once' }) accept: boolean;
   @ApiProperty({ nullable: true, type: String }) expiresAt: string | null;
   @ApiProperty({ nullable: true, type: String }) revokedAt: string | null;
   @ApiProperty({ nullable: true, type: String }) lastUsedAt: string | null;
@@ -69,6 +82,8 @@ export function toTokenResponse(token: TokenEntity, tenantSlug: string | null): 
     tenant: tenantSlug,
     name: token.name,
     usesLeft: token.usesLeft,
+    host: token.hostName,
+    accept: token.accept,
     expiresAt: token.expiresAt?.toISOString() ?? null,
     revokedAt: token.revokedAt?.toISOString() ?? null,
     lastUsedAt: token.lastUsedAt?.toISOString() ?? null,

@@ -21,6 +21,8 @@ const CACHE_TTL_MS = 10 * 60_000;
 const BOOTSTRAP_TOKEN_ID = '00000000-0000-4000-8000-00000000b007';
 /** Room for every agent of a 50,000-host facility and its operators (an entry is a few hundred bytes). */
 const CACHE_MAX_ENTRIES = 50_000;
+/** A join token's life: the default and the most an operator may give one (DESIGN: "expiry required, at most 30 days"). */
+export const JOIN_TOKEN_MAX_LIFETIME_MS = 30 * 86_400_000;
 
 export function generateSecret(): string {
   return `dcm_${randomBytes(32).toString('base64url')}`;
@@ -48,12 +50,19 @@ export class TokensService {
     if (input.kind === 'join' && input.role !== undefined) throw Problems.validation('role: join tokens have no role');
     if (input.kind === 'api' && input.uses !== undefined) throw Problems.validation('uses: only join tokens have a use count');
     if (input.role !== 'tenant' && input.tenant !== undefined) throw Problems.validation('tenant: only tenant-role tokens are bound to a tenant');
+    if (input.kind !== 'join' && input.host !== undefined) throw Problems.validation('host: only join tokens re-enrol a host');
+    if (input.kind !== 'join' && input.accept !== undefined) throw Problems.validation('accept: only join tokens enrol hosts');
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw Problems.validation('expiresAt: must be in the future');
+    const latestJoinExpiry = new Date(now.getTime() + JOIN_TOKEN_MAX_LIFETIME_MS);
+    if (input.kind === 'join' && input.expiresAt && input.expiresAt > latestJoinExpiry) {
+      throw Problems.validation('expiresAt: a join token expires within 30 days');
+    }
     const secret = generateSecret();
     const token = await this.unitOfWork.run(async (tx) => {
       const tenant = input.tenant ? await this.tenants.findBySlug(input.tenant, tx) : null;
       if (input.tenant && (!tenant || tenant.state === 'offboarded')) throw Problems.validation(`tenant: tenant ${input.tenant} does not exist`);
+      if (input.host && !(await this.repository.liveHostExists(input.host, tx))) throw Problems.validation(`host: host ${input.host} does not exist`);
       const token = Object.assign(new TokenEntity(), {
         id: randomUUID(),
         kind: input.kind,
@@ -62,7 +71,9 @@ export class TokensService {
         name: input.name ?? '',
         secretHash: hashSecret(secret),
         usesLeft: input.kind === 'join' ? (input.uses ?? 1) : null,
-        expiresAt: input.expiresAt ?? null,
+        hostName: input.host ?? null,
+        accept: input.accept ?? false,
+        expiresAt: input.expiresAt ?? (input.kind === 'join' ? latestJoinExpiry : null),
         revokedAt: null,
         lastUsedAt: null,
         createdAt: now,
@@ -138,14 +149,9 @@ export class TokensService {
    * usable join token.
    */
   async consumeJoinToken(secret: string, tx: EntityManager): Promise<TokenEntity> {
-    const token = await this.repository.findBySecretHash(hashSecret(secret), tx);
-    const now = this.clock.now().getTime();
-    if (!token || token.kind !== 'join' || token.revokedAt || (token.expiresAt && token.expiresAt.getTime() <= now) || !token.usesLeft) {
-      throw Problems.unauthenticated('the join token is not valid: unknown, revoked, expired or used up');
-    }
-    token.usesLeft -= 1;
-    token.lastUsedAt = this.clock.now();
-    return this.repository.save(token, tx);
+    const token = await this.repository.takeJoinTokenUse(hashSecret(secret), this.clock.now(), tx);
+    if (!token) throw Problems.unauthenticated('the join token is not valid: unknown, revoked, expired or used up');
+    return token;
   }
 
   /** Creates the credential an enrolled agent reports with. */
@@ -159,6 +165,8 @@ export class TokensService {
       name,
       secretHash: hashSecret(secret),
       usesLeft: null,
+      hostName: null,
+      accept: false,
       expiresAt: null,
       revokedAt: null,
       lastUsedAt: null,
@@ -224,7 +232,16 @@ export class TokensService {
       const secret = requested ?? generateSecret();
       const token =
         existing ?? Object.assign(new TokenEntity(), { id: BOOTSTRAP_TOKEN_ID, kind: 'api', role: 'admin', name: 'bootstrap', createdAt: this.clock.now() });
-      Object.assign(token, { secretHash: hashSecret(secret), revokedAt: null, expiresAt: null, tenantId: null, usesLeft: null, lastUsedAt: null });
+      Object.assign(token, {
+        secretHash: hashSecret(secret),
+        revokedAt: null,
+        expiresAt: null,
+        tenantId: null,
+        usesLeft: null,
+        hostName: null,
+        accept: false,
+        lastUsedAt: null,
+      });
       await this.repository.save(token, manager);
       // A replaced bootstrap secret is a revocation of the old one, for the replicas that still trust it.
       if (existing) await this.repository.countRevocation(manager);

@@ -14,7 +14,8 @@ export class ClassCapacityDto {
   used: number | null;
   @ApiProperty({ example: 2640, description: 'capacity − allocated, never below 0' }) free: number;
   @ApiProperty({ example: false, description: 'Allocated exceeds capacity (free is then 0)' }) overcommitted: boolean;
-  @ApiProperty({ example: 2400, description: 'Free capacity on hosts that are up, i.e. what placement can use' }) placeable: number;
+  @ApiProperty({ example: 2400, description: 'Free capacity on hosts that are up, accepted and not over-committed, i.e. what placement can use' })
+  placeable: number;
 }
 
 export class HostCountsDto {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { capacityOf, freeOf, HostUseFigures, measuredUse, sumUsage, usageOf, UsageFigures } from '@dcm/domain';
+import { capacityOf, freeOf, HostUseFigures, inventoryOvercommitted, measuredUse, sumUsage, usageOf, UsageFigures } from '@dcm/domain';
 import { HostEntity } from '@dcm/persistence';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
@@ -60,11 +60,13 @@ function emptyScope(): Scope {
 
 function add(scope: Scope, host: HostEntity, use: HostUseFigures | undefined): void {
   scope.hosts[host.status] += 1;
+  // Placement skips a host an operator has not accepted, and one with any class over-committed.
+  const placeable = host.status === 'up' && host.accepted && !(host.inventories ?? []).some(inventoryOvercommitted);
   for (const inventory of host.inventories ?? []) {
     const figures = scope.classes.get(inventory.resourceClass) ?? { parts: [], placeable: 0 };
     scope.classes.set(inventory.resourceClass, figures);
     const capacity = capacityOf(inventory);
     figures.parts.push(usageOf(capacity, inventory.allocated, use ? measuredUse(inventory.resourceClass, use) : null));
-    if (host.status === 'up') figures.placeable += freeOf(capacity, inventory.allocated);
+    if (placeable) figures.placeable += freeOf(capacity, inventory.allocated);
   }
 }

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CLASSIFICATIONS, Classification, HostStatus, ResourceUnit } from '@dcm/domain';
+import type { HostOrigin } from '@dcm/persistence';
 import type { Report } from '@dcm/protocol';
-import { IsIn, IsNumber, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsNumber, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
 import { IsAmountInput, IsLabels, IsResourceMap, IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
 const SETTABLE_STATUSES = ['up', 'maintenance'] as const;
@@ -125,6 +126,11 @@ export class UpdateHostDto {
   @OptionalNotNull()
   @IsIn(SETTABLE_STATUSES)
   status?: 'up' | 'maintenance';
+
+  @ApiPropertyOptional({ description: 'true makes an enrolled host placeable; false takes it out of placement' })
+  @OptionalNotNull()
+  @IsBoolean()
+  accepted?: boolean;
 }
 
 export class ListHostsQueryDto {
@@ -150,7 +156,15 @@ export class InventoryResponseDto {
   @ApiProperty({ nullable: true, type: Number }) stepSize: number | null;
   @ApiProperty({ example: 240, description: 'floor((total − reserved) × allocationRatio)' }) capacity: number;
   @ApiProperty({ example: 96 }) allocated: number;
-  @ApiProperty({ example: 144, description: 'capacity − allocated (negative when over-committed)' }) free: number;
+  @ApiProperty({ example: 144, description: 'capacity − allocated, never below 0' }) free: number;
+  @ApiProperty({ description: 'allocated exceeds capacity (the total fell below what was given out): nothing more is placed here' })
+  overcommitted: boolean;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: "What the host's agent last measured; on a host an operator registered it may differ from total, which stands",
+  })
+  measuredTotal: number | null;
 }
 
 export interface HostMeasurementsDto {
@@ -172,6 +186,10 @@ export class HostResponseDto {
   @ApiProperty({ enum: CLASSIFICATIONS }) accreditation: Classification;
   @ApiProperty({ nullable: true, type: String }) dedicatedTenant: string | null;
   @ApiProperty({ enum: ['up', 'stale', 'down', 'maintenance'] }) status: HostStatus;
+  @ApiProperty({ enum: ['operator', 'agent'], description: "Who owns the inventory: an operator's stands, an agent's follows its measurements" })
+  origin: HostOrigin;
+  @ApiProperty({ description: 'Placeable: an enrolled host needs an operator to accept it' }) accepted: boolean;
+  @ApiProperty({ description: 'Some class has more allocated than capacity' }) overcommitted: boolean;
   @ApiProperty({ nullable: true, type: String }) lastReportAt: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'The enrolled agent, if any' }) agentId: string | null;
   @ApiPropertyOptional({

@@ -54,9 +54,17 @@ export class HostsRepository {
     const manager = options.lockFor ?? this.dataSource.manager;
     const byHost = options.hostId ? ' AND h.id = ?' : '';
     const parameters = options.hostId ? [options.hostId] : [];
-    const hosts = await rawQuery<{ id: string; name: string; site: string; status: HostStatus; accreditation: Classification; dedicated: string | null }>(
+    const hosts = await rawQuery<{
+      id: string;
+      name: string;
+      site: string;
+      status: HostStatus;
+      accreditation: Classification;
+      accepted: unknown;
+      dedicated: string | null;
+    }>(
       manager,
-      `SELECT h.id, h.name, h.site, h.status, h.accreditation, t.slug AS dedicated
+      `SELECT h.id, h.name, h.site, h.status, h.accreditation, h.accepted, t.slug AS dedicated
          FROM hosts h LEFT JOIN tenants t ON t.id = h.dedicated_tenant_id
         WHERE h.decommissioned_at IS NULL${byHost}`,
       parameters,
@@ -79,6 +87,8 @@ export class HostsRepository {
           status: host.status,
           accreditation: host.accreditation,
           dedicatedTenant: host.dedicated,
+          // SQLite gives booleans as 1 and 0.
+          accepted: host.accepted === true || host.accepted === 1,
           inventories: {},
         },
       ]),

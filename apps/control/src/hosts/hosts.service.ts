@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { capacityOf, evaluateHost } from '@dcm/domain';
+import { capacityOf, evaluateHost, inventoryFree, inventoryOvercommitted } from '@dcm/domain';
 import { HostEntity, HostStatus, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
 import type { Report } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
@@ -24,6 +24,7 @@ function auditedHost(host: HostEntity): Record<string, unknown> {
     accreditation: host.accreditation,
     dedicatedTenantId: host.dedicatedTenantId,
     status: host.status,
+    accepted: host.accepted,
   };
 }
 
@@ -87,6 +88,8 @@ export class HostsService {
         accreditation: input.accreditation ?? 'OFFICIAL',
         dedicatedTenantId: input.dedicatedTenant ? (await this.requireTenant(input.dedicatedTenant, tx)).id : null,
         status: input.status ?? 'up',
+        origin: 'operator',
+        accepted: true,
         agentId: null,
         lastReportAt: null,
         createdAt: now,
@@ -95,7 +98,7 @@ export class HostsService {
       } satisfies HostEntity);
       await this.hosts.saveHost(host, tx);
       await this.hosts.saveInventories(
-        Object.entries(inventories).map(([resourceClass, figures]) => this.inventoryEntity(host.id, resourceClass, figures, 0, now)),
+        Object.entries(inventories).map(([resourceClass, figures]) => this.inventoryEntity(host.id, resourceClass, figures, 0, null, now)),
         tx,
       );
       await this.auditLog.record(tx, { actor, action: 'host.create', subjectType: 'host', subject: host.name, after: { ...auditedHost(host), inventories } });
@@ -130,8 +133,12 @@ export class HostsService {
       const host = await this.requireHost(name, tx);
       const current = (await this.hosts.lockInventories(host.id, tx)).find((inventory) => inventory.resourceClass === resourceClass);
       const now = this.clock.now();
-      await this.hosts.saveInventories([this.inventoryEntity(host.id, resourceClass, figures, current?.allocated ?? 0, now)], tx);
-      host.updatedAt = now;
+      await this.hosts.saveInventories(
+        [this.inventoryEntity(host.id, resourceClass, figures, current?.allocated ?? 0, current?.measuredTotal ?? null, now)],
+        tx,
+      );
+      // From now on the operator's inventory stands: the agent's totals are shown beside it, not applied.
+      Object.assign(host, { origin: 'operator', updatedAt: now });
       await this.hosts.saveHost(host, tx);
       await this.auditLog.record(tx, {
         actor,
@@ -226,7 +233,14 @@ export class HostsService {
     const tenantIds = await this.hosts.activeTenantIds(host.id, tx);
     if (tenantIds.length === 0) return;
     const dedicatedSlug = host.dedicatedTenantId ? ((await this.tenants.findById(host.dedicatedTenantId, tx))?.slug ?? null) : null;
-    const asPlaced = { name: host.name, status: 'up' as const, accreditation: host.accreditation, dedicatedTenant: dedicatedSlug, inventories: {} };
+    const asPlaced = {
+      name: host.name,
+      status: 'up' as const,
+      accreditation: host.accreditation,
+      dedicatedTenant: dedicatedSlug,
+      accepted: true,
+      inventories: {},
+    };
     for (const tenantId of tenantIds) {
       const tenant = await this.tenants.findById(tenantId, tx);
       if (!tenant) continue;
@@ -254,8 +268,15 @@ export class HostsService {
     return parsed;
   }
 
-  private inventoryEntity(hostId: string, resourceClass: string, figures: ParsedInventory, allocated: number, now: Date): InventoryEntity {
-    return Object.assign(new InventoryEntity(), { hostId, resourceClass, ...figures, allocated, updatedAt: now });
+  private inventoryEntity(
+    hostId: string,
+    resourceClass: string,
+    figures: ParsedInventory,
+    allocated: number,
+    measuredTotal: number | null,
+    now: Date,
+  ): InventoryEntity {
+    return Object.assign(new InventoryEntity(), { hostId, resourceClass, ...figures, allocated, measuredTotal, updatedAt: now });
   }
 
   toResponse(host: HostEntity, tenantSlugs: Map<string, string>): HostResponseDto {
@@ -272,7 +293,9 @@ export class HostsService {
         stepSize: inventory.stepSize,
         capacity,
         allocated: inventory.allocated,
-        free: capacity - inventory.allocated,
+        free: inventoryFree(inventory),
+        overcommitted: inventoryOvercommitted(inventory),
+        measuredTotal: inventory.measuredTotal,
       };
     }
     return {
@@ -283,6 +306,9 @@ export class HostsService {
       accreditation: host.accreditation,
       dedicatedTenant: host.dedicatedTenantId ? (tenantSlugs.get(host.dedicatedTenantId) ?? null) : null,
       status: host.status,
+      origin: host.origin,
+      accepted: host.accepted,
+      overcommitted: Object.values(inventories).some((inventory) => inventory.overcommitted),
       lastReportAt: host.lastReportAt?.toISOString() ?? null,
       agentId: host.agentId,
       inventories,

@@ -24,9 +24,9 @@ const text = (sections: Sections) => sections.offsets.slice(1).map((_end, index)
 
 describe(parseInventories.name, () => {
   it("reads both databases' folding (SQLite writes 4.0, PostgreSQL 4) in class order", () => {
-    expect(parseInventories('vcpu:64:4:4.0:8,memory:1024:0:1.15:0')).toEqual([
-      { resourceClass: 'memory', total: 1024, reserved: 0, allocationRatio: 1.15, allocated: 0 },
-      { resourceClass: 'vcpu', total: 64, reserved: 4, allocationRatio: 4, allocated: 8 },
+    expect(parseInventories('vcpu:64:4:4.0:8:,memory:1024:0:1.15:0:2048')).toEqual([
+      { resourceClass: 'memory', total: 1024, reserved: 0, allocationRatio: 1.15, allocated: 0, measuredTotal: 2048 },
+      { resourceClass: 'vcpu', total: 64, reserved: 4, allocationRatio: 4, allocated: 8, measuredTotal: null },
     ]);
     expect(parseInventories(undefined)).toEqual([]);
   });
@@ -43,7 +43,7 @@ describe(parseQuotas.name, () => {
 
 describe(hostBlock.name, () => {
   it('writes capacity by the domain rule, allocated, and up with the unit of each class', () => {
-    const sut = hostBlock(host(), `vcpu:64:4:4.0:8,memory:${512 * GIB}:${16 * GIB}:1.5:${GIB},custom_gpu:4:0:1:1`, units);
+    const sut = hostBlock(host(), `vcpu:64:4:4.0:8:64,memory:${512 * GIB}:${16 * GIB}:1.5:${GIB}:,custom_gpu:4:0:1:1:`, units);
     expect(text(sut.lines)).toEqual([
       'dcm_host_capacity{host="blv-c01",site="hall-a",resource="custom_gpu",unit="count"} 4\n' +
         `dcm_host_capacity{host="blv-c01",site="hall-a",resource="memory",unit="bytes"} ${744 * GIB}\n` +
@@ -52,11 +52,23 @@ describe(hostBlock.name, () => {
         `dcm_host_allocated{host="blv-c01",site="hall-a",resource="memory",unit="bytes"} ${GIB}\n` +
         'dcm_host_allocated{host="blv-c01",site="hall-a",resource="vcpu",unit="count"} 8\n',
       'dcm_host_up{host="blv-c01",site="hall-a"} 1\n',
+      'dcm_host_measured_inventory{host="blv-c01",resource="vcpu",unit="count"} 64\n',
+      'dcm_host_overcommitted{host="blv-c01",site="hall-a",resource="custom_gpu"} 0\n' +
+        'dcm_host_overcommitted{host="blv-c01",site="hall-a",resource="memory"} 0\n' +
+        'dcm_host_overcommitted{host="blv-c01",site="hall-a",resource="vcpu"} 0\n',
+    ]);
+  });
+
+  it('says 1 where a total fell below what is allocated, and shows the measured total beside the inventory', () => {
+    const sut = hostBlock(host(), `memory:0:0:1:${8 * GIB}:0`, units);
+    expect(text(sut.lines).slice(3)).toEqual([
+      'dcm_host_measured_inventory{host="blv-c01",resource="memory",unit="bytes"} 0\n',
+      'dcm_host_overcommitted{host="blv-c01",site="hall-a",resource="memory"} 1\n',
     ]);
   });
 
   it.each(['stale', 'down', 'maintenance'] as const)('says 0 for a host that is %s', (status) => {
-    expect(text(hostBlock(host({ status }), undefined, units).lines)).toEqual(['', '', 'dcm_host_up{host="blv-c01",site="hall-a"} 0\n']);
+    expect(text(hostBlock(host({ status }), undefined, units).lines)).toEqual(['', '', 'dcm_host_up{host="blv-c01",site="hall-a"} 0\n', '', '']);
   });
 });
 

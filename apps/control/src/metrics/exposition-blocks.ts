@@ -1,4 +1,4 @@
-import { capacityOf, QuotaState, ResourceUnit } from '@dcm/domain';
+import { capacityOf, inventoryOvercommitted, QuotaState, ResourceUnit } from '@dcm/domain';
 import { encodeSections, labelValue, sample, sampleValue, Sections } from './exposition';
 import { MetricName } from './metric-catalogue';
 import type { MetricsHostRow, MetricsTenantRow } from './metrics.repository';
@@ -25,22 +25,31 @@ export interface InventoryFiguresRow {
   reserved: number;
   allocationRatio: number;
   allocated: number;
+  /** What the host's agent last measured; null when it has not. */
+  measuredTotal: number | null;
 }
 
-/** Reads MetricsRepository's folded inventories (`class:total:reserved:ratio:allocated,…`), in class order. */
+/** Reads MetricsRepository's folded inventories (`class:total:reserved:ratio:allocated:measured,…`), in class order. */
 export function parseInventories(folded: string | null | undefined): InventoryFiguresRow[] {
   if (!folded) return [];
   return folded
     .split(',')
     .map((item) => {
-      const [resourceClass, total, reserved, allocationRatio, allocated] = item.split(':');
-      return { resourceClass, total: Number(total), reserved: Number(reserved), allocationRatio: Number(allocationRatio), allocated: Number(allocated) };
+      const [resourceClass, total, reserved, allocationRatio, allocated, measured] = item.split(':');
+      return {
+        resourceClass,
+        total: Number(total),
+        reserved: Number(reserved),
+        allocationRatio: Number(allocationRatio),
+        allocated: Number(allocated),
+        measuredTotal: measured ? Number(measured) : null,
+      };
     })
     .sort(byClass);
 }
 
-/** Sections: capacity, allocated, up. */
-export const HOST_SECTIONS = { capacity: 0, allocated: 1, up: 2 } as const;
+/** Sections: capacity, allocated, up, measured total, over-committed. */
+export const HOST_SECTIONS = { capacity: 0, allocated: 1, up: 2, measuredTotal: 3, overcommitted: 4 } as const;
 
 export interface HostBlock {
   /** What the lines were built from: a block is reused while all of these are unchanged. */
@@ -67,13 +76,21 @@ export function hostBlock(host: MetricsHostRow, inventories: string | undefined,
   const hostAndSite = `host="${labelValue(host.name)}",site="${labelValue(host.site)}"`;
   let capacity = '';
   let allocated = '';
+  let measuredTotal = '';
+  let overcommitted = '';
   for (const inventory of parseInventories(inventories)) {
-    const labels = `${hostAndSite},resource="${labelValue(inventory.resourceClass)}",unit="${unitOf(units, inventory.resourceClass)}"`;
+    const resource = `resource="${labelValue(inventory.resourceClass)}"`;
+    const unit = `unit="${unitOf(units, inventory.resourceClass)}"`;
+    const labels = `${hostAndSite},${resource},${unit}`;
     capacity += sample(name('dcm_host_capacity'), labels, capacityOf(inventory));
     allocated += sample(name('dcm_host_allocated'), labels, inventory.allocated);
+    if (inventory.measuredTotal !== null) {
+      measuredTotal += sample(name('dcm_host_measured_inventory'), `host="${labelValue(host.name)}",${resource},${unit}`, inventory.measuredTotal);
+    }
+    overcommitted += sample(name('dcm_host_overcommitted'), `${hostAndSite},${resource}`, inventoryOvercommitted(inventory) ? 1 : 0);
   }
   const up = sample(name('dcm_host_up'), hostAndSite, host.status === 'up' ? 1 : 0);
-  const lines = encodeSections([capacity, allocated, up]);
+  const lines = encodeSections([capacity, allocated, up, measuredTotal, overcommitted]);
   return { name: host.name, site: host.site, status: host.status, inventoryVersion: host.inventoryVersion, inventories, lines };
 }
 

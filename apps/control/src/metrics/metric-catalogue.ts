@@ -31,6 +31,13 @@ export const METRIC_CATALOGUE = [
     'What a host can give of a resource class: floor((total - reserved) x allocation ratio).',
   ),
   metric('dcm_host_allocated', 'gauge', ['host', 'site', 'resource', 'unit'], 'The sum of the active allocations placed on a host, per resource class.'),
+  metric(
+    'dcm_host_measured_inventory',
+    'gauge',
+    ['host', 'resource', 'unit'],
+    "What a host's agent last measured of a resource class; on a host an operator registered, the operator's total counts.",
+  ),
+  metric('dcm_host_overcommitted', 'gauge', ['host', 'site', 'resource'], '1 where more of a resource class is allocated on a host than its capacity, else 0.'),
   metric('dcm_host_up', 'gauge', ['host', 'site'], '1 while the host is up, 0 when stale, down or in maintenance; shown until the host is decommissioned.'),
   metric('dcm_host_last_report_timestamp_seconds', 'gauge', ['host'], "When control last received the host's agent report, in seconds since the Unix epoch."),
   metric('dcm_host_cpu_usage_ratio', 'gauge', ['host'], "The host's CPU busy share (0 to 1) in its latest report."),

@@ -114,7 +114,7 @@ export class MetricsRepository {
    */
   inventories(hostIds: readonly string[], hostCount: number): Promise<InventoriesRow[]> {
     const fold = `SELECT host_id AS "hostId",
-                         ${this.concatenated(`resource_class || ':' || total || ':' || reserved || ':' || allocation_ratio || ':' || allocated`)} AS inventories
+                         ${this.concatenated(`resource_class || ':' || total || ':' || reserved || ':' || allocation_ratio || ':' || allocated || ':' || COALESCE(CAST(measured_total AS text), '')`)} AS inventories
                     FROM inventories`;
     if (hostIds.length > hostCount * FULL_READ_SHARE) return rawQuery<InventoriesRow>(this.dataSource.manager, `${fold} GROUP BY host_id`);
     return this.byHost<InventoriesRow>(fold, hostIds, ' GROUP BY host_id');

@@ -4,6 +4,8 @@ import { InventoryEntity } from './inventory.entity';
 import type { TenantClassification } from './tenant.entity';
 
 export type HostStatus = 'up' | 'stale' | 'down' | 'maintenance';
+/** Who owns the host's inventory: an operator (registered or sized it) or its agent (created it by enrolling). */
+export type HostOrigin = 'operator' | 'agent';
 
 /**
  * A host of the facility. Beside these columns, `inventory_version` counts changes to its inventories: triggers keep
@@ -35,6 +37,13 @@ export class HostEntity {
 
   @Column({ type: 'varchar', length: 16 })
   status: HostStatus;
+
+  @Column({ type: 'varchar', length: 16, default: 'operator' })
+  origin: HostOrigin;
+
+  /** An enrolled host is placeable only once an operator accepts it. */
+  @Column({ type: 'boolean', default: true })
+  accepted: boolean;
 
   @Column({ name: 'agent_id', type: 'varchar', length: 36, nullable: true })
   agentId: string | null;

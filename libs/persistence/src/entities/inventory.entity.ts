@@ -37,6 +37,10 @@ export class InventoryEntity {
   @Column({ type: 'bigint', default: 0, transformer: bigintNumber })
   allocated: number;
 
+  /** What the host's agent last measured (vcpu, memory, storage); on an operator's host it may differ from `total`. */
+  @Column({ name: 'measured_total', ...optionalBigint })
+  measuredTotal: number | null;
+
   @Column({ name: 'updated_at', type: 'bigint', transformer: epochMillis })
   updatedAt: Date;
 

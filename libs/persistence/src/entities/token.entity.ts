@@ -28,6 +28,14 @@ export class TokenEntity {
   @Column({ name: 'uses_left', type: 'integer', nullable: true })
   usesLeft: number | null;
 
+  /** Join tokens: the one existing host this token may re-enrol; null for a token that enrols new hosts only. */
+  @Column({ name: 'host_name', type: 'varchar', length: 63, nullable: true })
+  hostName: string | null;
+
+  /** Join tokens: whether the host it enrols is accepted (placeable) at once. */
+  @Column({ type: 'boolean', default: false })
+  accept: boolean;
+
   @Column({ name: 'expires_at', type: 'bigint', nullable: true, transformer: epochMillis })
   expiresAt: Date | null;
 
