@@ -57,8 +57,8 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
   let control: RunningControl;
   const agents = new Map<string, Agent>();
 
-  const enrol = async (hostname: string): Promise<Agent> => {
-    const enrolled = await enrolAgent(control.api, hostname);
+  const enrol = async (hostname: string, join: Record<string, unknown> = {}): Promise<Agent> => {
+    const enrolled = await enrolAgent(control.api, hostname, undefined, join);
     const agent = { agentId: enrolled.agentId, agentToken: enrolled.agentToken, seq: 0 };
     agents.set(hostname, agent);
     return agent;
@@ -151,7 +151,7 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
     await createTenant(control.api, 'monmouth');
     await setQuotas(control.api, 'monmouth', { memory: '64GiB', vcpu: 8 });
     await expectStatus(control.api.post('/v1/allocations', { tenant: 'monmouth', host: 'blv-allocated', resources: { vcpu: 2 } }), 201);
-    const allocated = await enrol('blv-allocated');
+    const allocated = await enrol('blv-allocated', { host: 'blv-allocated' }); // an operator's host: a token issued for it
     await send(allocated, next(allocated, { tenants: { monmouth: { memoryBytes: GIB }, victim: { memoryBytes: GIB } } }), 'framework');
     expect(tenantSamples('monmouth')).toEqual([{ memory_bytes: GIB, storage_used: null }]);
     expect(tenantSamples('victim')).toEqual([]);

@@ -181,7 +181,7 @@ describe('GET /v1/capacity', () => {
       const m1 = await enrol('m-1', ['/srv']);
       const m2 = await enrol('m-2', ['/srv', '/var']);
       await createHost(control.api, 'm-3', { vcpu: { total: 8 } }); // no agent: nothing measured
-      for (const host of ['m-1', 'm-2']) await expectStatus(control.api.patch(`/v1/hosts/${host}`, { site: 'hall-m' }), 200);
+      for (const host of ['m-1', 'm-2']) await expectStatus(control.api.patch(`/v1/hosts/${host}`, { site: 'hall-m', accepted: true }), 200);
       const now = () => new Date().toISOString();
       const first = aReport(1, { collectedAt: now() });
       const latest = aReport(2, { collectedAt: now(), cpu: { usageRatio: 0.5, load1: 1, load5: 1, load15: 1, logicalCores: 48 } });

@@ -92,7 +92,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
       // The table shows the per-allocation bounds too, so that a change to them can be seen to work.
       const bounded = await dcm('hosts', 'set-inventory', 'blv-c01', 'memory', '--min-unit', '1GiB', '--step-size', '512MiB');
       expect(bounded.stdout).toMatch(/\sMIN UNIT\s+MAX UNIT\s+STEP SIZE$/m);
-      expect(bounded.stdout).toMatch(/^memory\s+512 GiB\s+16 GiB\s+1\s+496 GiB\s+0 B\s+496 GiB\s+1 GiB\s+-\s+512 MiB$/m);
+      expect(bounded.stdout).toMatch(/^memory\s+512 GiB\s+-\s+16 GiB\s+1\s+496 GiB\s+0 B\s+496 GiB\s+1 GiB\s+-\s+512 MiB$/m);
       expect((await dcm('hosts', 'show', 'blv-c01')).stdout).toMatch(/^vcpu\s+64\s+-\s+0\s+2\s+128\s+0\s+128\s+-\s+16\s+-$/m);
 
       const cleared = await json('hosts', 'set-inventory', 'blv-c01', 'vcpu', '--max-unit', 'none');

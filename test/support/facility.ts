@@ -38,7 +38,8 @@ export function hostFacts(hostname: string, overrides: Record<string, unknown> =
 }
 
 /** Enrols an agent for `hostname` with a new one-use join token; answers the enrolment (agentId, agentToken, …). */
-export async function enrolAgent(api: ApiClient, hostname: string, facts: Record<string, unknown> = hostFacts(hostname)) {
-  const join = await expectStatus(api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
-  return expectStatus(api.post('/v1/agents/enrol', { joinToken: join.token, hostname, facts }, { token: null }), 201);
+/** `join`: more of the join token's fields, e.g. `{ host: hostname }` to re-enrol an existing host, `{ accept: true }`. */
+export async function enrolAgent(api: ApiClient, hostname: string, facts: Record<string, unknown> = hostFacts(hostname), join: Record<string, unknown> = {}) {
+  const token = await expectStatus(api.post('/v1/tokens', { kind: 'join', uses: 1, ...join }), 201);
+  return expectStatus(api.post('/v1/agents/enrol', { joinToken: token.token, hostname, facts }, { token: null }), 201);
 }
