@@ -83,6 +83,22 @@ describe('audit log', () => {
     expect(byAction['token.create']).toMatchObject({ subject: viewer.id, after: { role: 'viewer', name: 'grafana' } });
   });
 
+  it("records a quota change's real before: the limits the tenant had, not the new ones", async () => {
+    await createTenant(control.api, 'newport');
+    await setQuotas(control.api, 'newport', { vcpu: 32, memory: '64GiB' });
+    await setQuotas(control.api, 'newport', { vcpu: 40, memory: '64GiB' });
+    await setQuotas(control.api, 'newport', { vcpu: 40 });
+    const changes = await events('?subject=newport&action=quota.set');
+    expect(changes.map((event: { before: unknown; after: unknown }) => [event.before, event.after])).toEqual([
+      [{ vcpu: 40, memory: 64 * GIB }, { vcpu: 40 }],
+      [
+        { vcpu: 32, memory: 64 * GIB },
+        { vcpu: 40, memory: 64 * GIB },
+      ],
+      [{}, { vcpu: 32, memory: 64 * GIB }],
+    ]);
+  });
+
   it('records nothing for a refused change', async () => {
     const before = (await events())[0].seq;
     expectProblem(await control.api.post('/v1/tenants', { slug: 'torfaen', name: 'again' }), 409, 'Conflict');
