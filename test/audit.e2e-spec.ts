@@ -150,10 +150,30 @@ describe('audit log', () => {
   it('verifies an intact chain, and names the first event altered, removed or forged in the database', async () => {
     const intact = await verify();
     const count = (await events('?limit=1000')).length;
-    expect(intact).toEqual({ intact: true, checked: count, firstSeq: 1, lastSeq: count, firstBroken: null });
+    expect(intact).toMatchObject({
+      intact: true,
+      checked: count,
+      firstSeq: 1,
+      lastSeq: count,
+      firstBroken: null,
+      continuous: true,
+      firstDiscontinuity: null,
+      unkeyedUntilSeq: null,
+    });
 
     tamper('UPDATE audit_events SET "after" = ? WHERE seq = 3', JSON.stringify({ vcpu: 1600, memory: 64 * GIB }));
-    await expect(verify()).resolves.toMatchObject({ intact: false, checked: 2, firstBroken: { seq: 3, reason: expect.stringMatching(/altered/) } });
+    await expect(verify()).resolves.toMatchObject({
+      intact: false,
+      checked: 2,
+      firstBroken: { seq: 3, reason: expect.stringMatching(/altered/) },
+      lastSeq: count,
+    });
+  });
+
+  it('says where the log ends even when its very first event is broken', async () => {
+    const count = (await events('?limit=1000')).length;
+    tamper('UPDATE audit_events SET actor = ? WHERE seq = 1', 'token:someone-else');
+    await expect(verify()).resolves.toMatchObject({ intact: false, checked: 0, firstSeq: 1, lastSeq: count, firstBroken: { seq: 1 } });
   });
 
   it('names the gap when an event is deleted', async () => {
@@ -191,7 +211,7 @@ describe('audit log', () => {
         'tenant.create recent',
       ]);
       expect(kept[0]).toMatchObject({ actor: 'system:audit-retention', after: { throughSeq: 2 } });
-      await expect(expectStatus(retained.api.get('/v1/audit/verify'), 200)).resolves.toEqual({
+      await expect(expectStatus(retained.api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({
         intact: true,
         checked: 2,
         firstSeq: 3,

@@ -21,6 +21,7 @@ import { HistoryAndOutbox1732521600000 } from './migrations/1732521600000-histor
 import { MeasurementDigest1732608000000 } from './migrations/1732608000000-measurement-digest';
 import { AuditAndGrants1732694400000 } from './migrations/1732694400000-audit-and-grants';
 import { InventoryVersions1732780800000 } from './migrations/1732780800000-inventory-versions';
+import { AuditKeys1733126400000 } from './migrations/1733126400000-audit-keys';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -53,6 +54,7 @@ export const MIGRATIONS = [
   MeasurementDigest1732608000000,
   AuditAndGrants1732694400000,
   InventoryVersions1732780800000,
+  AuditKeys1733126400000,
 ];
 
 export type SqliteSynchronous = 'normal' | 'full';

@@ -40,6 +40,10 @@ export class AuditRepository {
     return this.dataSource.manager.findOne(AuditEventEntity, { where: {}, order: { seq: 'ASC' } });
   }
 
+  head(): Promise<AuditEventEntity | null> {
+    return this.dataSource.manager.findOne(AuditEventEntity, { where: {}, order: { seq: 'DESC' } });
+  }
+
   /** The retention records that say which events were dropped on purpose, newest first. */
   prunings(): Promise<AuditEventEntity[]> {
     return this.dataSource.manager.find(AuditEventEntity, { where: { action: 'audit.prune' }, order: { seq: 'DESC' } });
