@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AuditEventEntity, UnitOfWork } from '@dcm/persistence';
+import { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
@@ -7,6 +8,7 @@ import { ChainBreak, ChainVerifier, KeyUse } from './audit-chain';
 import { ContinuityChecker, Discontinuity } from './audit-continuity';
 import { AuditKeyring } from './audit-keyring';
 import { AuditLog } from './audit-log';
+import { emptyState, PRUNE_ACTION, prunedState, ReplayedState, replayEvent } from './audit-replay';
 import { AuditFilter, AuditRepository } from './audit.repository';
 
 /** The head of the chain, to keep elsewhere: verifying later against it shows whether anything up to it was cut. */
@@ -46,6 +48,7 @@ interface PruneRecord {
   throughSeq: number;
   lastHash: string;
   olderThan: string;
+  state?: ReplayedState;
 }
 
 const VERIFY_PAGE = 5_000;
@@ -120,23 +123,42 @@ export class AuditService implements OnModuleInit {
 
   /**
    * Drops events older than the retention, if one is configured. The drop is itself an event recording the last
-   * dropped event's hash, so that verification can tell a pruned start of the log from a tampered one.
+   * dropped event's hash, so that verification can tell a pruned start of the log from a tampered one, and the records
+   * as the dropped events left them, so that replaying the kept log starts from there.
    */
   async applyRetention(): Promise<number> {
     const days = this.config.auditRetentionDays;
     if (days === undefined) return 0;
-    const cutoff = new Date(this.clock.now().getTime() - days * DAY_MS);
+    // Cut at a UTC midnight: at most one prune a day, each carrying the records' state, however often the job runs.
+    const cutoff = new Date(Math.floor((this.clock.now().getTime() - days * DAY_MS) / DAY_MS) * DAY_MS);
     const dropped = await this.unitOfWork.run(async (tx) => {
       const last = await this.repository.lastBefore(cutoff, tx);
       if (!last) return 0;
-      const first = await this.repository.first();
-      const record: PruneRecord = { throughSeq: last.seq, lastHash: last.hash, olderThan: cutoff.toISOString() };
-      await this.auditLog.record(tx, { actor: 'system:audit-retention', action: 'audit.prune', subjectType: 'audit', subject: 'audit-log', after: record });
+      const first = await this.repository.first(tx);
+      const state = await this.stateThrough(first!, last.seq, tx);
+      const record: PruneRecord = { throughSeq: last.seq, lastHash: last.hash, olderThan: cutoff.toISOString(), state };
+      await this.auditLog.record(tx, { actor: 'system:audit-retention', action: PRUNE_ACTION, subjectType: 'audit', subject: 'audit-log', after: record });
       await this.repository.deleteThrough(last.seq, tx);
       return last.seq - (first?.seq ?? last.seq) + 1;
     });
     if (dropped > 0) this.logger.log(`audit retention (${days} days) dropped ${dropped} event(s) older than ${cutoff.toISOString()}`);
     return dropped;
+  }
+
+  /** The records as the events from the first kept one through `throughSeq` leave them, from the last prune's state. */
+  private async stateThrough(first: AuditEventEntity, throughSeq: number, tx: EntityManager): Promise<ReplayedState> {
+    let state = emptyState();
+    if (first.seq > 1) {
+      const pruning = (await this.repository.prunings()).find((event) => (parseJson(event.after) as PruneRecord | null)?.throughSeq === first.seq - 1);
+      state = prunedState(parseJson(pruning?.after ?? null)) ?? state;
+    }
+    for (let afterSeq = first.seq - 1; afterSeq < throughSeq;) {
+      const page = (await this.repository.page(afterSeq, VERIFY_PAGE, tx)).filter((event) => event.seq <= throughSeq);
+      if (page.length === 0) break;
+      for (const event of page) replayEvent(state, { ...event, before: parseJson(event.before), after: parseJson(event.after) });
+      afterSeq = page[page.length - 1].seq;
+    }
+    return state;
   }
 
   /** The dropped event the first kept one must follow, as the latest retention record says; null if none says so. */
