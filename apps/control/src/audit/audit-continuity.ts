@@ -121,20 +121,44 @@ export function aspectsOf(event: ContinuityEvent): AspectChange[] {
 export class ContinuityChecker {
   private readonly state = new Map<string, Fields>();
   private readonly agentHosts = new Set<string>();
+  /** Per `<subject type>/<tenant>/quota:`, the keys of the quota classes the state holds. */
+  private readonly quotaKeys = new Map<string, Set<string>>();
   first: Discontinuity | null = null;
 
   feed(events: readonly ContinuityEvent[]): void {
     for (const event of events) {
       if (event.action === 'agent.enrol') this.agentHosts.add(event.subject);
-      for (const aspect of aspectsOf(event)) {
+      for (const aspect of [...this.omittedQuotas(event), ...aspectsOf(event)]) {
         const fault = this.faultOf(event, aspect);
         if (fault && !this.first) {
           this.first = { seq: event.seq, subjectType: event.subjectType, subject: event.subject, aspect: aspect.aspect, reason: fault };
         }
         if (aspect.after === null) this.state.delete(aspect.key);
         else this.state.set(aspect.key, { ...this.state.get(aspect.key), ...aspect.after });
+        this.indexQuota(aspect);
       }
     }
+  }
+
+  private indexQuota(aspect: AspectChange): void {
+    if (!aspect.aspect.startsWith('quota:')) return;
+    const prefix = aspect.key.slice(0, aspect.key.length - aspect.aspect.length + 'quota:'.length);
+    const keys = this.quotaKeys.get(prefix) ?? new Set<string>();
+    if (aspect.after === null) keys.delete(aspect.key);
+    else keys.add(aspect.key);
+    this.quotaKeys.set(prefix, keys);
+  }
+
+  /**
+   * A quota.set's before is the tenant's whole set of quotas: a class an earlier event set that it leaves out is a
+   * change too (the before says it did not exist, and it is gone after).
+   */
+  private omittedQuotas(event: ContinuityEvent): AspectChange[] {
+    if (event.action !== 'quota.set' || !isFields(event.before)) return [];
+    const named = new Set([...Object.keys(event.before), ...Object.keys(fieldsOrNull(event.after) ?? {})]);
+    const prefix = `${event.subjectType}/${event.subject}/quota:`;
+    const omitted = [...(this.quotaKeys.get(prefix) ?? [])].filter((key) => !named.has(key.slice(prefix.length)));
+    return omitted.map((key) => ({ key, aspect: key.slice(`${event.subjectType}/${event.subject}/`.length), before: null, after: null }));
   }
 
   private faultOf(event: ContinuityEvent, aspect: AspectChange): string | null {

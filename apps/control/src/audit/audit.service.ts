@@ -72,6 +72,10 @@ export class AuditService implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const sealed = await this.unitOfWork.run((tx) => this.auditLog.sealUnkeyed(tx));
     if (sealed !== null) this.logger.warn(`audit log: events 1-${sealed} were written before the chain was keyed; sealed them with a keyed checkpoint`);
+    const head = await this.repository.head();
+    if (head?.keyId && this.keyring.secretOf(head.keyId) === undefined) {
+      this.logger.warn(`audit log: its newest event is signed with key ${head.keyId}, which control does not hold; add it to DCM_AUDIT_KEYRING to verify it`);
+    }
   }
 
   async anchor(): Promise<AuditAnchor> {
