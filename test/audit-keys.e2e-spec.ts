@@ -6,7 +6,9 @@ import { parseAuditKey } from '../apps/control/src/config/audit-keys';
 import { spawnControl } from './support/control-process';
 import { createTenant, expectStatus, setQuotas } from './support/facility';
 import { freePort } from './support/ports';
-import { POSTGRES_ADMIN_URL } from './support/postgres';
+import { Client } from 'pg';
+import { startControl } from './support/control';
+import { createTestDatabase, POSTGRES_ADMIN_URL, TEST_AUDIT_KEY } from './support/postgres';
 import { expectProblem } from './support/problems';
 import { bootControl, ControlProcess, createDataDir, removeDataDir } from './support/restartable-control';
 
@@ -250,3 +252,60 @@ describe('audit log: keyed chain, rotation, anchors', () => {
     expect(existsSync(join(dataDir, 'audit.key'))).toBe(false);
   });
 });
+
+describe('audit log on PostgreSQL: replicas sharing one key', () => {
+  const ADMIN_TOKEN = 'audit-pg-test-admin-token-0123456789';
+
+  it('seals an unkeyed chain once, however many replicas start together, and verifies under the shared key', async () => {
+    const database = await createTestDatabase();
+    try {
+      const first = await startControl({ databaseUrl: database.url, adminToken: ADMIN_TOKEN });
+      for (const slug of ['torfaen', 'newport', 'monmouth']) await createTenant(first.api, slug);
+      await first.close();
+
+      // What the previous version left: no key ids, a plain SHA-256 chain.
+      const client = new Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const { rows: stored } = await client.query('SELECT * FROM audit_events ORDER BY seq');
+        let prevHash = GENESIS_HASH;
+        for (const row of stored) {
+          const event = toEvent({ ...row, seq: Number(row.seq), at: Number(row.at) });
+          const hash = hashEvent({ ...event, prevHash, keyId: null }, null);
+          await client.query('UPDATE audit_events SET prev_hash = $1, hash = $2, key_id = NULL WHERE seq = $3', [prevHash, hash, event.seq]);
+          prevHash = hash;
+        }
+      } finally {
+        await client.end();
+      }
+      const unkeyed = 3;
+
+      const replicas = await Promise.all([1, 2, 3].map(() => startControl({ databaseUrl: database.url, adminToken: ADMIN_TOKEN })));
+      try {
+        const events = await expectStatus(replicas[0].api.get('/v1/audit?limit=1000'), 200);
+        expect(events.filter((event: { action: string }) => event.action === 'audit.checkpoint')).toEqual([
+          expect.objectContaining({ seq: unkeyed + 1, keyId: parseAuditKeyId(TEST_AUDIT_KEY) }),
+        ]);
+        await createTenant(replicas[1].api, 'blaenau-gwent');
+        for (const replica of replicas) {
+          await expect(expectStatus(replica.api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({
+            intact: true,
+            continuous: true,
+            unkeyedUntilSeq: unkeyed,
+            checked: unkeyed + 2,
+          });
+        }
+      } finally {
+        await Promise.all(replicas.map((replica) => replica.close()));
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
+function parseAuditKeyId(text: string): string {
+  const key = parseAuditKey(text);
+  if (typeof key === 'string') throw new Error(key);
+  return key.id;
+}
