@@ -29,7 +29,7 @@ type Operation =
   | { op: 'grant.create'; slug: string; vcpu: number }
   | { op: 'grant.revoke'; index: number }
   | { op: 'host.create'; name: string; vcpu: number; memoryGiB: number; status: string }
-  | { op: 'host.update'; name: string; status?: string; rack?: string; labels?: Record<string, string> }
+  | { op: 'host.update'; name: string; status?: string; rack?: string; labels?: Record<string, string>; dedicatedTenant?: string | null }
   | { op: 'host.decommission'; name: string }
   | { op: 'inventory.set'; name: string; resourceClass: string; total: number; reserved: number; allocationRatio: number }
   | { op: 'allocation.create'; slug: string; vcpu: number; memoryGiB?: number; host?: string }
@@ -79,6 +79,7 @@ const operations: fc.Arbitrary<Operation> = fc.oneof(
       status: fc.constantFrom('up', 'maintenance'),
       rack: fc.constantFrom('a01', 'b07'),
       labels: fc.constantFrom<Record<string, string>>({}, { model: 'R760' }),
+      dedicatedTenant: fc.option(slug, { nil: null }),
     },
     { requiredKeys: ['op', 'name'] },
   ),
@@ -152,9 +153,11 @@ async function perform(api: ApiClient, operation: Operation, now: number): Promi
         }),
       );
       return;
-    case 'host.update':
-      await call(api.patch(`/v1/hosts/${operation.name}`, { status: operation.status, rack: operation.rack, labels: operation.labels }));
+    case 'host.update': {
+      const { status, rack, labels, dedicatedTenant } = operation;
+      await call(api.patch(`/v1/hosts/${operation.name}`, { status, rack, labels, dedicatedTenant }));
       return;
+    }
     case 'host.decommission':
       await call(api.delete(`/v1/hosts/${operation.name}`));
       return;
@@ -233,8 +236,7 @@ async function currentState(api: ApiClient): Promise<ReplayedState> {
       rack: host.rack,
       labels: host.labels,
       accreditation: host.accreditation,
-      // No operation here makes a host dedicated: the audit record names the tenant by its internal id.
-      dedicatedTenantId: host.dedicatedTenant,
+      dedicatedTenant: host.dedicatedTenant,
       status: host.status === 'maintenance' ? 'maintenance' : 'in service',
       inventories: Object.fromEntries(
         Object.entries(host.inventories as Record<string, Record<string, unknown>>).map(([resourceClass, figures]) => {

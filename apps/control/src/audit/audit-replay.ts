@@ -20,7 +20,8 @@ export interface ReplayedHost {
   rack: unknown;
   labels: unknown;
   accreditation: unknown;
-  dedicatedTenantId: unknown;
+  /** The tenant's slug (events written before it was recorded name it by its internal id). */
+  dedicatedTenant: unknown;
   status: 'maintenance' | 'in service';
   inventories: Record<string, ReplayedInventory>;
 }
@@ -50,6 +51,7 @@ export function emptyState(): ReplayedState {
   return { tenants: {}, quotas: {}, grants: {}, hosts: {}, allocations: {}, tokens: {} };
 }
 
+const dedicatedTenantOf = (host: Fields): unknown => ('dedicatedTenant' in host ? host.dedicatedTenant : (host.dedicatedTenantId ?? null));
 const operatorStatus = (status: unknown): ReplayedHost['status'] => (status === 'maintenance' ? 'maintenance' : 'in service');
 
 function inventory(figures: Fields): ReplayedInventory {
@@ -85,13 +87,13 @@ export function replayEvent(state: ReplayedState, event: ReplayEvent): void {
       return;
     }
     case 'host.create': {
-      const { site, rack, labels, accreditation, dedicatedTenantId, status, inventories } = after;
+      const { site, rack, labels, accreditation, status, inventories } = after;
       state.hosts[subject] = {
         site,
         rack,
         labels,
         accreditation,
-        dedicatedTenantId,
+        dedicatedTenant: dedicatedTenantOf(after),
         status: operatorStatus(status),
         inventories: Object.fromEntries(Object.entries((inventories ?? {}) as Record<string, Fields>).map(([name, figures]) => [name, inventory(figures)])),
       };
@@ -100,8 +102,8 @@ export function replayEvent(state: ReplayedState, event: ReplayEvent): void {
     case 'host.update': {
       const host = state.hosts[subject];
       if (!host) return;
-      const { site, rack, labels, accreditation, dedicatedTenantId, status } = after;
-      Object.assign(host, { site, rack, labels, accreditation, dedicatedTenantId, status: operatorStatus(status) });
+      const { site, rack, labels, accreditation, status } = after;
+      Object.assign(host, { site, rack, labels, accreditation, dedicatedTenant: dedicatedTenantOf(after), status: operatorStatus(status) });
       return;
     }
     case 'host.decommission':
