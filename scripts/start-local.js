@@ -9,13 +9,15 @@ const { join, resolve } = require('node:path');
 const dataDir = resolve(process.env.DCM_DATA_DIR ?? './data');
 const host = process.env.DCM_HOST ?? '127.0.0.1';
 const port = process.env.DCM_PORT ?? '3000';
-const controlUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+// Control listening on every address is reached on loopback; the agent talks to this same machine either way.
+const agentHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+const controlUrl = `http://${agentHost.includes(':') ? `[${agentHost}]` : agentHost}:${port}`;
 const agentDir = join(dataDir, 'agent');
 const agentConfig = join(dataDir, 'agent.yaml');
 const children = [];
 
 // The agent's V8 flags, as in `npm run start:agent` and the systemd unit: they keep it under 60 MB resident.
-const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm'];
 
 function run(script, args = [], nodeFlags = []) {
   const child = spawn(process.execPath, [...nodeFlags, script, ...args], { stdio: 'inherit', env: { ...process.env, DCM_DATA_DIR: dataDir } });
@@ -48,9 +50,22 @@ async function writeAgentConfig() {
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   writeFileSync(
     agentConfig,
-    [`controlUrl: ${controlUrl}`, `joinToken: "${token}"`, `dataDir: ${agentDir}`, 'intervalSeconds: 15', 'storageMounts: [/]', ''].join('\n'),
+    [
+      `controlUrl: ${controlUrl}`,
+      `joinToken: "${token}"`,
+      `dataDir: ${agentDir}`,
+      'intervalSeconds: 15',
+      'storageMounts: [/]',
+      // Plain HTTP to one of this machine's own addresses: the traffic never leaves it.
+      ...(isLoopback(agentHost) ? [] : ['allowInsecureHttp: true']),
+      '',
+    ].join('\n'),
     { mode: 0o600 },
   );
+}
+
+function isLoopback(address) {
+  return address === 'localhost' || address === '::1' || address.startsWith('127.');
 }
 
 function stopAll(signal) {
@@ -58,13 +73,21 @@ function stopAll(signal) {
 }
 
 async function main() {
+  let stopping = false;
   const control = run('dist/apps/control/src/main.js');
-  control.on('exit', (code) => {
+  control.on('exit', async (code) => {
     stopAll('SIGTERM');
-    process.exit(code ?? 1);
+    // The agent's last lines come before the prompt does.
+    await Promise.all(children.map((child) => child.exitCode !== null || child.signalCode !== null || new Promise((done) => child.once('exit', done))));
+    // Control ends a stop asked for by re-raising the signal (no exit code): that is a clean stop, not a failure.
+    process.exit(code ?? (stopping ? 0 : 1));
   });
-  process.on('SIGINT', () => stopAll('SIGINT'));
-  process.on('SIGTERM', () => stopAll('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      stopping = true;
+      stopAll(signal);
+    });
+  }
   await waitUntilReady();
   await writeAgentConfig();
   run('dist/apps/agent/src/main.js', ['--config', agentConfig], AGENT_NODE_FLAGS);

@@ -94,6 +94,16 @@ describe('agent reports: the fast path and the framework answer alike', () => {
       200,
       undefined,
     ],
+    [
+      'a report collected in the year 9999 (refused on its own, answered 200)',
+      () => ({
+        path: `/v1/agents/${agent.agentId}/reports`,
+        body: JSON.stringify(aReport(++seq, { collectedAt: '9999-12-31T23:59:59.000Z' })),
+        headers: { authorization: `Bearer ${agent.agentToken}` },
+      }),
+      200,
+      undefined,
+    ],
     ['no token', () => ({ path: `/v1/agents/${agent.agentId}/reports`, body: JSON.stringify(aReport(++seq)), headers: {} }), 401, 'Unauthenticated'],
     [
       'an unknown token',
@@ -173,7 +183,7 @@ describe('agent reports: the fast path and the framework answer alike', () => {
     expect(Number(framework.retryAfter)).toBeGreaterThanOrEqual(1);
   });
 
-  it('stores what both paths acknowledged: reports 1 to 6, from the first two cases', async () => {
+  it('stores what both paths accepted: reports 1 to 6, from the first two cases, and none from the year 9999', async () => {
     const host = await expectStatus(control.api.get('/v1/hosts/blv-fast-1'), 200);
     expect(host.measurements.seq).toBe(6);
   });

@@ -51,12 +51,13 @@ describe('agent enrolment, report ingest and host liveness', () => {
     await expect(post(agent, aReport(1)).then((response) => response.body)).resolves.toEqual({
       accepted: 1,
       duplicates: 0,
+      refused: [],
       lastSeq: 1,
       reportIntervalSeconds: 15,
     });
 
     const replay = await expectStatus(post(agent, [aReport(1), aReport(2), aReport(3), aReport(3)]), 200);
-    expect(replay).toEqual({ accepted: 2, duplicates: 2, lastSeq: 3, reportIntervalSeconds: 15 });
+    expect(replay).toEqual({ accepted: 2, duplicates: 2, refused: [], lastSeq: 3, reportIntervalSeconds: 15 });
 
     const host = await expectStatus(control.api.get('/v1/hosts/blv-c03'), 200);
     expect(host.measurements).toMatchObject({ seq: 3, collectedAt: aReport(3).collectedAt, memory: aReport(3).memory });
@@ -74,9 +75,10 @@ describe('agent enrolment, report ingest and host liveness', () => {
     expect(host.inventories.memory).toMatchObject({ total: 768 * GIB, reserved: 16 * GIB, allocationRatio: 1.5, capacity: 1128 * GIB });
   });
 
-  it('records measured use per tenant', async () => {
+  it('records measured use per tenant bound to the host', async () => {
     await createTenant(control.api, 'torfaen');
     const agent = await enrol('blv-c05');
+    await expectStatus(control.api.put('/v1/hosts/blv-c05/tenants/torfaen'), 200);
     await expectStatus(post(agent, aReport(1, { tenants: { torfaen: { storageUsedBytes: 5 * GIB, memoryBytes: 3 * GIB, cpuUsageSecondsTotal: 42.5 } } })), 200);
 
     const db = new Database(join(control.dataDir, 'dcm.sqlite'), { readonly: true });

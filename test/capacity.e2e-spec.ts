@@ -1,6 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rawQuery } from '@dcm/persistence';
+import type { Report } from '@dcm/protocol';
+import { DataSource } from 'typeorm';
+import { startAgent } from './support/agent-process';
+import { requireBuiltCli, runCli } from './support/cli';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
 import { RunningControl, startControl } from './support/control';
 import { expectJson } from './support/problems';
+import { aReport } from './support/reports';
 
 const GIB = 2 ** 30;
 const TIB = 2 ** 40;
@@ -51,9 +61,9 @@ describe('GET /v1/capacity', () => {
       facility: {
         hosts: { up: 2, stale: 0, down: 0, maintenance: 1 },
         resources: {
-          vcpu: { unit: 'count', capacity: 264, allocated: 32, used: null, free: 232, placeable: 220 },
-          memory: { unit: 'bytes', capacity: 368 * GIB, allocated: 48 * GIB, used: null, free: 320 * GIB, placeable: 208 * GIB },
-          storage: { unit: 'bytes', capacity: 10 * TIB, allocated: 2 * TIB, used: null, free: 8 * TIB, placeable: 8 * TIB },
+          vcpu: { unit: 'count', capacity: 264, allocated: 32, used: null, free: 232, overcommitted: false, placeable: 220 },
+          memory: { unit: 'bytes', capacity: 368 * GIB, allocated: 48 * GIB, used: null, free: 320 * GIB, overcommitted: false, placeable: 208 * GIB },
+          storage: { unit: 'bytes', capacity: 10 * TIB, allocated: 2 * TIB, used: null, free: 8 * TIB, overcommitted: false, placeable: 8 * TIB },
         },
       },
       sites: [
@@ -61,16 +71,16 @@ describe('GET /v1/capacity', () => {
           site: 'hall-a',
           hosts: { up: 1, stale: 0, down: 0, maintenance: 1 },
           resources: {
-            vcpu: { unit: 'count', capacity: 144, allocated: 12, used: null, free: 132, placeable: 120 },
-            memory: { unit: 'bytes', capacity: 368 * GIB, allocated: 48 * GIB, used: null, free: 320 * GIB, placeable: 208 * GIB },
+            vcpu: { unit: 'count', capacity: 144, allocated: 12, used: null, free: 132, overcommitted: false, placeable: 120 },
+            memory: { unit: 'bytes', capacity: 368 * GIB, allocated: 48 * GIB, used: null, free: 320 * GIB, overcommitted: false, placeable: 208 * GIB },
           },
         },
         {
           site: 'hall-b',
           hosts: { up: 1, stale: 0, down: 0, maintenance: 0 },
           resources: {
-            vcpu: { unit: 'count', capacity: 120, allocated: 20, used: null, free: 100, placeable: 100 },
-            storage: { unit: 'bytes', capacity: 10 * TIB, allocated: 2 * TIB, used: null, free: 8 * TIB, placeable: 8 * TIB },
+            vcpu: { unit: 'count', capacity: 120, allocated: 20, used: null, free: 100, overcommitted: false, placeable: 100 },
+            storage: { unit: 'bytes', capacity: 10 * TIB, allocated: 2 * TIB, used: null, free: 8 * TIB, overcommitted: false, placeable: 8 * TIB },
           },
         },
       ],
@@ -89,16 +99,24 @@ describe('GET /v1/capacity', () => {
     expect(summary.facility).toEqual({
       hosts: { up: 3, stale: 0, down: 0, maintenance: 0 },
       resources: {
-        vcpu: { unit: 'count', capacity: 264, allocated: 12, used: null, free: 252, placeable: 252 },
-        memory: { unit: 'bytes', capacity: 368 * GIB, allocated: 48 * GIB, used: null, free: 320 * GIB, placeable: 320 * GIB },
-        storage: { unit: 'bytes', capacity: 10 * TIB, allocated: 0, used: null, free: 10 * TIB, placeable: 10 * TIB },
+        vcpu: { unit: 'count', capacity: 264, allocated: 12, used: null, free: 252, overcommitted: false, placeable: 252 },
+        memory: { unit: 'bytes', capacity: 368 * GIB, allocated: 48 * GIB, used: null, free: 320 * GIB, overcommitted: false, placeable: 320 * GIB },
+        storage: { unit: 'bytes', capacity: 10 * TIB, allocated: 0, used: null, free: 10 * TIB, overcommitted: false, placeable: 10 * TIB },
       },
     });
     expect(summary.sites.map((site: { site: string }) => site.site)).toEqual(['hall-a', 'hall-b']);
-    expect(summary.sites[1].resources.vcpu).toEqual({ unit: 'count', capacity: 120, allocated: 0, used: null, free: 120, placeable: 120 });
+    expect(summary.sites[1].resources.vcpu).toEqual({
+      unit: 'count',
+      capacity: 120,
+      allocated: 0,
+      used: null,
+      free: 120,
+      overcommitted: false,
+      placeable: 120,
+    });
   });
 
-  it('shows an over-committed host as negative free, but never negative placeable', async () => {
+  it('never shows negative free or placeable: a site or facility that holds more than its capacity is overcommitted', async () => {
     await buildFacility();
 
     // a-1 holds 8 vCPUs; shrink it to floor(1 × 4.0) = 4.
@@ -106,8 +124,152 @@ describe('GET /v1/capacity', () => {
 
     const summary = await capacity();
     const hallA = summary.sites.find((site: { site: string }) => site.site === 'hall-a');
-    expect(hallA.resources.vcpu).toEqual({ unit: 'count', capacity: 20, allocated: 12, used: null, free: 8, placeable: 0 });
-    expect(summary.facility.resources.vcpu).toEqual({ unit: 'count', capacity: 140, allocated: 32, used: null, free: 108, placeable: 100 });
+    expect(hallA.resources.vcpu).toEqual({ unit: 'count', capacity: 20, allocated: 12, used: null, free: 8, overcommitted: false, placeable: 0 });
+    expect(summary.facility.resources.vcpu).toEqual({
+      unit: 'count',
+      capacity: 140,
+      allocated: 32,
+      used: null,
+      free: 108,
+      overcommitted: false,
+      placeable: 100,
+    });
     await expect(control.api.get('/v1/hosts/a-1')).resolves.toMatchObject({ body: { inventories: { vcpu: { capacity: 4, allocated: 8, free: -4 } } } });
+
+    // b-1 holds 2 TiB of storage, and is the only storage host: shrink it to 1 TiB.
+    await expectStatus(control.api.put('/v1/hosts/b-1/inventories/storage', { total: '1TiB' }), 200);
+    const shrunk = await capacity();
+    const overcommitted = { unit: 'bytes', capacity: TIB, allocated: 2 * TIB, used: null, free: 0, overcommitted: true, placeable: 0 };
+    expect(shrunk.sites.find((site: { site: string }) => site.site === 'hall-b').resources.storage).toEqual(overcommitted);
+    expect(shrunk.facility.resources.storage).toEqual(overcommitted);
+    requireBuiltCli();
+    const table = await runCli(['capacity'], { HOME: '/nonexistent', DCM_URL: control.url, DCM_TOKEN: control.adminToken });
+    expect(table.stdout).toMatch(/^hall-b\s+storage\s+1 TiB\s+2 TiB\s+-\s+0 B \(overcommitted\)\s+0 B$/m);
   });
+
+  describe('used: what the hosts measure', () => {
+    const enrol = async (hostname: string, storageMounts: string[]) => {
+      const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
+      const facts = {
+        hostname,
+        os: 'Debian GNU/Linux 12',
+        kernel: '6.1.0',
+        cpuModel: 'AMD EPYC 9354',
+        logicalCores: 64,
+        memoryTotalBytes: 512 * GIB,
+        storage: storageMounts.map((mountpoint) => ({ mountpoint, sizeBytes: 20_480 * GIB })),
+      };
+      return expectStatus(control.api.post('/v1/agents/enrol', { joinToken: join.token, hostname, facts }, { token: null }), 201) as Promise<{
+        agentId: string;
+        agentToken: string;
+      }>;
+    };
+    const report = async (agent: { agentId: string; agentToken: string }, body: Report) =>
+      expectStatus(control.api.post(`/v1/agents/${agent.agentId}/reports`, body, { token: agent.agentToken }), 200);
+    /** The definitions, applied by hand to what was sent. */
+    const usedOf = (sent: Report, storageMounts: string[]) => ({
+      vcpu: sent.cpu.usageRatio * sent.cpu.logicalCores,
+      memory: sent.memory.totalBytes - sent.memory.availableBytes,
+      storage: sent.filesystems
+        .filter((filesystem) => storageMounts.includes(filesystem.mountpoint))
+        .reduce((sum, filesystem) => sum + filesystem.usedBytes, 0),
+    });
+
+    it("sums the hosts' latest reports: vCPU busy, memory total − available, bytes used on the storage mounts only", async () => {
+      const m1 = await enrol('m-1', ['/srv']);
+      const m2 = await enrol('m-2', ['/srv', '/var']);
+      await createHost(control.api, 'm-3', { vcpu: { total: 8 } }); // no agent: nothing measured
+      for (const host of ['m-1', 'm-2']) await expectStatus(control.api.patch(`/v1/hosts/${host}`, { site: 'hall-m' }), 200);
+      const now = () => new Date().toISOString();
+      const first = aReport(1, { collectedAt: now() });
+      const latest = aReport(2, { collectedAt: now(), cpu: { usageRatio: 0.5, load1: 1, load5: 1, load15: 1, logicalCores: 48 } });
+      latest.memory.availableBytes = 100 * GIB;
+      const other = aReport(1, { collectedAt: now(), cpu: { usageRatio: 0.125, load1: 1, load5: 1, load15: 1, logicalCores: 8 } });
+      await report(m1, first);
+      await report(m1, latest);
+      await report(m2, other);
+
+      const summary = await capacity();
+      const expected = [usedOf(latest, ['/srv']), usedOf(other, ['/srv', '/var'])];
+      const hallM = summary.sites.find((site: { site: string }) => site.site === 'hall-m');
+      for (const resourceClass of ['vcpu', 'memory', 'storage'] as const) {
+        const sum = expected[0][resourceClass] + expected[1][resourceClass];
+        expect([resourceClass, hallM.resources[resourceClass].used]).toEqual([resourceClass, sum]);
+      }
+      // 0.5 × 48 + 0.125 × 8 busy; 412 + 212 GiB of memory; /srv (6000 GiB) on m-1, /srv and /var on m-2, never / or /boot.
+      expect(hallM.resources.vcpu.used).toBe(25);
+      expect(hallM.resources.memory.used).toBe(624 * GIB);
+      expect(hallM.resources.storage.used).toBe(12_050 * GIB);
+      expect(summary.facility.resources.vcpu.used).toBe(25);
+      expect(summary.sites.find((site: { site: string }) => site.site === 'hall-a').resources.vcpu.used).toBeNull();
+
+      // dcm capacity shows the same figures (m-1 and m-2: 64 cores each, × 4; nothing allocated).
+      requireBuiltCli();
+      const table = await runCli(['capacity'], { HOME: '/nonexistent', DCM_URL: control.url, DCM_TOKEN: control.adminToken });
+      expect(table).toMatchObject({ code: 0, stderr: '' });
+      expect(table.stdout).toMatch(/^hall-m\s+vcpu\s+512\s+0\s+25\s+512\s+512$/m);
+      expect(table.stdout).toMatch(/^hall-m\s+memory\s+1 TiB\s+0 B\s+624 GiB\s+1 TiB\s+1 TiB$/m);
+      expect(table.stdout).toMatch(/^hall-m\s+storage\s+40 TiB\s+0 B\s+11\.77 TiB\s+40 TiB\s+40 TiB$/m);
+    });
+
+    it('leaves out a report older than a host counts as reporting', async () => {
+      const agent = await enrol('old-1', ['/srv']);
+      await report(agent, aReport(1, { collectedAt: new Date().toISOString() }));
+      const before = await capacity();
+      expect(before.facility.resources.memory.used).toBe(212 * GIB);
+      // The report's collection time, moved back past the 10 report intervals after which a host is down.
+      const past = Date.now() - 11 * 15_000 - 60_000;
+      await rawQuery(control.app.get(DataSource).manager, 'UPDATE host_measurements SET collected_at = ?', [past]);
+      await expect(capacity()).resolves.toMatchObject({ facility: { resources: { memory: { used: null }, vcpu: { used: null } } } });
+    });
+  });
+});
+
+/** `/proc/meminfo`'s MemTotal − MemAvailable, in bytes: what `free` calls used. */
+function memoryUsedNow(): number {
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024;
+  return kib('MemTotal') - kib('MemAvailable');
+}
+
+/** `df -B1 /`'s used bytes. */
+function dfUsedNow(): number {
+  const [, line] = execFileSync('df', ['-B1', '--output=used', '/'], { encoding: 'utf8' }).trim().split('\n');
+  return Number(line.trim());
+}
+
+describe('GET /v1/capacity with a real agent on this machine', () => {
+  let control: RunningControl;
+  let agent: ReturnType<typeof startAgent> | undefined;
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'dcm-capacity-agent-'));
+    control = await startControl({ reportIntervalSeconds: 1 });
+    const token = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
+    agent = startAgent(workDir, { controlUrl: control.url, joinToken: token.token, hostname: 'this-machine', intervalSeconds: 1, storageMounts: ['/'] });
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await control?.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('says the memory and storage in use that /proc/meminfo and df say, and a vCPU busy figure within the cores', async () => {
+    let resources: Record<string, { used: number | null; capacity: number }> = {};
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      resources = expectJson(await control.api.get('/v1/capacity'), 200).facility.resources;
+      if (resources.memory?.used != null && resources.storage?.used != null && resources.vcpu?.used != null) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(resources.memory?.used).not.toBeNull();
+    // Both move while other work runs on this machine: within 2 % of memory and 1 GiB of disk.
+    const memoryTotal = Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024;
+    expect(Math.abs(resources.memory.used! - memoryUsedNow())).toBeLessThan(0.02 * memoryTotal);
+    expect(Math.abs(resources.storage.used! - dfUsedNow())).toBeLessThan(GIB);
+    const cores = execFileSync('nproc', { encoding: 'utf8' }).trim();
+    expect(resources.vcpu.used).toBeGreaterThanOrEqual(0);
+    expect(resources.vcpu.used).toBeLessThanOrEqual(Number(cores));
+  }, 90_000);
 });

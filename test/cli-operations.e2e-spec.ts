@@ -69,7 +69,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
       expect(host).toMatchObject({ name: 'blv-c01', site: 'hall-a', rack: 'a03', labels: { model: 'R760' }, status: 'up', accreditation: 'OFFICIAL' });
       expect(host.inventories.memory).toMatchObject({ total: 512 * GiB, capacity: 512 * GiB });
       expect(host.inventories.vcpu).toMatchObject({ total: 64, allocationRatio: 4, capacity: 256 });
-      expect((await dcm('hosts', 'show', 'blv-c01')).stdout).toMatch(/^storage\s+20 TiB\s+0 B\s+1\s+20 TiB\s+0 B\s+20 TiB$/m);
+      expect((await dcm('hosts', 'show', 'blv-c01')).stdout).toMatch(/^storage\s+20 TiB\s+0 B\s+1\s+20 TiB\s+0 B\s+20 TiB\s+-\s+-\s+-$/m);
     });
 
     it('changes a host: maintenance, labels merged and removed, rack forgotten', async () => {
@@ -89,11 +89,17 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
     it('sets one figure of an inventory, keeping the others', async () => {
       const memory = await dcm('hosts', 'set-inventory', 'blv-c01', 'memory', '--reserved', '16GiB');
       expect(memory.code).toBe(0);
-      expect(memory.stdout).toMatch(/^memory\s+512 GiB\s+16 GiB\s+1\s+496 GiB\s+0 B\s+496 GiB$/m);
+      expect(memory.stdout).toMatch(/^memory\s+512 GiB\s+16 GiB\s+1\s+496 GiB\s+0 B\s+496 GiB\s+-\s+-\s+-$/m);
 
       const vcpu = await json('hosts', 'set-inventory', 'blv-c01', 'vcpu', '--ratio', '2', '--max-unit', '16');
       expect(vcpu.inventories.vcpu).toMatchObject({ total: 64, reserved: 0, allocationRatio: 2, capacity: 128, maxUnit: 16 });
       expect(vcpu.inventories.memory).toMatchObject({ reserved: 16 * GiB });
+
+      // The table shows the per-allocation bounds too, so that a change to them can be seen to work.
+      const bounded = await dcm('hosts', 'set-inventory', 'blv-c01', 'memory', '--min-unit', '1GiB', '--step-size', '512MiB');
+      expect(bounded.stdout).toMatch(/\sMIN UNIT\s+MAX UNIT\s+STEP SIZE$/m);
+      expect(bounded.stdout).toMatch(/^memory\s+512 GiB\s+16 GiB\s+1\s+496 GiB\s+0 B\s+496 GiB\s+1 GiB\s+-\s+512 MiB$/m);
+      expect((await dcm('hosts', 'show', 'blv-c01')).stdout).toMatch(/^vcpu\s+64\s+0\s+2\s+128\s+0\s+128\s+-\s+16\s+-$/m);
 
       const cleared = await json('hosts', 'set-inventory', 'blv-c01', 'vcpu', '--max-unit', 'none');
       expect(cleared.inventories.vcpu).toMatchObject({ allocationRatio: 2, maxUnit: null });
@@ -106,6 +112,15 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
         stderr: expect.stringContaining('give --total'),
       });
       await expect(dcm('hosts', 'set-inventory', 'blv-c01', 'memory', '--reserved', 'lots')).resolves.toMatchObject({ code: 2 });
+    });
+
+    it("binds a tenant to a host so that its agent may report the tenant's use, and unbinds it", async () => {
+      await expect(json('hosts', 'bind', 'blv-c01', 'torfaen')).resolves.toMatchObject({ name: 'blv-c01', boundTenants: ['torfaen'] });
+      expect((await dcm('hosts', 'show', 'blv-c01')).stdout).toMatch(/^Bound tenants:\s+torfaen$/m);
+      await expect(json('hosts', 'unbind', 'blv-c01', 'torfaen')).resolves.toMatchObject({ boundTenants: [] });
+      const again = await dcm('hosts', 'unbind', 'blv-c01', 'torfaen');
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/\(NotFound\)/);
     });
 
     it('decommissions a host, and refuses one with active allocations with the reason', async () => {
@@ -283,6 +298,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
       const events = await json('audit', '--subject-type', 'host', '--subject', 'blv-c01');
       expect(events.map((event: { action: string }) => event.action)).toEqual([
         'host.decommission',
+        'inventory.set',
         'inventory.set',
         'inventory.set',
         'inventory.set',

@@ -1,12 +1,15 @@
 import { Clock } from '../apps/control/src/common/clock';
 import { CapacityForecastService } from '../apps/control/src/capacity/capacity-forecast.service';
 import { CapacitySamplingService } from '../apps/control/src/history/capacity-sampling.service';
+import { MetricsJobs } from '../apps/control/src/metrics/metrics-jobs';
 import { RunningControl, startControl } from './support/control';
 import { createTestDatabase, TestDatabase } from './support/postgres';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
+import { aReport } from './support/reports';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+const GIB = 2 ** 30;
 
 describe.each(['sqlite', 'postgres'])('GET /v1/capacity/forecast on %s', (backend) => {
   let database: TestDatabase | undefined;
@@ -61,12 +64,70 @@ describe.each(['sqlite', 'postgres'])('GET /v1/capacity/forecast on %s', (backen
     expect(forecast.facility.resources.vcpu).toMatchObject({ capacity: 768, allocated: 160 });
     expect(forecast.facility.resources.vcpu.daysUntilFull.allocated).toBeCloseTo((768 - 512) / 16 + days, 0);
 
+    // The instant it is full, for machines: days are counted from `at` to it, to a tenth.
+    const fullAt = Date.parse(hallA.resources.vcpu.fullAt.allocated);
+    expect(Date.parse(forecast.at)).toBe(now);
+    expect(Math.abs(fullAt - (now + days * DAY))).toBeLessThanOrEqual(0.05 * DAY);
+    expect(hallA.resources.vcpu.fullAt.used).toBeNull();
+    expect(hallA.resources.memory.fullAt).toEqual({ allocated: null, used: null });
+    expect(hallB.resources.vcpu.fullAt).toEqual({ allocated: null, used: null });
+
     await expect(control.app.get(CapacityForecastService).gauges()).resolves.toEqual(
       expect.arrayContaining([
-        { site: 'hall-a', resource: 'vcpu', days },
-        { site: 'hall-b', resource: 'vcpu', days: null },
+        { site: 'hall-a', resource: 'vcpu', basis: 'allocated', timestampSeconds: fullAt / 1000 },
+        { site: 'hall-a', resource: 'vcpu', basis: 'used', timestampSeconds: null },
+        { site: 'hall-b', resource: 'vcpu', basis: 'allocated', timestampSeconds: null },
       ]),
     );
+    await control.app.get(MetricsJobs).refreshForecast();
+    const exposition = (await expectStatus(control.api.get('/metrics'), 200)) as string;
+    const forecastLines = exposition.split('\n').filter((line) => line.startsWith('dcm_capacity_forecast_full_timestamp_seconds{'));
+    expect(forecastLines).toEqual([`dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="vcpu",basis="allocated"} ${fullAt / 1000}`]);
+  });
+
+  it('fits measured use as GET /v1/capacity defines it: memory total − available, bytes used on the storage mounts', async () => {
+    const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
+    const facts = {
+      hostname: 'u-1',
+      os: 'Debian',
+      kernel: '6.1',
+      cpuModel: 'EPYC',
+      logicalCores: 4,
+      memoryTotalBytes: 64 * GIB,
+      storage: [{ mountpoint: '/srv', sizeBytes: 100 * GIB }],
+    };
+    const agent = await expectStatus(control.api.post('/v1/agents/enrol', { joinToken: join.token, hostname: 'u-1', facts }, { token: null }), 201);
+    await expectStatus(control.api.patch('/v1/hosts/u-1', { site: 'hall-u' }), 200);
+    // Memory in use grows 1 GiB a day, /srv 2 GiB a day; / (not a storage mount) grows too, and must not count.
+    const start = now;
+    for (let day = 0; day < 5; day++) {
+      now = start + day * DAY;
+      const report = aReport(day + 1, {
+        collectedAt: new Date(now).toISOString(),
+        cpu: { usageRatio: 0.5, load1: 1, load5: 1, load15: 1, logicalCores: 4 },
+        memory: { totalBytes: 64 * GIB, availableBytes: (60 - day) * GIB },
+        filesystems: [
+          { mountpoint: '/', fstype: 'ext4', sizeBytes: 100 * GIB, usedBytes: (10 + 5 * day) * GIB, availBytes: 50 * GIB },
+          { mountpoint: '/srv', fstype: 'xfs', sizeBytes: 100 * GIB, usedBytes: (20 + 2 * day) * GIB, availBytes: 50 * GIB },
+        ],
+        inventory: { vcpu: 4, memoryBytes: 64 * GIB, storageBytes: 100 * GIB },
+      });
+      await expectStatus(control.api.post(`/v1/agents/${agent.agentId}/reports`, report, { token: agent.agentToken }), 200);
+      await sampleAt(now);
+    }
+
+    const hallU = (await expectStatus(control.api.get('/v1/capacity/forecast'), 200)).sites.find((site: { site: string }) => site.site === 'hall-u');
+    const current = (await expectStatus(control.api.get('/v1/capacity'), 200)).sites.find((site: { site: string }) => site.site === 'hall-u');
+    // The latest hour holds one sample: the same figures GET /v1/capacity gives now.
+    expect(hallU.resources.memory.used).toBe(8 * GIB);
+    expect(hallU.resources.storage.used).toBe(28 * GIB);
+    expect(hallU.resources.vcpu.used).toBe(2);
+    for (const resourceClass of ['memory', 'storage', 'vcpu']) expect(current.resources[resourceClass].used).toBe(hallU.resources[resourceClass].used);
+    // 64 GiB − 8 GiB at 1 GiB a day; 100 GiB − 28 GiB at 2 GiB a day; vCPU busy does not grow.
+    expect(hallU.resources.memory.daysUntilFull.used).toBe(56);
+    expect(hallU.resources.storage.daysUntilFull.used).toBe(36);
+    expect(hallU.resources.vcpu.daysUntilFull.used).toBeNull();
+    expect(Date.parse(hallU.resources.storage.fullAt.used)).toBe(now + 36 * DAY);
   });
 
   it('needs a viewer token', async () => {

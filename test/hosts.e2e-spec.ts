@@ -49,6 +49,7 @@ describe('hosts API', () => {
         lastReportAt: null,
         agentId: null,
         measurements: null,
+        boundTenants: [],
         inventories: {
           memory: {
             unit: 'bytes',

@@ -17,7 +17,7 @@ import { aReport } from './support/reports';
 const GIB = 2 ** 30;
 const TIB = 2 ** 40;
 const METRICS_TOKEN = 'metrics-token-for-the-e2e-suite';
-const ODD_MOUNTPOINT = '/srv/odd "quoted" \\ back\nslash';
+const ODD_MOUNTPOINT = '/srv/odd "quoted" \\ back\\slash';
 
 /** The series of an exposition by their exact `name{labels}` text, and the families its HELP lines announce. */
 function parseExposition(text: string): { series: Map<string, number>; families: string[] } {
@@ -101,6 +101,7 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       await createHost(api, 'blv-m01', { vcpu: { total: 32, reserved: 2 }, memory: { total: '256GiB', reserved: '16GiB' }, storage: { total: '10TiB' } });
       await expectStatus(api.post('/v1/allocations', { tenant: 'torfaen', host: 'blv-m01', resources: { vcpu: 8, memory: '32GiB' } }), 201);
       const agent = await enrol('blv-m02');
+      await expectStatus(api.put('/v1/hosts/blv-m02/tenants/torfaen'), 200);
       const report = aReport(1, {
         collectedAt: new Date().toISOString(),
         tenants: { torfaen: { storageUsedBytes: 5 * GIB, memoryBytes: 3 * GIB, cpuUsageSecondsTotal: 12.5 }, unknown: { memoryBytes: GIB } },
@@ -135,12 +136,16 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
         'dcm_host_up{host="blv-m02",site="unassigned"}': 1,
         'dcm_host_cpu_usage_ratio{host="blv-m02"}': 0.31,
         'dcm_host_load1{host="blv-m02"}': 4.2,
+        'dcm_host_load5{host="blv-m02"}': 3.9,
+        'dcm_host_load15{host="blv-m02"}': 3.1,
         'dcm_host_memory_total_bytes{host="blv-m02"}': 512 * GIB,
         'dcm_host_memory_available_bytes{host="blv-m02"}': 300 * GIB,
         'dcm_host_filesystem_size_bytes{host="blv-m02",mountpoint="/srv"}': 20_480 * GIB,
+        'dcm_host_filesystem_used_bytes{host="blv-m02",mountpoint="/srv"}': 6_000 * GIB,
+        'dcm_host_filesystem_used_bytes{host="blv-m02",mountpoint="/boot"}': GIB / 4,
         'dcm_host_filesystem_avail_bytes{host="blv-m02",mountpoint="/srv"}': 14_480 * GIB,
         'dcm_host_filesystem_avail_bytes{host="blv-m02",mountpoint="/boot"}': (3 * GIB) / 4,
-        'dcm_host_filesystem_avail_bytes{host="blv-m02",mountpoint="/srv/odd \\"quoted\\" \\\\ back\\nslash"}': TIB - 1,
+        'dcm_host_filesystem_avail_bytes{host="blv-m02",mountpoint="/srv/odd \\"quoted\\" \\\\ back\\\\slash"}': TIB - 1,
         'dcm_host_network_receive_bytes_total{host="blv-m02",device="eno1"}': 987_654_322,
         'dcm_host_network_transmit_bytes_total{host="blv-m02",device="eno2"}': 44_445,
       };
@@ -152,6 +157,13 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(reportedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000));
       expect(reportedAt).toBeLessThanOrEqual(Date.now() / 1000);
       expect(series.has('dcm_host_last_report_timestamp_seconds{host="blv-m01"}')).toBe(false); // no agent, no report
+      // Control's receive time minus collectedAt: the report was collected just before it was posted.
+      const skew = series.get('dcm_agent_clock_skew_seconds{host="blv-m02"}')!;
+      expect(skew).toBeGreaterThanOrEqual(0);
+      expect(skew).toBeLessThanOrEqual((Date.now() - before) / 1000 + 1);
+      expect(series.has('dcm_agent_clock_skew_seconds{host="blv-m01"}')).toBe(false);
+      // The tenant control does not know was dropped from the report, and counted.
+      expect(series.get('dcm_agent_report_entries_dropped_total{reason="tenant-not-on-host"}')).toBeGreaterThanOrEqual(1);
       expect(series.has('dcm_host_cpu_usage_ratio{host="blv-m01"}')).toBe(false);
       expect(series.has('dcm_tenant_used{tenant="gwent-police",resource="memory",unit="bytes"}')).toBe(false); // never measured
 
@@ -186,6 +198,7 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       await expectStatus(api.delete('/v1/tenants/leaving'), 200);
       await expectStatus(api.delete('/v1/hosts/blv-m03'), 200);
       const agent = await enrol('blv-m04');
+      await expectStatus(api.put('/v1/hosts/blv-m04/tenants/torfaen'), 200);
       await expectStatus(
         api.post(`/v1/agents/${agent.agentId}/reports`, aReport(7, { collectedAt: new Date().toISOString(), tenants: { torfaen: { memoryBytes: GIB } } }), {
           token: agent.agentToken,
@@ -267,9 +280,11 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       recorder.countAgentReports('duplicate', 2);
       recorder.countAllocationRequest('QuotaExceeded');
       recorder.observeJob('enforcement', 0.2);
-      forecast.set('hall-a', 'vcpu', 42.5);
-      forecast.set('hall-a', 'memory', 10);
-      forecast.set('hall-a', 'memory', null);
+      const full = Date.UTC(2027, 0, 15, 12) / 1000;
+      forecast.set('hall-a', 'vcpu', 'allocated', full);
+      forecast.set('hall-a', 'vcpu', 'used', full + 86_400.5);
+      forecast.set('hall-a', 'memory', 'allocated', full);
+      forecast.set('hall-a', 'memory', 'allocated', null);
 
       const { series, text } = await scrape();
       const delta = (key: string) => series.get(key)! - (before.get(key) ?? 0);
@@ -278,12 +293,13 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(delta('dcm_allocation_requests_total{outcome="QuotaExceeded"}')).toBe(1);
       expect(delta('dcm_scheduler_job_duration_seconds_count{job="enforcement"}')).toBe(1);
       expect(series.get('dcm_scheduler_job_duration_seconds_bucket{le="0.25",job="enforcement"}')).toBeGreaterThanOrEqual(1);
-      expect(series.get('dcm_capacity_forecast_days_until_full{site="hall-a",resource="vcpu"}')).toBe(42.5);
-      expect(series.has('dcm_capacity_forecast_days_until_full{site="hall-a",resource="memory"}')).toBe(false);
-      // DESIGN.md names this family in days, and promtool's lint asks for base units once a series exists: the one
-      // complaint allowed until the contract settles the name.
-      expect(promtoolCheck(text)).toEqual({ status: 3, output: 'dcm_capacity_forecast_days_until_full use base unit "seconds" instead of "days"\n' });
-      forecast.set('hall-a', 'vcpu', null);
+      expect(series.get('dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="vcpu",basis="allocated"}')).toBe(full);
+      expect(series.get('dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="vcpu",basis="used"}')).toBe(full + 86_400.5);
+      expect(series.has('dcm_capacity_forecast_full_timestamp_seconds{site="hall-a",resource="memory",basis="allocated"}')).toBe(false);
+      // With forecast series present, the whole exposition passes promtool's checks, its naming lint included.
+      expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
+      forecast.set('hall-a', 'vcpu', 'allocated', null);
+      forecast.set('hall-a', 'vcpu', 'used', null);
       expect(promtoolCheck((await scrape()).text)).toEqual({ status: 0, output: '' });
     });
   });

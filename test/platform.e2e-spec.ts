@@ -80,6 +80,7 @@ describe('platform', () => {
         '/v1/hosts': ['get', 'post'],
         '/v1/hosts/{name}': ['delete', 'get', 'patch'],
         '/v1/hosts/{name}/inventories/{class}': ['put'],
+        '/v1/hosts/{name}/tenants/{slug}': ['delete', 'put'],
         '/v1/allocations': ['get', 'post'],
         '/v1/allocations/{id}': ['delete', 'get'],
         '/v1/capacity': ['get'],
@@ -323,7 +324,15 @@ describe('platform', () => {
       const refused = expectProblem(await api.post('/v1/allocations', { tenant: 'gpu-lab', resources: { custom_gpu: 3 } }), 409, 'QuotaExceeded');
       expect(refused).toMatchObject({ resource: 'custom_gpu', requested: 3, limit: 4, allocated: 2 });
       const capacity = expectJson(await api.get('/v1/capacity'), 200);
-      expect(capacity.facility.resources.custom_gpu).toEqual({ unit: 'count', capacity: 8, allocated: 2, used: null, free: 6, placeable: 6 });
+      expect(capacity.facility.resources.custom_gpu).toEqual({
+        unit: 'count',
+        capacity: 8,
+        allocated: 2,
+        used: null,
+        free: 6,
+        overcommitted: false,
+        placeable: 6,
+      });
     });
 
     it('declares a custom class in bytes, which accepts suffixed amounts', async () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,12 @@ import {
   variableQueryExpr,
 } from './promql';
 import { RunningPrometheus, startPrometheus } from '../support/prometheus';
+import { startAgent } from '../support/agent-process';
+import { RunningControl, startControl } from '../support/control';
+import { createHost, createTenant, expectStatus, setQuotas } from '../support/facility';
+import { Clock } from '../../apps/control/src/common/clock';
+import { CapacitySamplingService } from '../../apps/control/src/history/capacity-sampling.service';
+import { MetricsJobs } from '../../apps/control/src/metrics/metrics-jobs';
 
 const EXPECTED_DASHBOARDS = ['facility-overview.json', 'host-detail.json', 'tenant-detail.json'];
 
@@ -166,4 +173,171 @@ describe('dashboard queries run by a real Prometheus', () => {
       errorType: 'bad_data',
     });
   });
+});
+
+/** `df -B1 MOUNT`'s used and available bytes, as the operator would read them. */
+function df(mountpoint: string): { used: number; avail: number } {
+  const [, line] = execFileSync('df', ['-B1', '--output=used,avail', mountpoint], { encoding: 'utf8' }).trim().split('\n');
+  const [used, avail] = line.trim().split(/\s+/).map(Number);
+  return { used, avail };
+}
+
+/** The figures in /proc/loadavg: load over 1, 5 and 15 minutes. */
+function procLoadavg(): number[] {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+}
+
+/** The target expressions of a panel, by dashboard file and panel title, with the variables given filled in. */
+function panelExprs(file: string, title: string, variables: Record<string, string>): string[] {
+  const { json } = loadDashboards().find((dashboard) => dashboard.file === file)!;
+  const panel = allPanels(json.panels).find((candidate) => candidate.title === title);
+  if (!panel) throw new Error(`${file} has no panel "${title}"`);
+  return panel.targets.map((target: { expr: string }) =>
+    Object.entries(variables).reduce((expr, [name, value]) => expr.replaceAll(`$${name}`, value), target.expr),
+  );
+}
+
+/** A Prometheus configuration that scrapes control's /metrics every second as job "dcm". */
+function scrapeConfig(workDir: string, control: RunningControl, metricsToken: string): string {
+  const config = join(workDir, 'prometheus.yml');
+  writeFileSync(
+    config,
+    [
+      'global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }',
+      'scrape_configs:',
+      '  - job_name: dcm',
+      `    authorization: { credentials: ${JSON.stringify(metricsToken)} }`,
+      `    static_configs: [{ targets: [${JSON.stringify(new URL(control.url).host)}] }]`,
+      '',
+    ].join('\n'),
+  );
+  return config;
+}
+
+/** Instant queries against a running Prometheus, and polling until a series shows up. */
+function querier(prometheus: () => RunningPrometheus | undefined, context: () => string) {
+  const query = async (promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+    const answer = await prometheus()!.api(`/api/v1/query?query=${encodeURIComponent(promql)}`);
+    if (answer.status !== 'success') throw new Error(`${answer.error} in ${promql}`);
+    return answer.data.result;
+  };
+  /** Polls until the query has a series matching `labels`; its value. */
+  const valueOf = async (promql: string, labels: Record<string, string> = {}): Promise<number> => {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const found = (await query(promql)).find((series) => Object.entries(labels).every(([key, value]) => series.metric[key] === value));
+      if (found) return Number(found.value[1]);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`no series of ${promql} within 60 s; ${context()}`);
+  };
+  return { query, valueOf };
+}
+
+describe('the host dashboard on this machine, through a real agent, control and Prometheus', () => {
+  const METRICS_TOKEN = 'metrics-token-for-the-dashboard-suite';
+  let control: RunningControl;
+  let prometheus: RunningPrometheus | undefined;
+  let agent: ReturnType<typeof startAgent> | undefined;
+  let workDir: string;
+
+  const { valueOf } = querier(
+    () => prometheus,
+    () => `the agent said: ${agent?.output().slice(-500)}`,
+  );
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'dcm-host-dashboard-'));
+    control = await startControl({ metricsToken: METRICS_TOKEN, reportIntervalSeconds: 1 });
+    const join_ = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
+    agent = startAgent(workDir, { controlUrl: control.url, joinToken: join_.token, hostname: 'this-machine', intervalSeconds: 1, storageMounts: ['/'] });
+    const config = scrapeConfig(workDir, control, METRICS_TOKEN);
+    prometheus = await startPrometheus(config);
+  }, 60_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await prometheus?.close();
+    await control?.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('shows the used share of / as df does, root-reserved blocks not counted as used', async () => {
+    const [share] = panelExprs('host-detail.json', 'Filesystems: used share', { host: 'this-machine' });
+    const shown = await valueOf(share, { mountpoint: '/' });
+    const { used, avail } = df('/');
+    // Within half a percentage point: the disk is shared with whatever else runs here between the two readings.
+    expect(Math.abs(shown - used / (used + avail))).toBeLessThan(0.005);
+    const [, , tableShare] = panelExprs('host-detail.json', 'Filesystems now', { host: 'this-machine' });
+    await expect(valueOf(tableShare, { mountpoint: '/' })).resolves.toBeCloseTo(shown, 2);
+  }, 90_000);
+
+  it('shows the five- and fifteen-minute load averages the kernel gives', async () => {
+    const exprs = panelExprs('host-detail.json', 'Load average', { host: 'this-machine' });
+    expect(exprs).toHaveLength(3);
+    const shown = [];
+    for (const expr of exprs) shown.push(await valueOf(expr));
+    const kernel = procLoadavg();
+    // Averages over minutes move little in the seconds between the agent's reading and this one.
+    expect(Math.abs(shown[1] - kernel[1])).toBeLessThan(0.5);
+    expect(Math.abs(shown[2] - kernel[2])).toBeLessThan(0.25);
+  }, 90_000);
+});
+
+describe("the facility dashboard's forecast, through a real Prometheus, against GET /v1/capacity/forecast", () => {
+  const METRICS_TOKEN = 'metrics-token-for-the-forecast-dashboard';
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
+  let control: RunningControl;
+  let prometheus: RunningPrometheus | undefined;
+  let workDir: string;
+  const { valueOf } = querier(
+    () => prometheus,
+    () => 'control exported no forecast',
+  );
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'dcm-forecast-dashboard-'));
+    control = await startControl({ metricsToken: METRICS_TOKEN, forecastWindowDays: 30 });
+    await createTenant(control.api, 'torfaen');
+    await setQuotas(control.api, 'torfaen', { vcpu: 10_000 });
+    await createHost(control.api, 'blv-a01', { vcpu: { total: 64 } }, { site: 'hall-a' });
+    // 16 vCPU more every day for 10 days, ending now, sampled every 6 hours on control's clock.
+    const clock = control.app.get(Clock);
+    const start = Math.floor(Date.now() / HOUR) * HOUR - 10 * DAY;
+    for (let day = 0; day < 10; day++) {
+      jest.spyOn(clock, 'now').mockReturnValue(new Date(start + day * DAY));
+      await expectStatus(control.api.post('/v1/allocations', { tenant: 'torfaen', resources: { vcpu: 16 }, host: 'blv-a01' }), 201);
+      for (const hour of [0, 6, 12, 18]) {
+        jest.spyOn(clock, 'now').mockReturnValue(new Date(start + day * DAY + hour * HOUR));
+        await control.app.get(CapacitySamplingService).sample();
+      }
+    }
+    jest.restoreAllMocks();
+    await control.app.get(MetricsJobs).refreshForecast();
+    prometheus = await startPrometheus(scrapeConfig(workDir, control, METRICS_TOKEN));
+  }, 60_000);
+
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await prometheus?.close();
+    await control?.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("shows the days until full that the API gives, and the API's fullAt is the exported time", async () => {
+    const forecast = await expectStatus(control.api.get('/v1/capacity/forecast'), 200);
+    const vcpu = forecast.sites.find((site: { site: string }) => site.site === 'hall-a').resources.vcpu;
+    expect(vcpu.daysUntilFull.allocated).toBeGreaterThan(0);
+
+    const everything = { site: '.*', resource: '.*' };
+    const [allocated] = panelExprs('facility-overview.json', 'Days until full', everything);
+    const shown = await valueOf(allocated, { site: 'hall-a', resource: 'vcpu' });
+    // The API gives days to a tenth; Prometheus counts from a moment a few seconds later.
+    expect(Math.abs(shown - vcpu.daysUntilFull.allocated)).toBeLessThanOrEqual(0.06);
+    const [soonest] = panelExprs('facility-overview.json', 'Soonest full', everything);
+    await expect(valueOf(soonest)).resolves.toBeCloseTo(shown, 3);
+    const exported = await valueOf('dcm_capacity_forecast_full_timestamp_seconds{basis="allocated", site="hall-a", resource="vcpu"}');
+    expect(exported).toBe(Date.parse(vcpu.fullAt.allocated) / 1000);
+  }, 90_000);
 });

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HOST_SERIES_BUDGET } from '@dcm/protocol';
 import { parse as parseYaml } from 'yaml';
 import { loadAlertRules, PROMETHEUS_DIR, REPO } from './promql';
 import { PROMTOOL, requireBinary, RunningPrometheus, startPrometheus } from '../support/prometheus';
@@ -34,6 +35,14 @@ describe('shipped Prometheus configuration', () => {
     expect(config.scrape_configs).toContainEqual(
       expect.objectContaining({ job_name: 'dcm', metrics_path: '/metrics', static_configs: [{ targets: ['127.0.0.1:3000'] }] }),
     );
+  });
+
+  it("limits what a scrape of control may bring, and keeps every name within control's series budget", () => {
+    const config = parseYaml(readFileSync(join(REPO, CONFIG), 'utf8')) as { scrape_configs: Record<string, number | undefined>[] };
+    const dcm = config.scrape_configs.find((job) => (job.job_name as unknown) === 'dcm')!;
+    expect(dcm).toMatchObject({ sample_limit: expect.any(Number), label_limit: expect.any(Number), label_name_length_limit: expect.any(Number) });
+    // A mountpoint or device name control keeps, at 4 bytes a character in UTF-8, is not cut off by Prometheus.
+    expect(dcm.label_value_length_limit).toBeGreaterThanOrEqual(4 * HOST_SERIES_BUDGET.labelLength);
   });
 
   it('has valid alert rules', () => {

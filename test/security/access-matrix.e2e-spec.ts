@@ -103,6 +103,15 @@ describe('access matrix: every route × every kind of caller', () => {
       ok: 200,
       request: async () => ({ path: '/v1/hosts/blv-m01/inventories/vcpu', body: { total: 256 } }),
     },
+    'PUT /v1/hosts/:name/tenants/:slug': { access: 'operator', ok: 200, request: async () => ({ path: '/v1/hosts/blv-m01/tenants/alpha' }) },
+    'DELETE /v1/hosts/:name/tenants/:slug': {
+      access: 'operator',
+      ok: 200,
+      request: async () => {
+        await expectStatus(admin().put('/v1/hosts/blv-m01/tenants/alpha'), 200);
+        return { path: '/v1/hosts/blv-m01/tenants/alpha' };
+      },
+    },
     'DELETE /v1/hosts/:name': {
       access: 'operator',
       ok: 200,

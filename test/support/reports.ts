@@ -2,13 +2,15 @@ import type { Report } from '@dcm/protocol';
 import { REPORT_SCHEMA_VERSION } from '@dcm/protocol';
 
 const GIB = 2 ** 30;
+/** Three days ago, to the hour: report `seq` is collected `seq` seconds later, inside control's default time window. */
+const COLLECTED_FROM = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 86_400_000;
 
 /** A realistic agent report: 4 filesystems and 2 interfaces, as a mid-sized host would send. */
 export function aReport(seq: number, overrides: Partial<Report> = {}): Report {
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     seq,
-    collectedAt: new Date(Date.UTC(2026, 10, 22, 10, 0, seq)).toISOString(),
+    collectedAt: new Date(COLLECTED_FROM + seq * 1000).toISOString(),
     cpu: { usageRatio: 0.31, load1: 4.2, load5: 3.9, load15: 3.1, logicalCores: 64 },
     memory: { totalBytes: 512 * GIB, availableBytes: 300 * GIB },
     filesystems: [

@@ -58,6 +58,23 @@ describe(agentConfig.name, () => {
     );
   });
 
+  it('refuses plain http:// to a control off loopback unless allowInsecureHttp is true', () => {
+    for (const controlUrl of ['http://127.0.0.1:3000', 'http://127.8.9.10:3000', 'http://localhost:3000', 'http://[::1]:3000', 'https://dcm.example:3000']) {
+      expect(agentConfig({ controlUrl }).allowInsecureHttp).toBe(false);
+    }
+    for (const controlUrl of [
+      'http://dcm.example:3000',
+      'http://10.0.0.5:3000',
+      'http://[fd00::5]:3000',
+      'http://128.0.0.1:3000',
+      'http://127.0.0.1.example:3000',
+    ]) {
+      expect(() => agentConfig({ controlUrl })).toThrow(/controlUrl: is plain http:\/\/ to a host that is not this machine .*allowInsecureHttp: true/);
+      expect(agentConfig({ controlUrl, allowInsecureHttp: true }).allowInsecureHttp).toBe(true);
+    }
+    expect(() => agentConfig({ controlUrl: 'http://127.0.0.1:3000', allowInsecureHttp: 'yes' })).toThrow(/allowInsecureHttp/);
+  });
+
   it('names every bad setting in one error', () => {
     let caught: unknown;
     try {
@@ -87,6 +104,7 @@ describe(loadAgentConfig.name, () => {
       storageMounts: ['/'],
       spool: { maxBytes: 64 * 2 ** 20 },
       logLevel: 'info',
+      allowInsecureHttp: false,
     });
   });
 });

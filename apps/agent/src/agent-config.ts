@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseAmount } from '@dcm/domain';
@@ -63,6 +64,7 @@ const schema = z
       .strict()
       .default({ maxBytes: 64 * 2 ** 20 }),
     tls,
+    allowInsecureHttp: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     tenants: z
       .record(
@@ -75,7 +77,20 @@ const schema = z
   .refine((config) => config.tls === null || new URL(config.controlUrl).protocol === 'https:', {
     path: ['tls', 'caFile'],
     message: 'is set, but controlUrl is not https://: reports and the join token would cross the network unencrypted',
+  })
+  .refine((config) => config.allowInsecureHttp || !isPlainHttpOffLoopback(config.controlUrl), {
+    path: ['controlUrl'],
+    message:
+      'is plain http:// to a host that is not this machine (loopback): the join token, the agent token and the reports would cross the network unencrypted, and anyone on the path could answer for control. Use https://, or set allowInsecureHttp: true',
   });
+
+/** http:// to anything but 127.0.0.0/8, [::1] or localhost. */
+function isPlainHttpOffLoopback(controlUrl: string): boolean {
+  const { protocol, hostname } = new URL(controlUrl);
+  if (protocol !== 'http:') return false;
+  const loopback = hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || (isIPv4(hostname) && hostname.startsWith('127.'));
+  return !loopback;
+}
 
 export type AgentConfig = z.infer<typeof schema>;
 

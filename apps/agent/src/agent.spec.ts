@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,8 +24,12 @@ class FakeControl {
   /** Seqs stored, as control would: each once, duplicates ignored. */
   readonly stored: number[] = [];
   readonly agentId = randomUUID();
+  /** Decides the answer to an enrolment; undefined: enrol as control would. */
+  answerEnrol: () => Answer | undefined = () => undefined;
   /** Decides the answer to a report batch; undefined: store it and answer 200. */
   answerReports: (seqs: number[]) => Answer | undefined = () => undefined;
+  /** Seqs control refuses on their own (as if collected outside its time window): answered in `refused`, not stored. */
+  refuse = new Set<number>();
   private server: Server | null = null;
 
   async listen(port = 0): Promise<number> {
@@ -52,6 +56,8 @@ class FakeControl {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     if (incoming.url === '/v1/agents/enrol') {
       this.enrolments.push(body);
+      const answer = this.answerEnrol();
+      if (answer) return answer;
       return { status: 201, body: { agentId: this.agentId, agentToken: AGENT_TOKEN, hostName: body.hostname, reportIntervalSeconds: 15 } };
     }
     if (incoming.url !== `/v1/agents/${this.agentId}/reports`) return { status: 404, body: { code: 'NotFound' } };
@@ -61,14 +67,21 @@ class FakeControl {
     const answer = this.answerReports(seqs);
     if (answer) {
       if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
-      if (answer.status !== 200) return answer;
+      if (answer.status !== 200 || answer.body !== undefined) return answer;
     }
     const lastSeq = this.stored.at(-1) ?? 0;
     const fresh = seqs.filter((seq) => seq > lastSeq);
-    this.stored.push(...fresh);
+    const refused = fresh.filter((seq) => this.refuse.has(seq)).map((seq) => ({ seq, reason: 'collected-too-far-ahead' }));
+    this.stored.push(...fresh.filter((seq) => !this.refuse.has(seq)));
     return {
       status: 200,
-      body: { accepted: fresh.length, duplicates: seqs.length - fresh.length, lastSeq: this.stored.at(-1) ?? 0, reportIntervalSeconds: 15 },
+      body: {
+        accepted: fresh.length - refused.length,
+        duplicates: seqs.length - fresh.length,
+        refused,
+        lastSeq: this.stored.at(-1) ?? 0,
+        reportIntervalSeconds: 15,
+      },
     };
   }
 }
@@ -269,6 +282,25 @@ describe(Agent.name, () => {
     });
   });
 
+  it('drops the reports control refused on their own (200 with refused), says so, and never sends them again', async () => {
+    const sut = anAgent();
+    await sut.tick(); // enrolled, seq 1 delivered
+    control.refuse = new Set([3, 4]);
+    jitter = 0.999;
+    await control.close();
+    for (let tick = 0; tick < 4; tick++) await interval(sut); // spooled 2–5 while down
+    await control.listen(port);
+    await interval(sut, MAX_BACKOFF_MS / 1000);
+    await interval(sut);
+
+    expect(control.stored).toEqual([1, 2, 5, 6, 7]);
+    expect(control.batches.flatMap((batch) => batch.seqs)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(sut.spooled).toBe(0);
+    expect(logger.lines.find((line) => line.level === 'warn' && /refused these reports/.test(line.message))).toMatchObject({
+      details: { refusedCount: 2, refused: [{ seq: 3 }, { seq: 4 }] },
+    });
+  });
+
   it('splits batches control finds too large (413) and loses nothing', async () => {
     const sut = anAgent();
     await control.close();
@@ -303,14 +335,68 @@ describe(Agent.name, () => {
     expect(control.stored).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('takes up the seq control last stored when that is ahead of its own state', async () => {
+  it('never takes up a lastSeq beyond its own: a hostile answer neither stops it measuring nor renumbers its reports', async () => {
+    const sut = anAgent();
+    const hostile = { status: 200, body: { accepted: 1, duplicates: 0, lastSeq: Number.MAX_SAFE_INTEGER, reportIntervalSeconds: 15 } };
+    control.answerReports = () => hostile;
+    await sut.tick();
+    for (let tick = 0; tick < 3; tick++) await interval(sut);
+
+    expect(sut.lastSeq).toBe(4);
+    expect(control.batches.map((batch) => batch.seqs)).toEqual([[1], [2], [3], [4]]);
+    expect(logger.lines.filter((line) => line.message.startsWith('control says it stored seqs beyond'))).toEqual([
+      { level: 'warn', message: expect.any(String), details: { controlLastSeq: Number.MAX_SAFE_INTEGER, lastSeq: 1 } },
+    ]);
+
+    control.answerReports = () => undefined;
+    await sut.stop();
+    const restarted = anAgent();
+    await interval(restarted);
+    await interval(restarted);
+    expect(control.stored).toEqual([5, 6]);
+    expect(restarted.lastSeq).toBe(6);
+  });
+
+  it('numbers on from what it counted when an older agent left a seq from an answer in its data directory', async () => {
+    const poisoned = Number.MAX_SAFE_INTEGER + 1; // what an older agent numbered after taking up lastSeq 2^53 − 1
+    const lines = [await source.collect(1), await source.collect(2), await source.collect(poisoned)].map((report) => `${JSON.stringify(report)}\n`);
+    mkdirSync(join(dataDir, 'spool'));
+    writeFileSync(join(dataDir, 'spool', '0000000000000001.jsonl'), lines.join(''));
+    writeFileSync(join(dataDir, 'spool', 'acked'), String(poisoned));
+    writeFileSync(join(dataDir, 'state.json'), JSON.stringify({ seq: poisoned }));
+
     const sut = anAgent();
     await sut.tick();
-    control.stored.push(40); // as after restoring an older copy of the data directory
     await interval(sut);
-    expect(sut.lastSeq).toBe(40);
-    await interval(sut);
-    expect(control.stored.at(-1)).toBe(41);
+
+    expect(control.stored).toEqual([1, 2, 3, 4]);
+    expect(sut.lastSeq).toBe(4);
+    expect(JSON.parse(readFileSync(join(dataDir, 'state.json'), 'utf8'))).toEqual({ seq: 4 });
+    expect(logger.lines.filter((line) => line.level !== 'info').map((line) => line.message)).toEqual([
+      expect.stringContaining('state.json holds a seq this agent cannot have counted'),
+    ]);
+  });
+
+  it("keeps no credentials from an enrolment answer unlike control's, and keeps measuring until a sane one comes", async () => {
+    const sut = anAgent();
+    const base = { agentId: control.agentId, agentToken: AGENT_TOKEN, hostName: 'blv-c01', reportIntervalSeconds: 15 };
+    const hostile = [
+      { ...base, agentToken: `${AGENT_TOKEN}\r\nx-injected: 1` },
+      { ...base, agentId: '../../tokens' },
+      { ...base, hostName: 'x'.repeat(100_000) },
+    ];
+    for (const body of hostile) {
+      control.answerEnrol = () => ({ status: 201, body });
+      await interval(sut, MAX_BACKOFF_MS / 1000);
+    }
+    expect(control.enrolments).toHaveLength(3);
+    expect(existsSync(join(dataDir, 'credentials.json'))).toBe(false);
+    expect(sut.spooled).toBe(3);
+
+    control.answerEnrol = () => undefined;
+    await interval(sut, MAX_BACKOFF_MS / 1000);
+    expect(control.stored).toEqual([1, 2, 3, 4]);
+    expect(JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8'))).toMatchObject({ agentToken: AGENT_TOKEN });
   });
 
   it('on stop lets the send in flight finish, then sends nothing more', async () => {

@@ -7,7 +7,7 @@ import type { AgentLogger } from './agent-logger';
 import type { ReportSource } from './collector';
 import { AgentCredentials, ControlClient, ControlFailure } from './control-client';
 import { readJsonFile, writeAtomically } from './data-files';
-import { Spool } from './spool';
+import { isCountedSeq, Spool } from './spool';
 
 export const REQUEST_TIMEOUT_MS = 10_000;
 export const MAX_BACKOFF_MS = 5 * 60_000;
@@ -41,6 +41,8 @@ export class Agent {
   private draining: Promise<void> | null = null;
   private stopping = false;
   private failures = 0;
+  /** Control answered a lastSeq beyond this agent's: warned once, until an answer is sane again. */
+  private lastSeqAhead = false;
   /** Reports control refused one by one (a 4xx for that report alone), dropped so that they block nothing. */
   poisoned = 0;
   /** No send before this time (ms since the epoch): the backoff after a failure. */
@@ -62,7 +64,14 @@ export class Agent {
     this.credentials = this.readCredentials();
     // A restart must never reuse a seq: the larger of what was handed out and what the spool has seen (even if sent).
     const handedOut = readJsonFile<{ seq?: unknown }>(this.file('state.json'))?.seq;
-    this.seq = Math.max(Number.isSafeInteger(handedOut) ? (handedOut as number) : 0, this.spool.lastSeq);
+    const counted = isCountedSeq(handedOut);
+    this.seq = Math.max(counted ? handedOut : 0, this.spool.lastSeq);
+    if (handedOut !== undefined && !counted) {
+      this.logger.warn(
+        { stateSeq: handedOut, seq: this.seq },
+        'state.json holds a seq this agent cannot have counted (taken from an answer by an older agent): numbering goes on from the spool',
+      );
+    }
   }
 
   /** Reports waiting in the spool. */
@@ -115,7 +124,7 @@ export class Agent {
 
   private async collectOne(): Promise<void> {
     try {
-      const seq = this.seq + 1;
+      const seq = Math.max(this.seq, this.spool.lastSeq) + 1;
       // Persisted before use: whatever happens next, this seq is never handed out again.
       writeAtomically(this.file('state.json'), JSON.stringify({ seq }));
       this.seq = seq;
@@ -145,9 +154,16 @@ export class Agent {
       if (seqs.length === 0) break;
       const result = await this.client.sendReports(credentials, batch);
       if (result.ok) {
+        // Reports control refused on their own (collected outside its time window, a seq jump) are acknowledged too.
         this.spool.ack(seqs.at(-1)!);
-        // Control has seen later seqs than this agent's state says (a restored data directory): never reuse them.
-        if (result.value.lastSeq > this.seq) this.seq = result.value.lastSeq;
+        const refused = Array.isArray(result.value.refused) ? result.value.refused : [];
+        if (refused.length > 0) {
+          this.logger.warn(
+            { refused: refused.slice(0, 10), refusedCount: refused.length },
+            "control refused these reports and will not take them again: dropped. Check this host's clock (NTP)",
+          );
+        }
+        this.checkLastSeq(result.value.lastSeq);
         limit = Math.min(MAX_REPORTS_PER_BATCH, limit * 2);
         continue;
       }
@@ -178,6 +194,24 @@ export class Agent {
     this.nextSendAt = 0;
   }
 
+  /**
+   * The agent owns its seq: control can only acknowledge what it was sent. A `lastSeq` beyond the highest seq handed
+   * out (a hostile answer, or control holding reports of an older copy of this data directory) is never taken up, or
+   * one answer could number every later report past what the protocol takes and stop the agent for good.
+   */
+  private checkLastSeq(lastSeq: number): void {
+    if (lastSeq <= this.seq) {
+      this.lastSeqAhead = false;
+      return;
+    }
+    if (this.lastSeqAhead) return;
+    this.lastSeqAhead = true;
+    this.logger.warn(
+      { controlLastSeq: lastSeq, lastSeq: this.seq },
+      "control says it stored seqs beyond any this agent handed out: ignored, the agent numbers its own reports. If this host's data directory was restored from an older copy, control takes its reports as duplicates until the agent's seq passes control's",
+    );
+  }
+
   private async enrol(): Promise<AgentCredentials | null> {
     if (!this.config.joinToken) {
       this.backOff({ kind: 'unauthorised', status: null, detail: `not enrolled (no ${this.file('credentials.json')}) and no joinToken in the configuration` });
@@ -196,7 +230,7 @@ export class Agent {
     };
     writeAtomically(this.file('credentials.json'), JSON.stringify(credentials), 0o600);
     this.credentials = credentials;
-    this.logger.info({ agentId: credentials.agentId, host: credentials.hostName }, 'enrolled with control');
+    this.logger.info({ agentId: credentials.agentId, hostName: credentials.hostName }, 'enrolled with control');
     return credentials;
   }
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { validateReport } from '@dcm/protocol';
 import type { AgentLogger } from './agent-logger';
-import { Collector } from './collector';
+import { Collector, readNetworkCounters } from './collector';
 
 const quiet: AgentLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -61,5 +61,23 @@ describe(Collector.name, () => {
 
     expect(first.inventory.storageBytes).toBe(first.filesystems.find((fs) => fs.mountpoint === '/')!.sizeBytes);
     expect(warnings.filter((message) => message.includes('storageMounts'))).toHaveLength(1);
+  });
+});
+
+describe(readNetworkCounters.name, () => {
+  it('reads every interface of /proc/net/dev with its received and transmitted bytes', () => {
+    const procNetDev = [
+      'Inter-|   Receive                                                |  Transmit',
+      ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+      '    lo: 57959649   76248    0    0    0     0          0         0 57959649   76248    0    0    0     0       0          0',
+      '  ifb0:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0',
+      'veth1a2b3c4:1099511627776 5 0 0 0 0 0 0 42 1 0 0 0 0 0 0',
+      '',
+    ].join('\n');
+    expect(readNetworkCounters(procNetDev)).toEqual([
+      { device: 'lo', rxBytesTotal: 57959649, txBytesTotal: 57959649 },
+      { device: 'ifb0', rxBytesTotal: 0, txBytesTotal: 0 },
+      { device: 'veth1a2b3c4', rxBytesTotal: 1099511627776, txBytesTotal: 42 },
+    ]);
   });
 });

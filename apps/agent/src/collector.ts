@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import type { HostFacts, Report } from '@dcm/protocol';
 // The constants alone: the schemas and their validators are control's, and would cost the agent ~20 MB.
 import { REPORT_SCHEMA_VERSION } from '@dcm/protocol/constants';
+import { cleanText } from '@dcm/protocol/text';
 import si from 'systeminformation';
 import type { AgentConfig } from './agent-config';
 import type { AgentLogger } from './agent-logger';
@@ -36,16 +38,16 @@ export class Collector implements ReportSource {
   /** The first CPU load reading of systeminformation takes about half a second; take it once at start. */
   async warmUp(): Promise<void> {
     await si.currentLoad();
-    await si.networkStats('*');
   }
 
   async facts(): Promise<HostFacts> {
     const [os, cpu, memory, filesystems] = await Promise.all([si.osInfo(), si.cpu(), si.mem(), this.filesystems()]);
     return {
       hostname: this.config.hostname,
-      os: `${os.distro} ${os.release}`.trim().slice(0, 200),
-      kernel: os.kernel.slice(0, 200),
-      cpuModel: `${cpu.manufacturer} ${cpu.brand}`.trim().slice(0, 200),
+      // Control refuses an enrolment with control characters or lone surrogates in its facts.
+      os: cleanText(`${os.distro} ${os.release}`.trim(), 200),
+      kernel: cleanText(os.kernel, 200),
+      cpuModel: cleanText(`${cpu.manufacturer} ${cpu.brand}`.trim(), 200),
       logicalCores: availableParallelism(),
       memoryTotalBytes: memory.total,
       storage: this.storageFilesystems(filesystems).map((fs) => ({ mountpoint: fs.mountpoint, sizeBytes: fs.sizeBytes })),
@@ -53,13 +55,8 @@ export class Collector implements ReportSource {
   }
 
   async collect(seq: number, now: Date = new Date()): Promise<Report> {
-    const [load, memory, filesystems, network, tenants] = await Promise.all([
-      si.currentLoad(),
-      si.mem(),
-      this.filesystems(),
-      si.networkStats('*'),
-      this.tenantUse.measure(),
-    ]);
+    const [load, memory, filesystems, tenants] = await Promise.all([si.currentLoad(), si.mem(), this.filesystems(), this.tenantUse.measure()]);
+    const network = readNetworkCounters(readFileSync('/proc/net/dev', 'latin1'));
     const [load1, load5, load15] = loadavg();
     const logicalCores = availableParallelism();
     return {
@@ -72,10 +69,7 @@ export class Collector implements ReportSource {
       network: this.capped(
         'network',
         // Interfaces a container or VM engine creates by the hundred go last, so that the cap keeps the host's own.
-        network
-          .filter((device) => device.iface !== 'lo')
-          .sort((a, b) => Number(VIRTUAL_INTERFACE.test(a.iface)) - Number(VIRTUAL_INTERFACE.test(b.iface)))
-          .map((device) => ({ device: device.iface.slice(0, 64), rxBytesTotal: whole(device.rx_bytes), txBytesTotal: whole(device.tx_bytes) })),
+        network.filter((device) => device.device !== 'lo').sort((a, b) => Number(VIRTUAL_INTERFACE.test(a.device)) - Number(VIRTUAL_INTERFACE.test(b.device))),
       ),
       inventory: {
         vcpu: logicalCores,
@@ -128,6 +122,25 @@ export class Collector implements ReportSource {
     this.warned.add(key);
     this.logger.warn(details, message);
   }
+}
+
+/**
+ * Every interface of this network namespace with its byte counters, from /proc/net/dev as the kernel keeps them (and
+ * node_exporter reads them): systeminformation's list holds only interfaces with an address, and costs a process each.
+ */
+export function readNetworkCounters(procNetDev: string): Report['network'] {
+  const devices: Report['network'] = [];
+  for (const line of procNetDev.split('\n').slice(2)) {
+    const colon = line.indexOf(':');
+    if (colon === -1) continue;
+    // Receive: bytes packets errs drop fifo frame compressed multicast; then Transmit: bytes …
+    const fields = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
+    devices.push({ device: line.slice(0, colon).trim().slice(0, 64), rxBytesTotal: whole(Number(fields[0])), txBytesTotal: whole(Number(fields[8])) });
+  }
+  return devices;
 }
 
 function whole(value: number | null | undefined): number {

@@ -17,6 +17,11 @@ export type ControlFailure = { kind: 'unavailable' | 'unauthorised' | 'refused' 
 /** OpenSSL's certificate verification codes as Node reports them (CERT_HAS_EXPIRED, SELF_SIGNED_CERT_IN_CHAIN, …). */
 const CERTIFICATE_ERROR = /CERT|ISSUER|SIGNATURE|INVALID_CA|INVALID_PURPOSE|HOSTNAME_MISMATCH|ALTNAME/;
 
+/** An enrolment answer as control gives it: what the agent keeps and later sends as a header must be fit for that. */
+const AGENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const AGENT_TOKEN = /^[\x21-\x7e]{20,512}$/;
+const HOST_NAME = /^[\x21-\x7e]{1,255}$/;
+
 export type ControlResult<T> = { ok: true; value: T } | ({ ok: false } & ControlFailure);
 
 export interface AgentCredentials {
@@ -42,8 +47,9 @@ export class ControlClient {
 
   async enrol(request: EnrolRequest): Promise<ControlResult<EnrolResponse>> {
     const result = await this.post<EnrolResponse>('/v1/agents/enrol', JSON.stringify(request), null, false);
-    if (result.ok && (typeof result.value?.agentId !== 'string' || typeof result.value.agentToken !== 'string')) {
-      return { ok: false, kind: 'unavailable', status: 200, detail: 'the enrolment answer carries no agentId and agentToken' };
+    if (result.ok && !isEnrolResponse(result.value)) {
+      // Kept in credentials.json and sent with every report: an answer unlike control's must not be kept.
+      return { ok: false, kind: 'unavailable', status: 200, detail: 'the enrolment answer carries no well-formed agentId, agentToken and hostName' };
     }
     return result;
   }
@@ -79,6 +85,11 @@ export class ControlClient {
     if (status === 401 || status === 403 || (agentRoute && (status === 404 || status === 409))) return { ok: false, kind: 'unauthorised', status, detail };
     return { ok: false, kind: 'refused', status, detail };
   }
+}
+
+function isEnrolResponse(value: Partial<EnrolResponse> | null): boolean {
+  const matches = (pattern: RegExp, text: unknown) => typeof text === 'string' && pattern.test(text);
+  return matches(AGENT_ID, value?.agentId) && matches(AGENT_TOKEN, value?.agentToken) && matches(HOST_NAME, value?.hostName);
 }
 
 /** The `detail` of an RFC 9457 problem, or the start of whatever else came back. */

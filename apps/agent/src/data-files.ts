@@ -1,10 +1,24 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 
-/** Replaces a small file whole: a crash leaves the old content or the new, never half of each. */
+/**
+ * Replaces a small file whole: a crash leaves the old content or the new, never half of each. The content goes through
+ * a temporary file of a fresh random name created exclusively ('wx': O_CREAT|O_EXCL, which never opens an existing
+ * file nor follows a symlink planted there), so `mode` holds and nothing else in the directory is written through.
+ */
 export function writeAtomically(path: string, content: string | Buffer, mode = 0o600): void {
-  const temporary = `${path}.tmp`;
-  // The temporary file is created afresh, so `mode` holds even where an older file had another.
-  writeFileSync(temporary, content, { mode, flush: true });
+  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
+  const fd = openSync(temporary, 'wx', mode);
+  try {
+    fchmodSync(fd, mode); // the umask may have taken bits away; never adds any beyond `mode`
+    writeFileSync(fd, content);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(temporary);
+    throw error;
+  }
+  closeSync(fd);
   renameSync(temporary, path);
 }
 

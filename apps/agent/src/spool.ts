@@ -8,6 +8,15 @@ const SEGMENT_NAME = /^(\d{16})\.jsonl$/;
 /** The single file an earlier agent spooled into; taken over as a segment on start. */
 const LEGACY_FILE = 'reports.jsonl';
 const ACKED_FILE = 'acked';
+/**
+ * Above any seq an agent can count to (one a report: 2^40 lasts 34,000 years at one a second), far enough below 2^53
+ * that counting on never leaves the safe integers. A seq on disk beyond it was taken from an answer by an older agent.
+ */
+export const MAX_COUNTED_SEQ = 2 ** 40;
+
+export function isCountedSeq(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_COUNTED_SEQ;
+}
 
 /** One append-only file of JSON lines. Only the index (seq and end offset per line) is held in memory. */
 interface Segment {
@@ -232,7 +241,7 @@ function scanSegment(path: string): Segment | null {
   let skipped = false;
   for (let newline = text.indexOf(10); newline !== -1; start = newline + 1, newline = text.indexOf(10, start)) {
     const seq = seqOfLine(text, start, newline);
-    if (seq === null || (segment.seqs.length > 0 && seq <= segment.seqs.at(-1)!)) {
+    if (seq === null || !isCountedSeq(seq) || (segment.seqs.length > 0 && seq <= segment.seqs.at(-1)!)) {
       skipped = true;
       continue;
     }
@@ -300,7 +309,7 @@ function readRange(path: string, start: number, end: number, target: Buffer, off
 function readAcked(path: string): number {
   try {
     const value = Number(readFileSync(path, 'utf8').trim());
-    return Number.isSafeInteger(value) && value > 0 ? value : 0;
+    return isCountedSeq(value) ? value : 0;
   } catch {
     return 0;
   }

@@ -88,6 +88,8 @@ export interface Host {
   lastReportAt: string | null;
   agentId: string | null;
   measurements?: unknown;
+  /** `GET /v1/hosts/:name` only: tenants whose use the host's agent may report without an allocation there. */
+  boundTenants?: string[];
   inventories: Record<string, Inventory>;
   createdAt: string;
   updatedAt: string;
@@ -132,6 +134,7 @@ export interface ClassCapacity {
   allocated: number;
   used: number | null;
   free: number;
+  overcommitted: boolean;
   placeable: number;
 }
 
@@ -154,6 +157,7 @@ export interface ClassForecast {
   used: number | null;
   points: number;
   daysUntilFull: { allocated: number | null; used: number | null };
+  fullAt: { allocated: string | null; used: string | null };
 }
 
 export interface Forecast {
@@ -354,6 +358,12 @@ export class DcmApiClient {
   }
   setInventory(name: string, resourceClass: string, body: Record<string, unknown>): Promise<Host> {
     return this.request('PUT', `/v1/hosts/${segment(name)}/inventories/${segment(resourceClass)}`, { body });
+  }
+  bindTenant(name: string, slug: string): Promise<Host> {
+    return this.request('PUT', `/v1/hosts/${segment(name)}/tenants/${segment(slug)}`);
+  }
+  unbindTenant(name: string, slug: string): Promise<Host> {
+    return this.request('DELETE', `/v1/hosts/${segment(name)}/tenants/${segment(slug)}`);
   }
   decommissionHost(name: string): Promise<Host> {
     return this.request('DELETE', `/v1/hosts/${segment(name)}`);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import * as domain from '@dcm/domain';
-import { DAY_MS, daysUntilFull, fitLine, SeriesPoint, valueAt } from './forecast';
+import { DAY_MS, daysUntilFull, fitLine, fullAt, SeriesPoint, valueAt } from './forecast';
 
 const NOW = Date.UTC(2026, 10, 23);
 const daily = (values: number[], end = NOW): SeriesPoint[] => values.map((value, index) => ({ at: end - (values.length - 1 - index) * DAY_MS, value }));
@@ -132,6 +132,30 @@ describe(daysUntilFull.name, () => {
         const there = daysUntilFull(daily(values, NOW + shift), 2e6, NOW + shift);
         if (here === null) expect(there).toBeNull();
         else expect(there).toBeCloseTo(here, 6);
+      }),
+    );
+  });
+});
+
+describe(fullAt.name, () => {
+  it('is the instant the line reaches capacity', () => {
+    expect(fullAt(daily([100, 110, 120, 130]), 200, NOW)).toBe(NOW + 7 * DAY_MS);
+  });
+
+  it('is now once the line has reached capacity, and null when nothing grows', () => {
+    expect(fullAt(daily([100, 150, 200, 250]), 200, NOW)).toBe(NOW);
+    expect(fullAt(daily([5, 5, 5]), 100, NOW)).toBeNull();
+    expect(typeof domain.fullAt).toBe('function');
+  });
+
+  it('is now plus the days until full, never before now, for any series', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 1e6 }), { minLength: 2, maxLength: 50 }), fc.integer({ min: 1, max: 1e7 }), (values, capacity) => {
+        const days = daysUntilFull(daily(values), capacity, NOW);
+        const sut = fullAt(daily(values), capacity, NOW);
+        if (days === null || !Number.isSafeInteger(Math.round(NOW + days * DAY_MS))) return expect(sut).toBeNull();
+        expect(sut).toBe(Math.round(NOW + days * DAY_MS));
+        expect(sut).toBeGreaterThanOrEqual(NOW);
       }),
     );
   });

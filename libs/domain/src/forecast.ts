@@ -58,3 +58,14 @@ export function daysUntilFull(points: readonly SeriesPoint[], capacity: number, 
   const days = (capacity - valueAt(fit, now)) / fit.slopePerDay;
   return Number.isFinite(days) ? Math.max(0, days) : null;
 }
+
+/**
+ * When (epoch milliseconds, whole) the least-squares line through `points` reaches `capacity`: `now` when it already
+ * has, null when it is not growing. The same instant daysUntilFull counts the days to, for the metric's timestamp.
+ */
+export function fullAt(points: readonly SeriesPoint[], capacity: number, now: number): number | null {
+  const days = daysUntilFull(points, capacity, now);
+  if (days === null) return null;
+  const at = Math.round(now + days * DAY_MS);
+  return Number.isSafeInteger(at) ? at : null;
+}

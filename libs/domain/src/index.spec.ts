@@ -18,6 +18,11 @@ describe('@dcm/domain', () => {
       'freeShareAfter',
       'rankHosts',
       'quotaState',
+      'measuredUse',
+      'freeOf',
+      'isOvercommitted',
+      'usageOf',
+      'sumUsage',
     ];
 
     for (const name of functions) expect(typeof (domain as Record<string, unknown>)[name]).toBe('function');

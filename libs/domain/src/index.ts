@@ -6,3 +6,4 @@ export * from './forecast';
 export * from './placement';
 export * from './placement-index';
 export * from './resources';
+export * from './usage';

@@ -202,6 +202,7 @@ describe(formatAmount.name, () => {
     [0, '0'],
     [64, '64'],
     [123456789, '123456789'],
+    [0.25 * 3 * 2.03, '1.52'],
   ])('shows a count of %d as %s', (value, expected) => {
     expect(formatAmount(value, 'count')).toBe(expected);
   });

@@ -101,7 +101,8 @@ function refuse(reason: string): Parsed<never> {
 const IEC_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'] as const;
 
 export function formatAmount(value: number, unit: ResourceUnit): string {
-  if (unit === 'count') return String(value);
+  // A measured count (vCPU busy = usage ratio × cores) has a fraction: hundredths are enough to read.
+  if (unit === 'count') return String(Number.isInteger(value) ? value : roundToHundredths(value));
   const sign = value < 0 ? '-' : '';
   const magnitude = Math.abs(value);
   let power = 0;

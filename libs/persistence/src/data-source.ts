@@ -21,6 +21,7 @@ import { HistoryAndOutbox1732521600000 } from './migrations/1732521600000-histor
 import { MeasurementDigest1732608000000 } from './migrations/1732608000000-measurement-digest';
 import { AuditAndGrants1732694400000 } from './migrations/1732694400000-audit-and-grants';
 import { InventoryVersions1732780800000 } from './migrations/1732780800000-inventory-versions';
+import { AgentTrust1732867200000 } from './migrations/1732867200000-agent-trust';
 import { AuditKeys1733126400000 } from './migrations/1733126400000-audit-keys';
 
 export const ENTITIES = [
@@ -54,6 +55,7 @@ export const MIGRATIONS = [
   MeasurementDigest1732608000000,
   AuditAndGrants1732694400000,
   InventoryVersions1732780800000,
+  AgentTrust1732867200000,
   AuditKeys1733126400000,
 ];
 

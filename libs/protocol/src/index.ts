@@ -1,3 +1,5 @@
 export * from './constants';
 export * from './schema';
 export * from './validate';
+export * from './screen';
+export * from './text';

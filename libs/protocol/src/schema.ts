@@ -3,6 +3,9 @@ import { MAX_REPORTS_PER_BATCH, REPORT_SCHEMA_VERSION } from './constants';
 
 const SLUG = '^[a-z0-9][a-z0-9-]{1,62}$';
 const HOSTNAME = '^[a-z0-9][a-z0-9._-]{0,62}$';
+/** Well-formed Unicode without control characters: no lone surrogates (they encode alike in UTF-8), no NUL, CR or LF. */
+const CLEAN_TEXT = '^[^\\p{Cc}\\p{Cs}]*$';
+const Text = (options: { minLength?: number; maxLength: number }) => Type.String({ ...options, pattern: CLEAN_TEXT });
 
 /** A whole amount of bytes or a counter: never negative, never beyond what a double holds exactly. */
 const Count = (description?: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, ...(description ? { description } : {}) });
@@ -11,12 +14,12 @@ const NonNegative = (description?: string) => Type.Number({ minimum: 0, maximum:
 export const HostFactsSchema = Type.Object(
   {
     hostname: Type.String({ pattern: HOSTNAME }),
-    os: Type.String({ maxLength: 200 }),
-    kernel: Type.String({ maxLength: 200 }),
-    cpuModel: Type.String({ maxLength: 200 }),
+    os: Text({ maxLength: 200 }),
+    kernel: Text({ maxLength: 200 }),
+    cpuModel: Text({ maxLength: 200 }),
     logicalCores: Type.Integer({ minimum: 1, maximum: 100_000 }),
     memoryTotalBytes: Count(),
-    storage: Type.Array(Type.Object({ mountpoint: Type.String({ minLength: 1, maxLength: 4096 }), sizeBytes: Count() }, { additionalProperties: false }), {
+    storage: Type.Array(Type.Object({ mountpoint: Text({ minLength: 1, maxLength: 4096 }), sizeBytes: Count() }, { additionalProperties: false }), {
       maxItems: 64,
     }),
   },
@@ -95,10 +98,21 @@ export const ReportSchema = Type.Object(
 
 export const ReportBatchSchema = Type.Union([ReportSchema, Type.Array(ReportSchema, { minItems: 1, maxItems: MAX_REPORTS_PER_BATCH })]);
 
+/** Why control refused a report on its own (the rest of its batch is stored); the agent must not send it again. */
+export const REPORT_REFUSALS = ['collected-too-far-ahead', 'collected-too-far-behind', 'seq-jump'] as const;
+export type ReportRefusal = (typeof REPORT_REFUSALS)[number];
+
 export const IngestResponseSchema = Type.Object(
   {
     accepted: Type.Integer({ minimum: 0 }),
     duplicates: Type.Integer({ minimum: 0 }),
+    refused: Type.Array(
+      Type.Object(
+        { seq: Type.Integer({ minimum: 1 }), reason: Type.Union(REPORT_REFUSALS.map((reason) => Type.Literal(reason))) },
+        { additionalProperties: false },
+      ),
+      { description: 'reports refused on their own (e.g. collected outside the time window around control clock): acknowledged, never to be sent again' },
+    ),
     lastSeq: Type.Integer({ minimum: 0 }),
     reportIntervalSeconds: Type.Integer({ minimum: 1 }),
   },

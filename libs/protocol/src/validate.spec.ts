@@ -120,6 +120,11 @@ describe(validateEnrolRequest.name, () => {
     expect(validateEnrolRequest(request)).toEqual({ ok: true, value: request });
   });
 
+  it('accepts text beyond ASCII written in surrogate pairs', () => {
+    const unicode = { ...request, facts: { ...request.facts, cpuModel: 'Ryzen™ 🚀 Prosesydd', storage: [{ mountpoint: '/srv/ŵyn', sizeBytes: 1 }] } };
+    expect(validateEnrolRequest(unicode)).toEqual({ ok: true, value: unicode });
+  });
+
   it.each<[string, unknown]>([
     ['an unknown property in the facts', { ...request, facts: { ...request.facts, gpu: 'A100' } }],
     ['no logical cores', { ...request, facts: { ...request.facts, logicalCores: 0 } }],
@@ -130,6 +135,10 @@ describe(validateEnrolRequest.name, () => {
     ['memory beyond 2^53', { ...request, facts: { ...request.facts, memoryTotalBytes: 2 ** 53 } }],
     ['a join token longer than 200', { ...request, joinToken: 'x'.repeat(201) }],
     ['a hostname longer than 63', { ...request, hostname: 'a'.repeat(64) }],
+    ['a carriage return in the OS name', { ...request, facts: { ...request.facts, os: 'Debian\r\nX-Injected: 1' } }],
+    ['a NUL in the kernel', { ...request, facts: { ...request.facts, kernel: '6.1.0\u0000' } }],
+    ['a lone surrogate in the CPU model', { ...request, facts: { ...request.facts, cpuModel: 'EPYC \ud800' } }],
+    ['a lone surrogate in a storage mount', { ...request, facts: { ...request.facts, storage: [{ mountpoint: '/srv\udc00', sizeBytes: 1 }] } }],
   ])('refuses %s', (_case, body) => {
     expect(validateEnrolRequest(body).ok).toBe(false);
   });

@@ -36,11 +36,13 @@ function capacityTable(capacity: Capacity): string {
       amount(position.capacity, position.unit),
       amount(position.allocated, position.unit),
       amount(position.used, position.unit),
-      amount(position.free, position.unit),
+      // Free never goes below 0: say why it is 0 where more is allocated than there is.
+      `${amount(position.free, position.unit)}${position.overcommitted ? ' (overcommitted)' : ''}`,
       amount(position.placeable, position.unit),
     ]),
   );
-  return `${columns(['site', 'resource', 'capacity', 'allocated', 'used', 'free', 'placeable'], rows)}\nHosts by status:\n${hosts}`;
+  const legend = 'USED: what the hosts measure now (vCPU busy, memory total − available, bytes used on storage mounts); FREE: capacity − allocated\n';
+  return `${columns(['site', 'resource', 'capacity', 'allocated', 'used', 'free', 'placeable'], rows)}${legend}\nHosts by status:\n${hosts}`;
 }
 
 function forecastTable(forecast: Forecast): string {
@@ -59,5 +61,6 @@ function forecastTable(forecast: Forecast): string {
   );
   if (rows.length === 0) return 'No capacity history yet: the forecast needs hourly samples of at least one host.\n';
   const heading = `Days until full from ${when(forecast.at)}, fitted over the last ${forecast.windowDays} days of hourly history\n\n`;
-  return heading + columns(['site', 'resource', 'capacity', 'allocated', 'used', 'days (allocated)', 'days (used)', 'points'], rows);
+  // Allocated and used here are the latest hour's averages of the history the line is fitted to.
+  return heading + columns(['site', 'resource', 'capacity', 'allocated (1h)', 'used (1h)', 'days (allocated)', 'days (used)', 'points'], rows);
 }

@@ -173,6 +173,32 @@ export function registerHosts(program: Command, context: CommandContext): void {
   withExamples(
     withOutput(
       hosts
+        .command('bind')
+        .description("let a host's agent report a tenant's use there without an allocation (e.g. storage it keeps on the host)")
+        .argument('<name>')
+        .argument('<tenant>', 'the tenant slug'),
+    ),
+    'dcm hosts bind blv-c01 torfaen',
+  ).action(async (name: string, slug: string, options: OutputOptions) => {
+    render(context.printer, options.output, await context.client().bindTenant(name, slug), hostDetails);
+  });
+
+  withExamples(
+    withOutput(
+      hosts
+        .command('unbind')
+        .description("end a tenant's binding to a host: its use there is then taken only while it holds an active allocation on it")
+        .argument('<name>')
+        .argument('<tenant>', 'the tenant slug'),
+    ),
+    'dcm hosts unbind blv-c01 torfaen',
+  ).action(async (name: string, slug: string, options: OutputOptions) => {
+    render(context.printer, options.output, await context.client().unbindTenant(name, slug), hostDetails);
+  });
+
+  withExamples(
+    withOutput(
+      hosts
         .command('decommission')
         .alias('delete')
         .description('decommission a host: it leaves placement and metrics; refused while it has active allocations')
@@ -255,12 +281,13 @@ function hostDetails(host: Host): string {
     ['Accreditation', host.accreditation],
     ['Dedicated to', host.dedicatedTenant],
     ['Labels', labels],
+    ...(host.boundTenants ? ([['Bound tenants', host.boundTenants.join(', ')]] as [string, string][]) : []),
     ['Agent', host.agentId],
     ['Last report', when(host.lastReportAt)],
     ['Created', when(host.createdAt)],
   ]);
   const inventories = columns(
-    ['resource', 'total', 'reserved', 'ratio', 'capacity', 'allocated', 'free'],
+    ['resource', 'total', 'reserved', 'ratio', 'capacity', 'allocated', 'free', 'min unit', 'max unit', 'step size'],
     Object.entries(host.inventories).map(([resourceClass, inventory]) => [
       resourceClass,
       amount(inventory.total, inventory.unit),
@@ -269,6 +296,9 @@ function hostDetails(host: Host): string {
       amount(inventory.capacity, inventory.unit),
       amount(inventory.allocated, inventory.unit),
       amount(inventory.free, inventory.unit),
+      amount(inventory.minUnit, inventory.unit),
+      amount(inventory.maxUnit, inventory.unit),
+      amount(inventory.stepSize, inventory.unit),
     ]),
   );
   return `${summary}\n${inventories}`;

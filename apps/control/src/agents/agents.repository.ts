@@ -46,6 +46,8 @@ export interface IngestTarget {
   lastSeq: number;
   revoked: boolean;
   hostId: string;
+  /** Null when the host is gone. */
+  hostName: string | null;
   hostStatus: HostStatus | null;
   /** Inventory totals by class; empty when the host is gone. */
   totals: Record<string, number>;
@@ -71,12 +73,13 @@ export class AgentsRepository {
       token_id: string;
       last_seq: unknown;
       revoked_at: unknown;
+      name: string | null;
       status: HostStatus | null;
       resource_class: string | null;
       total: unknown;
     }>(
       tx,
-      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.status, i.resource_class, i.total
+      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.name, h.status, i.resource_class, i.total
          FROM agents a
          LEFT JOIN hosts h ON h.id = a.host_id AND h.decommissioned_at IS NULL
          LEFT JOIN inventories i ON i.host_id = h.id
@@ -91,14 +94,31 @@ export class AgentsRepository {
       lastSeq: Number(agent.last_seq),
       revoked: agent.revoked_at !== null,
       hostId: agent.host_id,
+      hostName: agent.name,
       hostStatus: agent.status,
       totals: Object.fromEntries(rows.filter((row) => row.resource_class !== null).map((row) => [row.resource_class!, Number(row.total)])),
     };
   }
 
-  async recordReport(target: IngestTarget, lastSeq: number, hostStatus: HostStatus, at: Date, tx: EntityManager): Promise<void> {
+  /** `clockSkewMs` undefined: the batch held only replays, and the host's skew stays as it was. */
+  async recordReport(
+    target: IngestTarget,
+    lastSeq: number,
+    hostStatus: HostStatus,
+    at: Date,
+    clockSkewMs: number | undefined,
+    tx: EntityManager,
+  ): Promise<void> {
     await rawQuery(tx, 'UPDATE agents SET last_seq = ?, last_report_at = ? WHERE id = ?', [lastSeq, at.getTime(), target.agentId]);
-    await rawQuery(tx, 'UPDATE hosts SET status = ?, last_report_at = ? WHERE id = ?', [hostStatus, at.getTime(), target.hostId]);
+    if (clockSkewMs === undefined)
+      await rawQuery(tx, 'UPDATE hosts SET status = ?, last_report_at = ? WHERE id = ?', [hostStatus, at.getTime(), target.hostId]);
+    else
+      await rawQuery(tx, 'UPDATE hosts SET status = ?, last_report_at = ?, clock_skew_ms = ? WHERE id = ?', [
+        hostStatus,
+        at.getTime(),
+        clockSkewMs,
+        target.hostId,
+      ]);
   }
 
   save(agent: AgentEntity, tx: EntityManager): Promise<AgentEntity> {
@@ -122,12 +142,18 @@ export class AgentsRepository {
     await rawQuery(tx, UPSERT_TENANT_SAMPLE, [row.tenantId, row.hostId, row.bucket, row.storageUsed, row.memoryBytes, row.cpuSecondsTotal]);
   }
 
-  /** Live (not offboarded) tenants' ids by slug, for the slugs given. */
-  async tenantIdsBySlug(slugs: string[], tx: EntityManager): Promise<Map<string, string>> {
+  /**
+   * Of the slugs given, the live (not offboarded) tenants the host's agent may report use for, ids by slug: those
+   * with an active allocation on the host or bound to it by an operator. One statement for a whole batch.
+   */
+  async reportableTenantIds(hostId: string, slugs: string[], tx: EntityManager): Promise<Map<string, string>> {
     const rows = await rawQuery<{ id: string; slug: string }>(
       tx,
-      `SELECT id, slug FROM tenants WHERE state <> 'offboarded' AND slug IN (${slugs.map(() => '?').join(', ')})`,
-      slugs,
+      `SELECT t.id, t.slug FROM tenants t
+        WHERE t.state <> 'offboarded' AND t.slug IN (${slugs.map(() => '?').join(', ')})
+          AND (EXISTS (SELECT 1 FROM allocations a WHERE a.tenant_id = t.id AND a.host_id = ? AND a.status = 'active')
+               OR EXISTS (SELECT 1 FROM host_tenants b WHERE b.tenant_id = t.id AND b.host_id = ?))`,
+      [...slugs, hostId, hostId],
     );
     return new Map(rows.map((row) => [row.slug, row.id]));
   }

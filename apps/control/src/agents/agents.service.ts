@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { defaultAllocationRatio } from '@dcm/domain';
 import { AgentEntity, HostEntity, InventoryEntity, UnitOfWork } from '@dcm/persistence';
-import type { EnrolRequest, EnrolResponse, IngestResponse, Report } from '@dcm/protocol';
+import { EntryDropReason, reportRefusal, screenReport } from '@dcm/protocol';
+import type { EnrolRequest, EnrolResponse, IngestResponse, Report, ReportRefusal } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
 import { Principal } from '../auth/principal';
 import { TokensService } from '../auth/tokens.service';
@@ -21,9 +22,14 @@ const MINUTE_MS = 60_000;
 
 /** The inventory totals an agent measures; operators own reserved and allocationRatio. */
 const MEASURED_CLASSES = ['vcpu', 'memory', 'storage'] as const;
+/** Hosts and tenants already logged for reporting use they may not report: each pair is logged once (per process). */
+const MAX_LOGGED_FOREIGN_TENANTS = 10_000;
 
 @Injectable()
 export class AgentsService {
+  private readonly logger = new Logger(AgentsService.name);
+  private readonly loggedForeignTenants = new Set<string>();
+
   constructor(
     private readonly agents: AgentsRepository,
     private readonly hosts: HostsRepository,
@@ -90,7 +96,10 @@ export class AgentsService {
 
   /**
    * Stores a batch of reports from one agent in one transaction. Reports at or below the agent's last stored seq are
-   * duplicates (replays after a lost answer) and are ignored; the answer tells the agent what is safe to forget.
+   * duplicates (replays after a lost answer) and are ignored; a report collected outside the time window around
+   * control's clock, or whose seq jumps too far, is refused on its own (the agent is told, and sends it no more); the
+   * entries of a stored report its host may not speak for, or that break the protocol's rules, are dropped and
+   * counted (see screenReport). The answer tells the agent what is safe to forget.
    */
   async ingest(agentId: string, principal: Principal, reports: Report[]): Promise<IngestResponse> {
     const outcome = await this.store(agentId, principal, reports).catch((error: unknown) => {
@@ -99,8 +108,17 @@ export class AgentsService {
     });
     this.metrics.countAgentReports('accepted', outcome.accepted);
     this.metrics.countAgentReports('duplicate', outcome.duplicates);
+    this.metrics.countAgentReports('refused', outcome.refused.length);
+    this.metrics.countDroppedEntries(outcome.dropped);
+    this.logForeignTenants(outcome.hostName, outcome.foreignTenants);
     if (outcome.refresh) await this.catalog.refreshHost(outcome.hostId);
-    return { accepted: outcome.accepted, duplicates: outcome.duplicates, lastSeq: outcome.lastSeq, reportIntervalSeconds: this.config.reportIntervalSeconds };
+    return {
+      accepted: outcome.accepted,
+      duplicates: outcome.duplicates,
+      refused: outcome.refused,
+      lastSeq: outcome.lastSeq,
+      reportIntervalSeconds: this.config.reportIntervalSeconds,
+    };
   }
 
   private store(agentId: string, principal: Principal, reports: Report[]) {
@@ -113,29 +131,79 @@ export class AgentsService {
       if (!target.hostStatus) throw Problems.conflict(`the host of agent ${agentId} has been decommissioned; enrol again`);
       const fresh = uniqueBySeq(reports).filter((report) => report.seq > target.lastSeq);
       const now = this.clock.now();
+      const { admitted, refused, newestTimed } = this.admit(fresh, target.lastSeq, now.getTime());
+      const dropped = new Map<EntryDropReason, number>();
+      const foreignTenants = new Set<string>();
       let inventoriesChanged = false;
-      if (fresh.length > 0) {
-        const slugs = await this.tenantIdsBySlug(fresh, tx);
-        for (const report of fresh) await this.storeSamples(target.hostId, report, slugs, tx);
-        const latest = fresh[fresh.length - 1];
-        await this.agents.saveLatest(target.hostId, latest.seq, new Date(latest.collectedAt), now, latest, tx);
-        const measured = { vcpu: latest.inventory.vcpu, memory: latest.inventory.memoryBytes, storage: latest.inventory.storageBytes };
+      if (admitted.length > 0) {
+        const tenantIds = await this.reportableTenantIds(target.hostId, admitted, tx);
+        const mayReportFor = (slug: string) => tenantIds.has(slug);
+        let latest: Report | undefined;
+        for (const report of admitted) {
+          const screened = screenReport(report, mayReportFor);
+          for (const [reason, count] of screened.dropped) dropped.set(reason, (dropped.get(reason) ?? 0) + count);
+          for (const slug of screened.foreignTenants) foreignTenants.add(slug);
+          await this.storeSamples(target.hostId, screened.report, tenantIds, tx);
+          latest = screened.report;
+        }
+        await this.agents.saveLatest(target.hostId, latest!.seq, new Date(latest!.collectedAt), now, latest, tx);
+        const measured = { vcpu: latest!.inventory.vcpu, memory: latest!.inventory.memoryBytes, storage: latest!.inventory.storageBytes };
         // The entity path (and its writes) only when a measured total moved, which is rare.
         if (MEASURED_CLASSES.some((resourceClass) => (target.totals[resourceClass] ?? 0) !== measured[resourceClass])) {
           inventoriesChanged = await this.syncInventories((await this.hosts.findLiveById(target.hostId, tx))!, measured, now, tx);
         }
       }
       const hostStatus = target.hostStatus === 'maintenance' ? 'maintenance' : 'up';
-      const lastSeq = fresh.length > 0 ? fresh[fresh.length - 1].seq : target.lastSeq;
-      await this.agents.recordReport(target, lastSeq, hostStatus, now, tx);
+      const lastSeq = admitted.length > 0 ? admitted[admitted.length - 1].seq : target.lastSeq;
+      const clockSkewMs = newestTimed ? now.getTime() - Date.parse(newestTimed.collectedAt) : undefined;
+      await this.agents.recordReport(target, lastSeq, hostStatus, now, clockSkewMs, tx);
       return {
         hostId: target.hostId,
-        accepted: fresh.length,
+        hostName: target.hostName!,
+        accepted: admitted.length,
         duplicates: reports.length - fresh.length,
+        refused,
+        dropped,
+        foreignTenants: [...foreignTenants],
         lastSeq,
         refresh: hostStatus !== target.hostStatus || inventoriesChanged,
       };
     });
+  }
+
+  /**
+   * The fresh reports (in seq order) to store, and those refused with why; a refused report never moves the agent's
+   * last seq. `newestTimed`: the newest report whose collection time counts for the host's clock skew (a seq jump's
+   * does not).
+   */
+  private admit(fresh: Report[], lastSeq: number, now: number) {
+    const window = { maxAheadSeconds: this.config.reportMaxAheadSeconds, maxBehindSeconds: this.config.reportMaxBehindSeconds };
+    const admitted: Report[] = [];
+    const refused: { seq: number; reason: ReportRefusal }[] = [];
+    let newestTimed: Report | undefined;
+    let last = lastSeq;
+    for (const report of fresh) {
+      const reason = reportRefusal(report, last, now, window);
+      if (reason !== 'seq-jump') newestTimed = report;
+      if (reason) refused.push({ seq: report.seq, reason });
+      else {
+        admitted.push(report);
+        last = report.seq;
+      }
+    }
+    return { admitted, refused, newestTimed };
+  }
+
+  private logForeignTenants(hostName: string, slugs: string[]): void {
+    for (const slug of slugs) {
+      const key = `${hostName}/${slug}`;
+      if (this.loggedForeignTenants.has(key)) continue;
+      if (this.loggedForeignTenants.size >= MAX_LOGGED_FOREIGN_TENANTS) this.loggedForeignTenants.clear();
+      this.loggedForeignTenants.add(key);
+      this.logger.warn(
+        `host ${hostName} reported use for tenant ${slug}, which holds no active allocation on it and is not bound to it: dropped (logged once per host and tenant)`,
+      );
+    }
   }
 
   private async storeSamples(hostId: string, report: Report, tenantIds: Map<string, string>, tx: EntityManager): Promise<void> {
@@ -155,7 +223,7 @@ export class AgentsService {
     );
     for (const [slug, use] of Object.entries(report.tenants)) {
       const tenantId = tenantIds.get(slug);
-      if (!tenantId) continue; // the agent's config names a tenant control does not know (yet): nothing to attribute
+      if (!tenantId) continue; // screenReport keeps only tenants the host may speak for
       await this.agents.saveTenantSample(
         {
           tenantId,
@@ -170,9 +238,9 @@ export class AgentsService {
     }
   }
 
-  private async tenantIdsBySlug(reports: Report[], tx: EntityManager): Promise<Map<string, string>> {
+  private async reportableTenantIds(hostId: string, reports: Report[], tx: EntityManager): Promise<Map<string, string>> {
     const slugs = [...new Set(reports.flatMap((report) => Object.keys(report.tenants)))];
-    return slugs.length === 0 ? new Map() : this.agents.tenantIdsBySlug(slugs, tx);
+    return slugs.length === 0 ? new Map() : this.agents.reportableTenantIds(hostId, slugs, tx);
   }
 
   /**

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DAY_MS, daysUntilFull, SeriesPoint } from '@dcm/domain';
+import { DAY_MS, fullAt, SeriesPoint } from '@dcm/domain';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HistoryRepository } from '../history/history.repository';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
-import { CapacityForecastGauge, CapacityForecastResponseDto, ClassForecastDto } from './capacity.dto';
+import { CapacityForecastGauge, CapacityForecastResponseDto, ClassForecastDto, FORECAST_BASES } from './capacity.dto';
 
 interface HourlyPoint {
   hour: number;
@@ -69,13 +69,18 @@ export class CapacityForecastService {
   }
 
   /**
-   * Days until allocations fill each site's capacity, per class: the values of dcm_capacity_forecast_days_until_full
-   * (the metrics module's one call into the forecast).
+   * When each site's allocations, and its measured use, fill its capacity, per class: the values of
+   * dcm_capacity_forecast_full_timestamp_seconds (the metrics module's one call into the forecast).
    */
   async gauges(): Promise<CapacityForecastGauge[]> {
     const forecast = await this.forecast();
     return forecast.sites.flatMap(({ site, resources }) =>
-      Object.entries(resources).map(([resource, figures]) => ({ site, resource, days: figures.daysUntilFull.allocated })),
+      Object.entries(resources).flatMap(([resource, figures]) =>
+        FORECAST_BASES.map((basis) => {
+          const at = figures.fullAt[basis];
+          return { site, resource, basis, timestampSeconds: at === null ? null : Date.parse(at) / 1000 };
+        }),
+      ),
     );
   }
 
@@ -84,20 +89,24 @@ export class CapacityForecastService {
     const latest = points[points.length - 1];
     const allocated: SeriesPoint[] = points.map((point) => ({ at: point.hour, value: point.allocated }));
     const used: SeriesPoint[] = points.filter((point) => point.used !== null).map((point) => ({ at: point.hour, value: point.used! }));
+    const full = { allocated: fullAt(allocated, latest.capacity, now), used: fullAt(used, latest.capacity, now) };
     return {
       unit: this.resourceClasses.unitOf(resourceClass) ?? 'count',
       capacity: latest.capacity,
       allocated: Math.round(latest.allocated),
       used: latest.used === null ? null : Math.round(latest.used),
       points: points.length,
-      daysUntilFull: {
-        allocated: roundDays(daysUntilFull(allocated, latest.capacity, now)),
-        used: roundDays(daysUntilFull(used, latest.capacity, now)),
-      },
+      daysUntilFull: { allocated: daysFrom(now, full.allocated), used: daysFrom(now, full.used) },
+      fullAt: { allocated: isoOrNull(full.allocated), used: isoOrNull(full.used) },
     };
   }
 }
 
-function roundDays(days: number | null): number | null {
-  return days === null ? null : Math.round(days * 10) / 10;
+/** Days from now to the instant, to a tenth, for people; null stays null. */
+function daysFrom(now: number, at: number | null): number | null {
+  return at === null ? null : Math.round(((at - now) / DAY_MS) * 10) / 10;
+}
+
+function isoOrNull(at: number | null): string | null {
+  return at === null ? null : new Date(at).toISOString();
 }

@@ -5,8 +5,15 @@ export class ClassCapacityDto {
   @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;
   @ApiProperty({ example: 3840, description: 'Sum of host capacities (hosts of every status, until decommissioned)' }) capacity: number;
   @ApiProperty({ example: 1200 }) allocated: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'Measured use; null until agents report it' }) used: number | null;
-  @ApiProperty({ example: 2640, description: 'capacity − allocated' }) free: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description:
+      "What the hosts' current reports measure: vCPU busy (usage ratio × logical cores), memory total − available, bytes used on the storage mounts; null while no host measures the class",
+  })
+  used: number | null;
+  @ApiProperty({ example: 2640, description: 'capacity − allocated, never below 0' }) free: number;
+  @ApiProperty({ example: false, description: 'Allocated exceeds capacity (free is then 0)' }) overcommitted: boolean;
   @ApiProperty({ example: 2400, description: 'Free capacity on hosts that are up, i.e. what placement can use' }) placeable: number;
 }
 
@@ -35,13 +42,37 @@ export class DaysUntilFullDto {
   used: number | null;
 }
 
+/** What a class fills with: its allocations, or its measured use. */
+export const FORECAST_BASES = ['allocated', 'used'] as const;
+export type ForecastBasis = (typeof FORECAST_BASES)[number];
+
+export class FullAtDto {
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    example: '2027-05-24T09:36:00.000Z',
+    description: 'When allocations reach capacity (now when they already have); null when they are not growing',
+  })
+  allocated: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    example: null,
+    description: 'When measured use reaches capacity; null when not growing or not measured',
+  })
+  used: string | null;
+}
+
 export class ClassForecastDto {
   @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;
   @ApiProperty({ example: 3840, description: 'Capacity in the latest hour of history' }) capacity: number;
   @ApiProperty({ example: 1200, description: 'Allocated in the latest hour of history (hourly average)' }) allocated: number;
   @ApiProperty({ nullable: true, type: Number, description: 'Measured use in the latest hour of history (hourly average)' }) used: number | null;
   @ApiProperty({ example: 720, description: 'Hourly points the fit used' }) points: number;
-  @ApiProperty({ type: DaysUntilFullDto }) daysUntilFull: DaysUntilFullDto;
+  @ApiProperty({ type: DaysUntilFullDto, description: 'Days from `at` to fullAt, to a tenth' }) daysUntilFull: DaysUntilFullDto;
+  @ApiProperty({ type: FullAtDto }) fullAt: FullAtDto;
 }
 
 export class SiteForecastDto {
@@ -56,10 +87,11 @@ export class CapacityForecastResponseDto {
   @ApiProperty({ type: [SiteForecastDto] }) sites: SiteForecastDto[];
 }
 
-/** One value of dcm_capacity_forecast_days_until_full. */
+/** One value of dcm_capacity_forecast_full_timestamp_seconds. */
 export interface CapacityForecastGauge {
   site: string;
   resource: string;
-  /** Days until allocations reach capacity; null when not growing. */
-  days: number | null;
+  basis: ForecastBasis;
+  /** When the class is forecast to be full on that basis, in Unix seconds; null when it is not filling. */
+  timestampSeconds: number | null;
 }

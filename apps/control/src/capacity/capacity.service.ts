@@ -1,56 +1,70 @@
-import { Injectable } from '@nestjs/common';
-import { capacityOf } from '@dcm/domain';
+import { Inject, Injectable } from '@nestjs/common';
+import { capacityOf, freeOf, HostUseFigures, measuredUse, sumUsage, usageOf, UsageFigures } from '@dcm/domain';
 import { HostEntity } from '@dcm/persistence';
+import { Clock } from '../common/clock';
+import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
+import { HistoryRepository } from '../history/history.repository';
 import { HostsRepository } from '../hosts/hosts.repository';
+import { measuredUseSince } from '../quotas/measured-use';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { CapacityResponseDto, ClassCapacityDto, HostCountsDto, SiteCapacityDto } from './capacity.dto';
 
-type Totals = Omit<SiteCapacityDto, 'site'>;
+/** A site's (or the facility's) hosts by status, and each class's per-host figures, summed once all are in. */
+interface Scope {
+  hosts: HostCountsDto;
+  classes: Map<string, { parts: UsageFigures[]; placeable: number }>;
+}
 
 @Injectable()
 export class CapacityService {
   constructor(
     private readonly hosts: HostsRepository,
+    private readonly history: HistoryRepository,
     private readonly resourceClasses: ResourceClassesService,
+    private readonly clock: Clock,
+    @Inject(CONTROL_CONFIG) private readonly config: Pick<ControlConfig, 'reportIntervalSeconds'>,
   ) {}
 
-  /** Facility and per-site totals per class, over every live host. */
+  /**
+   * Facility and per-site totals per class, over every live host: capacity, allocated, used (what the hosts' current
+   * reports measure, by @dcm/domain's measuredUse), free and overcommitted (by its usageOf, on each scope's sums).
+   */
   async summary(): Promise<CapacityResponseDto> {
-    const facility = this.emptyTotals();
-    const sites = new Map<string, Totals>();
-    for (const host of await this.hosts.listLive()) {
-      const site = sites.get(host.site) ?? this.emptyTotals();
+    const [hosts, uses] = await Promise.all([this.hosts.listLive(), this.history.latestHostUse(measuredUseSince(this.clock.now(), this.config))]);
+    const useByHost = new Map(uses.map((use) => [use.hostId, use]));
+    const facility = emptyScope();
+    const sites = new Map<string, Scope>();
+    for (const host of hosts) {
+      const site = sites.get(host.site) ?? emptyScope();
       sites.set(host.site, site);
-      this.add(facility, host);
-      this.add(site, host);
+      for (const scope of [facility, site]) add(scope, host, useByHost.get(host.id));
     }
     return {
-      facility,
-      sites: [...sites].sort(([a], [b]) => a.localeCompare(b)).map(([site, totals]) => ({ site, ...totals })),
+      facility: this.totals(facility),
+      sites: [...sites].sort(([a], [b]) => a.localeCompare(b)).map(([site, scope]) => ({ site, ...this.totals(scope) })),
     };
   }
 
-  private emptyTotals(): Totals {
-    const hosts: HostCountsDto = { up: 0, stale: 0, down: 0, maintenance: 0 };
-    return { hosts, resources: {} };
-  }
-
-  private add(totals: Totals, host: HostEntity): void {
-    totals.hosts[host.status] += 1;
-    for (const inventory of host.inventories ?? []) {
-      const resource: ClassCapacityDto = (totals.resources[inventory.resourceClass] ??= {
-        unit: this.resourceClasses.unitOf(inventory.resourceClass) ?? 'count',
-        capacity: 0,
-        allocated: 0,
-        used: null,
-        free: 0,
-        placeable: 0,
-      });
-      const capacity = capacityOf(inventory);
-      resource.capacity += capacity;
-      resource.allocated += inventory.allocated;
-      resource.free = resource.capacity - resource.allocated;
-      if (host.status === 'up') resource.placeable += Math.max(0, capacity - inventory.allocated);
+  private totals(scope: Scope): Omit<SiteCapacityDto, 'site'> {
+    const resources: Record<string, ClassCapacityDto> = {};
+    for (const [resourceClass, { parts, placeable }] of scope.classes) {
+      resources[resourceClass] = { unit: this.resourceClasses.unitOf(resourceClass) ?? 'count', ...sumUsage(parts), placeable };
     }
+    return { hosts: scope.hosts, resources };
+  }
+}
+
+function emptyScope(): Scope {
+  return { hosts: { up: 0, stale: 0, down: 0, maintenance: 0 }, classes: new Map() };
+}
+
+function add(scope: Scope, host: HostEntity, use: HostUseFigures | undefined): void {
+  scope.hosts[host.status] += 1;
+  for (const inventory of host.inventories ?? []) {
+    const figures = scope.classes.get(inventory.resourceClass) ?? { parts: [], placeable: 0 };
+    scope.classes.set(inventory.resourceClass, figures);
+    const capacity = capacityOf(inventory);
+    figures.parts.push(usageOf(capacity, inventory.allocated, use ? measuredUse(inventory.resourceClass, use) : null));
+    if (host.status === 'up') figures.placeable += freeOf(capacity, inventory.allocated);
   }
 }

@@ -21,6 +21,8 @@ describe(loadControlConfig.name, () => {
       dataDir: './data',
       databaseUrl: 'sqlite:data/dcm.sqlite',
       reportIntervalSeconds: 15,
+      reportMaxAheadSeconds: 120,
+      reportMaxBehindSeconds: 7 * 86_400,
       logLevel: 'info',
       placementStrategy: 'spread',
     });
@@ -84,6 +86,16 @@ describe(loadControlConfig.name, () => {
       expect(problems).toContain(expected);
     }
     expect((caught as ConfigurationError).problems).toHaveLength(6);
+  });
+
+  it('reads the report time window and names both of its bad settings', () => {
+    expect(loadControlConfig({ DCM_REPORT_MAX_AHEAD_S: '30', DCM_REPORT_MAX_BEHIND_S: '3600' })).toMatchObject({
+      reportMaxAheadSeconds: 30,
+      reportMaxBehindSeconds: 3600,
+    });
+    expect(() => loadControlConfig({ DCM_REPORT_MAX_AHEAD_S: '-1', DCM_REPORT_MAX_BEHIND_S: 'a week' })).toThrow(
+      /DCM_REPORT_MAX_AHEAD_S \(reportMaxAheadSeconds\)[\s\S]*DCM_REPORT_MAX_BEHIND_S \(reportMaxBehindSeconds\)/,
+    );
   });
 
   it('reports a YAML file that cannot be read', () => {

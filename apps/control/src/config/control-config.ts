@@ -19,6 +19,8 @@ export const ENVIRONMENT_VARIABLES = {
   DCM_DATABASE_URL: 'databaseUrl',
   DCM_ADMIN_TOKEN: 'adminToken',
   DCM_REPORT_INTERVAL_S: 'reportIntervalSeconds',
+  DCM_REPORT_MAX_AHEAD_S: 'reportMaxAheadSeconds',
+  DCM_REPORT_MAX_BEHIND_S: 'reportMaxBehindSeconds',
   DCM_LOG_LEVEL: 'logLevel',
   DCM_PLACEMENT_STRATEGY: 'placementStrategy',
   DCM_SQLITE_SYNCHRONOUS: 'sqliteSynchronous',
@@ -82,6 +84,9 @@ const schema = z
       .optional(),
     adminToken: z.string().min(20, 'must be at least 20 characters').max(200).optional(),
     reportIntervalSeconds: integer(1, 3600).default(15),
+    /** A report collected later than this past control's clock, or earlier than this before it, is refused. */
+    reportMaxAheadSeconds: integer(0, 86_400).default(120),
+    reportMaxBehindSeconds: integer(60, 400 * 86_400).default(7 * 86_400),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     placementStrategy: z.enum(['spread', 'pack']).default('spread'),
     sqliteSynchronous: z.enum(['normal', 'full']).default('normal'),

@@ -1,24 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { capacityOf } from '@dcm/domain';
+import { capacityOf, measuredUse } from '@dcm/domain';
 import { UnitOfWork } from '@dcm/persistence';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { measuredUseSince } from '../quotas/measured-use';
-import { CapacitySampleRow, HistoryRepository, HostUseRow, MINUTE_MS } from './history.repository';
-
-/** What agents measure of each built-in class on a host, from its latest sample; null for classes they do not. */
-function measuredUse(resourceClass: string, total: number, use: HostUseRow): number | null {
-  switch (resourceClass) {
-    case 'vcpu':
-      return Math.round(use.cpuUsageRatio * total);
-    case 'memory':
-      return Math.max(0, use.memoryTotal - use.memoryAvailable);
-    case 'storage':
-      return use.storageUsed;
-    default:
-      return null;
-  }
-}
+import { CapacitySampleRow, HistoryRepository, MINUTE_MS } from './history.repository';
 
 /**
  * Once a minute, each site's capacity, allocations and measured use per class, kept as history: what the forecast
@@ -46,7 +32,7 @@ export class CapacitySamplingService {
       sample.capacity += capacityOf(inventory);
       sample.allocated += inventory.allocated;
       const use = useByHost.get(inventory.hostId);
-      const used = use ? measuredUse(inventory.resourceClass, inventory.total, use) : null;
+      const used = use ? measuredUse(inventory.resourceClass, use) : null;
       if (used !== null) sample.used = (sample.used ?? 0) + used;
     }
     const rows = [...samples.values()];

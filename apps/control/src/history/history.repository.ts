@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { HostUseFigures } from '@dcm/domain';
 import { numberOrNull, rawQuery } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 
@@ -15,12 +16,8 @@ export interface InventoryRow {
   allocated: number;
 }
 
-export interface HostUseRow {
+export interface HostUseRow extends HostUseFigures {
   hostId: string;
-  cpuUsageRatio: number;
-  memoryTotal: number;
-  memoryAvailable: number;
-  storageUsed: number;
 }
 
 export interface CapacitySampleRow {
@@ -95,23 +92,24 @@ export class HistoryRepository {
     }));
   }
 
-  /** Each host's latest sample no older than `since`. */
+  /**
+   * What each live host's latest report, collected from `since` on, says of its use. The storage mounts are those the
+   * agent counted as storage when it enrolled (its facts): a report lists every filesystem, and only those are storage.
+   */
   async latestHostUse(since: Date): Promise<HostUseRow[]> {
-    const rows = await rawQuery<Record<string, unknown>>(
+    const rows = await rawQuery<{ host_id: string; report: string | null; facts: string | null }>(
       this.dataSource.manager,
-      `SELECT s.host_id, s.cpu_usage_ratio, s.memory_total, s.memory_available, s.storage_used
-         FROM host_samples s
-         JOIN (SELECT host_id, MAX(bucket) AS bucket FROM host_samples WHERE bucket >= ? GROUP BY host_id) latest
-           ON latest.host_id = s.host_id AND latest.bucket = s.bucket`,
+      `SELECT m.host_id, m.report, a.facts
+         FROM host_measurements m
+         JOIN hosts h ON h.id = m.host_id AND h.decommissioned_at IS NULL
+         LEFT JOIN agents a ON a.id = h.agent_id
+        WHERE m.collected_at >= ?`,
       [since.getTime()],
     );
-    return rows.map((row) => ({
-      hostId: row.host_id as string,
-      cpuUsageRatio: Number(row.cpu_usage_ratio),
-      memoryTotal: Number(row.memory_total),
-      memoryAvailable: Number(row.memory_available),
-      storageUsed: Number(row.storage_used),
-    }));
+    return rows.flatMap((row) => {
+      const use = hostUseOf(parseJson(row.report), parseJson(row.facts));
+      return use ? [{ hostId: row.host_id, ...use }] : [];
+    });
   }
 
   async saveCapacitySamples(bucket: number, samples: readonly CapacitySampleRow[], tx: EntityManager): Promise<void> {
@@ -187,4 +185,43 @@ export class HistoryRepository {
   async deleteBefore(table: SampleTable['name'], before: number, tx: EntityManager): Promise<void> {
     await rawQuery(tx, `DELETE FROM ${table} WHERE bucket < ?`, [before]);
   }
+}
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const finite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+function parseJson(text: string | null): unknown {
+  try {
+    return text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The use figures of a stored report (schema of @dcm/protocol); null if it lacks any of them. */
+function hostUseOf(report: unknown, facts: unknown): HostUseFigures | null {
+  if (!isObject(report) || !isObject(report.cpu) || !isObject(report.memory)) return null;
+  const { usageRatio, logicalCores } = report.cpu;
+  const { totalBytes, availableBytes } = report.memory;
+  if (!finite(usageRatio) || !finite(logicalCores) || !finite(totalBytes) || !finite(availableBytes)) return null;
+  const storageMounts = new Set(
+    (isObject(facts) && Array.isArray(facts.storage) ? facts.storage : []).flatMap((mount: unknown) =>
+      isObject(mount) && typeof mount.mountpoint === 'string' ? [mount.mountpoint] : [],
+    ),
+  );
+  // Each mountpoint once: a report that lists one twice must not count it twice.
+  const used = new Map<string, number>();
+  for (const filesystem of Array.isArray(report.filesystems) ? report.filesystems : []) {
+    if (
+      isObject(filesystem) &&
+      storageMounts.has(filesystem.mountpoint as string) &&
+      finite(filesystem.usedBytes) &&
+      !used.has(filesystem.mountpoint as string)
+    ) {
+      used.set(filesystem.mountpoint as string, filesystem.usedBytes);
+    }
+  }
+  const storageUsed = used.size === 0 ? null : [...used.values()].reduce((sum, bytes) => sum + bytes, 0);
+  return { cpuUsageRatio: usageRatio, logicalCores, memoryTotal: totalBytes, memoryAvailable: availableBytes, storageUsed };
 }

@@ -180,6 +180,12 @@ export class HostResponseDto {
     description: "GET /v1/hosts/:name only: the agent's latest report (seq, collectedAt, receivedAt, cpu, memory, filesystems, network, tenants)",
   })
   measurements?: HostMeasurementsDto | null;
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['torfaen'],
+    description: 'GET /v1/hosts/:name only: tenants bound to the host, whose use its agent may report without an allocation there',
+  })
+  boundTenants?: string[];
   @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/InventoryResponseDto' } })
   inventories: Record<string, InventoryResponseDto>;
   @ApiProperty() createdAt: string;

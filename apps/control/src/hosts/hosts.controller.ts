@@ -1,9 +1,19 @@
-import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, PipeTransform, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '../audit/audit-log';
 import { CurrentActor, RequireRole } from '../auth/principal';
+import { Problems } from '../common/problem';
 import { CreateHostDto, HostResponseDto, InventoryDto, ListHostsQueryDto, UpdateHostDto } from './host.dto';
 import { HostsService } from './hosts.service';
+
+/** A route that takes no body: none, or an empty JSON object; anything else is refused rather than ignored. */
+class NoBodyPipe implements PipeTransform<unknown, undefined> {
+  transform(value: unknown): undefined {
+    const empty = value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0);
+    if (!empty) throw Problems.validation('this request takes no body');
+    return undefined;
+  }
+}
 
 @ApiTags('hosts')
 @ApiBearerAuth()
@@ -49,6 +59,25 @@ export class HostsController {
     @CurrentActor() actor: Actor,
   ): Promise<HostResponseDto> {
     return this.hosts.setInventory(name, resourceClass, body, actor);
+  }
+
+  @Put(':name/tenants/:slug')
+  @RequireRole('operator')
+  @ApiOperation({ summary: "Bind a tenant to a host, so that the host's agent may report the tenant's use without an allocation there" })
+  bindTenant(
+    @Param('name') name: string,
+    @Param('slug') slug: string,
+    @Body(new NoBodyPipe()) _body: undefined,
+    @CurrentActor() actor: Actor,
+  ): Promise<HostResponseDto> {
+    return this.hosts.bindTenant(name, slug, actor);
+  }
+
+  @Delete(':name/tenants/:slug')
+  @RequireRole('operator')
+  @ApiOperation({ summary: "End a tenant's binding to a host; its use from the host is then dropped unless it holds an active allocation there" })
+  unbindTenant(@Param('name') name: string, @Param('slug') slug: string, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
+    return this.hosts.unbindTenant(name, slug, actor);
   }
 
   @Delete(':name')

@@ -140,4 +140,33 @@ export class HostsRepository {
       .getRawMany<{ tenantId: string }>();
     return rows.map((row) => row.tenantId);
   }
+
+  /** Slugs of the live tenants an operator bound to the host (their use may be reported without an allocation there). */
+  async boundTenantSlugs(hostId: string, manager: EntityManager = this.dataSource.manager): Promise<string[]> {
+    const rows = await rawQuery<{ slug: string }>(
+      manager,
+      `SELECT t.slug FROM host_tenants b JOIN tenants t ON t.id = b.tenant_id WHERE b.host_id = ? AND t.state <> 'offboarded' ORDER BY t.slug`,
+      [hostId],
+    );
+    return rows.map((row) => row.slug);
+  }
+
+  async isBound(hostId: string, tenantId: string, tx: EntityManager): Promise<boolean> {
+    return (await rawQuery(tx, 'SELECT 1 FROM host_tenants WHERE host_id = ? AND tenant_id = ?', [hostId, tenantId])).length > 0;
+  }
+
+  async bindTenant(hostId: string, tenantId: string, at: Date, tx: EntityManager): Promise<void> {
+    await rawQuery(tx, 'INSERT INTO host_tenants (host_id, tenant_id, created_at) VALUES (?, ?, ?)', [hostId, tenantId, at.getTime()]);
+  }
+
+  /** Removes bindings of one host, of one tenant, or of the pair. */
+  async unbindTenants(where: { hostId?: string; tenantId?: string }, tx: EntityManager): Promise<void> {
+    const conditions = Object.entries({ host_id: where.hostId, tenant_id: where.tenantId }).filter(([, value]) => value !== undefined);
+    if (conditions.length === 0) throw new Error('unbindTenants needs a host, a tenant or both');
+    await rawQuery(
+      tx,
+      `DELETE FROM host_tenants WHERE ${conditions.map(([column]) => `${column} = ?`).join(' AND ')}`,
+      conditions.map(([, value]) => value),
+    );
+  }
 }

@@ -52,10 +52,11 @@ export class HostsService {
     return hosts.map((host) => this.toResponse(host, slugs));
   }
 
-  /** One host with its inventories and, when its agent has reported, the latest measurements. */
+  /** One host with its inventories, the tenants bound to it and, when its agent has reported, the latest measurements. */
   async get(name: string): Promise<HostResponseDto> {
     const host = await this.requireHost(name);
     const response = await this.respond(host);
+    response.boundTenants = await this.hosts.boundTenantSlugs(host.id);
     const latest = await this.hosts.latestMeasurement(host.id);
     const report = latest?.report as Report | undefined;
     response.measurements =
@@ -156,6 +157,46 @@ export class HostsService {
     return this.get(name);
   }
 
+  /**
+   * Binds a tenant to a host, so that the host's agent may report the tenant's use without an allocation there (an
+   * agent speaks only for tenants with an active allocation on its host or bound to it). Binding again changes nothing.
+   */
+  async bindTenant(name: string, slug: string, actor: Actor): Promise<HostResponseDto> {
+    await this.unitOfWork.run(async (tx) => {
+      const host = await this.requireHost(name, tx);
+      const tenant = await this.tenants.findBySlug(slug, tx);
+      if (!tenant || tenant.state === 'offboarded') throw Problems.notFound(`tenant ${slug}`);
+      if (await this.hosts.isBound(host.id, tenant.id, tx)) return;
+      await this.hosts.bindTenant(host.id, tenant.id, this.clock.now(), tx);
+      await this.auditLog.record(tx, {
+        actor,
+        action: 'host.bind-tenant',
+        subjectType: 'host-tenant',
+        subject: `${name}/${slug}`,
+        after: { host: name, tenant: slug },
+      });
+    });
+    return this.get(name);
+  }
+
+  /** Ends a binding; 404 when the tenant is not bound to the host. */
+  async unbindTenant(name: string, slug: string, actor: Actor): Promise<HostResponseDto> {
+    await this.unitOfWork.run(async (tx) => {
+      const host = await this.requireHost(name, tx);
+      const tenant = await this.tenants.findBySlug(slug, tx);
+      if (!tenant || !(await this.hosts.isBound(host.id, tenant.id, tx))) throw Problems.notFound(`binding of tenant ${slug} to host ${name}`);
+      await this.hosts.unbindTenants({ hostId: host.id, tenantId: tenant.id }, tx);
+      await this.auditLog.record(tx, {
+        actor,
+        action: 'host.unbind-tenant',
+        subjectType: 'host-tenant',
+        subject: `${name}/${slug}`,
+        before: { host: name, tenant: slug },
+      });
+    });
+    return this.get(name);
+  }
+
   /** Decommissioning keeps the record for history; it is refused while allocations are active on the host. */
   async decommission(name: string, actor: Actor): Promise<HostResponseDto> {
     const host = await this.unitOfWork.run(async (tx) => {
@@ -165,6 +206,8 @@ export class HostsService {
         throw Problems.conflict(`host ${name} still has ${active} active allocation(s); release or move them first`, { activeAllocations: active });
       const now = this.clock.now();
       Object.assign(host, { decommissionedAt: now, updatedAt: now });
+      // A binding lets the host's agent speak for a tenant: none outlives the host.
+      await this.hosts.unbindTenants({ hostId: host.id }, tx);
       const before = auditedHost(host, await this.dedicatedTenantOf(host));
       await this.auditLog.record(tx, { actor, action: 'host.decommission', subjectType: 'host', subject: name, before });
       return this.hosts.saveHost(host, tx);

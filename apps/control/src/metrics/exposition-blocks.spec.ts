@@ -62,10 +62,11 @@ describe(hostBlock.name, () => {
 
 describe(measurementBlock.name, () => {
   const report = {
-    cpu: { usageRatio: 0.5, load1: 2 },
+    cpu: { usageRatio: 0.5, load1: 2, load5: 1.5, load15: 0.75 },
     memory: { totalBytes: 8 * GIB, availableBytes: GIB },
     filesystems: [
-      { mountpoint: '/', sizeBytes: 100, availBytes: 40 },
+      // Root-reserved blocks: used + avail falls short of size, as on ext4.
+      { mountpoint: '/', sizeBytes: 100, usedBytes: 55, availBytes: 40 },
       { mountpoint: 'C:\\"x"', sizeBytes: 10, availBytes: 5 },
       { mountpoint: '/', sizeBytes: 999, availBytes: 999 },
     ],
@@ -79,6 +80,13 @@ describe(measurementBlock.name, () => {
     );
   });
 
+  it("writes the host's clock skew in seconds, negative when the host is ahead, and nothing before it is known", () => {
+    expect(text(measurementBlock('blv-c01', 1, digestOf({}), -2_500).lines)[MEASUREMENT_SECTIONS.clockSkew]).toBe(
+      'dcm_agent_clock_skew_seconds{host="blv-c01"} -2.5\n',
+    );
+    expect(text(measurementBlock('blv-c01', 1, digestOf({}), null).lines)[MEASUREMENT_SECTIONS.clockSkew]).toBe('');
+  });
+
   it('writes one line per value, each mountpoint and device once, escaped', () => {
     const sut = measurementBlock('blv-c01', 1, digestOf(report));
     const lines = text(sut.lines);
@@ -87,6 +95,10 @@ describe(measurementBlock.name, () => {
     expect(lines[MEASUREMENT_SECTIONS.filesystemSize]).toBe(
       'dcm_host_filesystem_size_bytes{host="blv-c01",mountpoint="/"} 100\ndcm_host_filesystem_size_bytes{host="blv-c01",mountpoint="C:\\\\\\"x\\""} 10\n',
     );
+    expect(lines[MEASUREMENT_SECTIONS.load5]).toBe('dcm_host_load5{host="blv-c01"} 1.5\n');
+    expect(lines[MEASUREMENT_SECTIONS.load15]).toBe('dcm_host_load15{host="blv-c01"} 0.75\n');
+    // A filesystem whose report has no used figure gets no used line.
+    expect(lines[MEASUREMENT_SECTIONS.filesystemUsed]).toBe('dcm_host_filesystem_used_bytes{host="blv-c01",mountpoint="/"} 55\n');
     expect(lines[MEASUREMENT_SECTIONS.networkTransmit]).toBe('dcm_host_network_transmit_bytes_total{host="blv-c01",device="eno1"} 9\n');
     expect(sut.tenants).toEqual([{ slug: 'torfaen', memory: GIB, storage: null }]);
   });
@@ -104,9 +116,17 @@ describe(measurementBlock.name, () => {
     expect(text(measurementBlock('blv-c01', 1, readDigest(null, JSON.stringify(report))).lines)).toEqual(expected);
     expect(text(measurementBlock('blv-c01', 1, readDigest('{"not":"a digest"}', JSON.stringify(report))).lines)).toEqual(expected);
     expect(JSON.parse(stored).filesystems).toEqual([
-      ['/', 100, 40],
-      ['C:\\"x"', 10, 5],
+      ['/', 100, 40, 55],
+      ['C:\\"x"', 10, 5, null],
     ]);
+  });
+
+  it('reads a digest stored before load5, load15 and used bytes were exported, leaving those lines out', () => {
+    const stored = JSON.stringify({ ...digestOf(report), load5: undefined, load15: undefined, filesystems: [['/', 100, 40]] });
+    const lines = text(measurementBlock('blv-c01', 1, readDigest(stored, null)).lines);
+    expect(lines[MEASUREMENT_SECTIONS.load1]).toBe('dcm_host_load1{host="blv-c01"} 2\n');
+    expect([lines[MEASUREMENT_SECTIONS.load5], lines[MEASUREMENT_SECTIONS.load15], lines[MEASUREMENT_SECTIONS.filesystemUsed]]).toEqual(['', '', '']);
+    expect(lines[MEASUREMENT_SECTIONS.filesystemAvail]).toBe('dcm_host_filesystem_avail_bytes{host="blv-c01",mountpoint="/"} 40\n');
   });
 });
 

@@ -89,12 +89,16 @@ export const MEASUREMENT_SECTIONS = {
   lastReport: 0,
   cpuUsage: 1,
   load1: 2,
-  memoryTotal: 3,
-  memoryAvailable: 4,
-  filesystemSize: 5,
-  filesystemAvail: 6,
-  networkReceive: 7,
-  networkTransmit: 8,
+  load5: 3,
+  load15: 4,
+  memoryTotal: 5,
+  memoryAvailable: 6,
+  filesystemSize: 7,
+  filesystemUsed: 8,
+  filesystemAvail: 9,
+  networkReceive: 10,
+  networkTransmit: 11,
+  clockSkew: 12,
 } as const;
 
 /**
@@ -117,16 +121,22 @@ export function measurementIsCurrent(block: MeasurementBlock | undefined, host: 
 
 export const NO_LINES: Sections = encodeSections(Object.values(MEASUREMENT_SECTIONS).map(() => ''));
 
-const line = (metric: MetricName, labels: string, value: number | null): string => (value === null ? '' : sample(metric, labels, value));
+// Undefined: a figure that a digest stored before its metric existed does not hold.
+const line = (metric: MetricName, labels: string, value: number | null | undefined): string => (value == null ? '' : sample(metric, labels, value));
 
-/** The lines of a host's latest report, from its digest (see report-digest.ts). */
-export function measurementBlock(hostName: string, lastReportAt: number, digest: ReportDigest): MeasurementBlock {
+/**
+ * The lines of a host's latest report, from its digest (see report-digest.ts), and how far its clock was from
+ * control's (receive time minus collectedAt of its latest report, refused ones too; null before the first).
+ */
+export function measurementBlock(hostName: string, lastReportAt: number, digest: ReportDigest, clockSkewMs: number | null = null): MeasurementBlock {
   const hostLabel = `host="${labelValue(hostName)}"`;
   let filesystemSize = '';
+  let filesystemUsed = '';
   let filesystemAvail = '';
-  for (const [mountpoint, size, avail] of digest.filesystems) {
+  for (const [mountpoint, size, avail, used] of digest.filesystems) {
     const labels = `${hostLabel},mountpoint="${labelValue(mountpoint)}"`;
     filesystemSize += line('dcm_host_filesystem_size_bytes', labels, size);
+    filesystemUsed += line('dcm_host_filesystem_used_bytes', labels, used);
     filesystemAvail += line('dcm_host_filesystem_avail_bytes', labels, avail);
   }
   let networkReceive = '';
@@ -140,12 +150,16 @@ export function measurementBlock(hostName: string, lastReportAt: number, digest:
     sample(name('dcm_host_last_report_timestamp_seconds'), hostLabel, lastReportAt / 1000),
     line('dcm_host_cpu_usage_ratio', hostLabel, digest.cpuUsageRatio),
     line('dcm_host_load1', hostLabel, digest.load1),
+    line('dcm_host_load5', hostLabel, digest.load5),
+    line('dcm_host_load15', hostLabel, digest.load15),
     line('dcm_host_memory_total_bytes', hostLabel, digest.memoryTotal),
     line('dcm_host_memory_available_bytes', hostLabel, digest.memoryAvailable),
     filesystemSize,
+    filesystemUsed,
     filesystemAvail,
     networkReceive,
     networkTransmit,
+    line('dcm_agent_clock_skew_seconds', hostLabel, clockSkewMs === null ? null : clockSkewMs / 1000),
   ];
   const bucket = digest.collectedAt === null ? null : Math.floor(digest.collectedAt / MINUTE_MS) * MINUTE_MS;
   const tenants = digest.tenants.map(([slug, memory, storage]) => ({ slug, memory, storage }));

@@ -3,7 +3,7 @@ import { CapacityForecastService } from '../capacity/capacity-forecast.service';
 import { JobRunner } from '../scheduler/job-runner';
 import { ForecastGauge, MetricsRecorder } from './process-metrics';
 
-/** How often each replica recomputes `dcm_capacity_forecast_days_until_full`: the forecast moves over days. */
+/** How often each replica recomputes `dcm_capacity_forecast_full_timestamp_seconds`: the forecast moves over days. */
 const FORECAST_INTERVAL_MS = 5 * 60_000;
 
 /** Feeds /metrics from the scheduler: every job run's duration, and the capacity forecast. */
@@ -26,10 +26,10 @@ export class MetricsJobs implements OnApplicationBootstrap {
     await this.refreshForecast().catch((error: Error) => this.logger.warn(`capacity forecast for /metrics not computed yet: ${error.message}`));
   }
 
-  /** Recomputes every site's and class's forecast; classes that stopped growing lose their series. */
+  /** Recomputes every site's and class's forecast; classes that stopped filling lose their series. */
   async refreshForecast(): Promise<void> {
     const gauges = await this.forecasts.gauges();
     this.forecast.reset();
-    for (const gauge of gauges) this.forecast.set(gauge.site, gauge.resource, gauge.days);
+    for (const gauge of gauges) this.forecast.set(gauge.site, gauge.resource, gauge.basis, gauge.timestampSeconds);
   }
 }

@@ -16,6 +16,8 @@ export interface MetricsHostRow {
   lastReportAt: number | null;
   /** Counts changes to its inventories (kept by the database): they are read again only when it moved. */
   inventoryVersion: number;
+  /** Control's receive time minus collectedAt of its latest report, written with lastReportAt; null before any. */
+  clockSkewMs?: number | null;
 }
 
 /** A tenant that has not been offboarded. */
@@ -81,7 +83,8 @@ export class MetricsRepository {
       rawQuery<{ name: string; unit: ResourceUnit }>(manager, 'SELECT name, unit FROM resource_classes'),
       rawQuery<MetricsHostRow>(
         manager,
-        `SELECT id, name, site, status, last_report_at AS "lastReportAt", inventory_version AS "inventoryVersion"
+        `SELECT id, name, site, status, last_report_at AS "lastReportAt", inventory_version AS "inventoryVersion",
+                clock_skew_ms AS "clockSkewMs"
            FROM hosts WHERE decommissioned_at IS NULL ORDER BY name`,
       ),
       rawQuery<MetricsTenantRow>(
@@ -99,6 +102,7 @@ export class MetricsRepository {
       for (const host of hosts) {
         host.lastReportAt = host.lastReportAt === null ? null : Number(host.lastReportAt);
         host.inventoryVersion = Number(host.inventoryVersion);
+        host.clockSkewMs = host.clockSkewMs === null || host.clockSkewMs === undefined ? null : Number(host.clockSkewMs);
       }
     }
     return { units: new Map(units.map((row) => [row.name, row.unit])), hosts, tenants };

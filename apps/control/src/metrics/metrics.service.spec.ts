@@ -63,7 +63,7 @@ const report = (seq: number, tenant = 'torfaen') =>
 /** The dcm_ part of the exposition: process metrics (CPU, memory) differ from one scrape to the next. */
 const domainPart = (exposition: Buffer) => {
   const text = exposition.toString();
-  return text.slice(0, text.indexOf('# HELP dcm_capacity_forecast_days_until_full'));
+  return text.slice(0, text.indexOf('# HELP dcm_capacity_forecast_full_timestamp_seconds'));
 };
 
 describe(MetricsService.name, () => {

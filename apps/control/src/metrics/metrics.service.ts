@@ -96,12 +96,16 @@ export class MetricsService {
     family('dcm_host_last_report_timestamp_seconds', measurements, MEASUREMENT_SECTIONS.lastReport);
     family('dcm_host_cpu_usage_ratio', measurements, MEASUREMENT_SECTIONS.cpuUsage);
     family('dcm_host_load1', measurements, MEASUREMENT_SECTIONS.load1);
+    family('dcm_host_load5', measurements, MEASUREMENT_SECTIONS.load5);
+    family('dcm_host_load15', measurements, MEASUREMENT_SECTIONS.load15);
     family('dcm_host_memory_total_bytes', measurements, MEASUREMENT_SECTIONS.memoryTotal);
     family('dcm_host_memory_available_bytes', measurements, MEASUREMENT_SECTIONS.memoryAvailable);
     family('dcm_host_filesystem_size_bytes', measurements, MEASUREMENT_SECTIONS.filesystemSize);
+    family('dcm_host_filesystem_used_bytes', measurements, MEASUREMENT_SECTIONS.filesystemUsed);
     family('dcm_host_filesystem_avail_bytes', measurements, MEASUREMENT_SECTIONS.filesystemAvail);
     family('dcm_host_network_receive_bytes_total', measurements, MEASUREMENT_SECTIONS.networkReceive);
     family('dcm_host_network_transmit_bytes_total', measurements, MEASUREMENT_SECTIONS.networkTransmit);
+    family('dcm_agent_clock_skew_seconds', measurements, MEASUREMENT_SECTIONS.clockSkew);
     parts.push(Buffer.from(await this.processMetrics.text()));
     return parts;
   }
@@ -166,7 +170,7 @@ export class MetricsService {
     for (const row of rows) stored.set(row.hostId, row);
     for (const host of hosts) {
       const row = stored.get(host.id);
-      blocks.set(host.id, measurementBlock(host.name, host.lastReportAt!, readDigest(row?.digest ?? null, row?.report ?? null)));
+      blocks.set(host.id, measurementBlock(host.name, host.lastReportAt!, readDigest(row?.digest ?? null, row?.report ?? null), host.clockSkewMs ?? null));
     }
     return blocks;
   }

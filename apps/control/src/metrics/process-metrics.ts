@@ -1,14 +1,19 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { ENTRY_DROP_REASONS, EntryDropReason } from '@dcm/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ForecastBasis } from '../capacity/capacity.dto';
 import type { ProblemCode } from '../common/problem';
 import { METRIC_CATALOGUE, MetricDefinition, MetricName } from './metric-catalogue';
 
-/** How ingest answered reports: stored, ignored as a duplicate by seq, or refused (invalid, unknown agent, host gone). */
-export type AgentReportOutcome = 'accepted' | 'duplicate' | 'rejected';
+/**
+ * How ingest answered reports: stored, ignored as a duplicate by seq, rejected with its request (invalid, unknown
+ * agent, host gone), or refused on its own (outside the time window, a seq jump) while the rest of its batch was stored.
+ */
+export type AgentReportOutcome = 'accepted' | 'duplicate' | 'rejected' | 'refused';
 /** `admitted`, or the problem code of the refusal (QuotaExceeded, InsufficientCapacity, TenantFrozen, …). */
 export type AllocationOutcome = 'admitted' | ProblemCode;
 
-const AGENT_REPORT_OUTCOMES: readonly AgentReportOutcome[] = ['accepted', 'duplicate', 'rejected'];
+const AGENT_REPORT_OUTCOMES: readonly AgentReportOutcome[] = ['accepted', 'duplicate', 'rejected', 'refused'];
 /** Shown at 0 from the start, so that rate() and increase() see the first refusal of each kind. */
 const COMMON_ALLOCATION_OUTCOMES: readonly AllocationOutcome[] = ['admitted', 'QuotaExceeded', 'InsufficientCapacity', 'TenantFrozen'];
 /** Scheduler jobs take from milliseconds (liveness sweep) to minutes (downsampling a year of samples). */
@@ -33,13 +38,15 @@ function catalogued(name: MetricName): { name: string; help: string; labelNames:
 export class ProcessMetrics implements OnModuleDestroy {
   // Registered (and so written) in catalogue order.
   readonly registry = new Registry();
-  readonly forecast = new Gauge({ ...catalogued('dcm_capacity_forecast_days_until_full'), registers: [this.registry] });
+  readonly forecast = new Gauge({ ...catalogued('dcm_capacity_forecast_full_timestamp_seconds'), registers: [this.registry] });
   readonly agentReports = new Counter({ ...catalogued('dcm_agent_reports_total'), registers: [this.registry] });
+  readonly droppedEntries = new Counter({ ...catalogued('dcm_agent_report_entries_dropped_total'), registers: [this.registry] });
   readonly allocationRequests = new Counter({ ...catalogued('dcm_allocation_requests_total'), registers: [this.registry] });
   readonly jobDuration = new Histogram({ ...catalogued('dcm_scheduler_job_duration_seconds'), buckets: JOB_DURATION_BUCKETS, registers: [this.registry] });
 
   constructor() {
     for (const outcome of AGENT_REPORT_OUTCOMES) this.agentReports.inc({ outcome }, 0);
+    for (const reason of ENTRY_DROP_REASONS) this.droppedEntries.inc({ reason }, 0);
     for (const outcome of COMMON_ALLOCATION_OUTCOMES) this.allocationRequests.inc({ outcome }, 0);
     collectDefaultMetrics({ register: this.registry });
     for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
@@ -65,6 +72,11 @@ export class MetricsRecorder {
     if (count > 0) this.metrics.agentReports.inc({ outcome }, count);
   }
 
+  /** Entries of stored reports dropped, by reason. */
+  countDroppedEntries(dropped: ReadonlyMap<EntryDropReason, number>): void {
+    for (const [reason, count] of dropped) if (count > 0) this.metrics.droppedEntries.inc({ reason }, count);
+  }
+
   countAllocationRequest(outcome: AllocationOutcome): void {
     this.metrics.allocationRequests.inc({ outcome });
   }
@@ -75,16 +87,16 @@ export class MetricsRecorder {
 }
 
 /**
- * The capacity forecast as the forecast job last computed it on this replica: `set(site, resource, days)` after each
- * run, `null` when the class is not growing at the site (the series then disappears).
+ * The capacity forecast as the forecast job last computed it on this replica: `set(site, resource, basis, seconds)`
+ * after each run, `null` when the class is not filling on that basis at the site (the series then disappears).
  */
 @Injectable()
 export class ForecastGauge {
   constructor(private readonly metrics: ProcessMetrics) {}
 
-  set(site: string, resource: string, days: number | null): void {
-    if (days === null || !Number.isFinite(days)) this.metrics.forecast.remove({ site, resource });
-    else this.metrics.forecast.set({ site, resource }, days);
+  set(site: string, resource: string, basis: ForecastBasis, timestampSeconds: number | null): void {
+    if (timestampSeconds === null || !Number.isFinite(timestampSeconds)) this.metrics.forecast.remove({ site, resource, basis });
+    else this.metrics.forecast.set({ site, resource, basis }, timestampSeconds);
   }
 
   /** Forgets every series, for a job that recomputes all sites and classes and wants vanished ones gone. */

@@ -9,10 +9,13 @@ export interface ReportDigest {
   collectedAt: number | null;
   cpuUsageRatio: number | null;
   load1: number | null;
+  /** Absent from digests stored before it was exported. */
+  load5?: number | null;
+  load15?: number | null;
   memoryTotal: number | null;
   memoryAvailable: number | null;
-  /** [mountpoint, size, avail], each mountpoint once. */
-  filesystems: [string, number | null, number | null][];
+  /** [mountpoint, size, avail, used], each mountpoint once; used is absent from digests stored before it was exported. */
+  filesystems: [string, number | null, number | null, (number | null)?][];
   /** [device, received, transmitted], each device once. */
   network: [string, number | null, number | null][];
   /** [tenant slug, memory, storage used], for tenants with either measured. */
@@ -28,6 +31,8 @@ export const EMPTY_DIGEST: ReportDigest = {
   collectedAt: null,
   cpuUsageRatio: null,
   load1: null,
+  load5: null,
+  load15: null,
   memoryTotal: null,
   memoryAvailable: null,
   filesystems: [],
@@ -48,10 +53,11 @@ export function digestOf(report: unknown): ReportDigest {
   const filesystems = once(
     (Array.isArray(report.filesystems) ? report.filesystems : [])
       .filter((filesystem): filesystem is Json => isObject(filesystem) && typeof filesystem.mountpoint === 'string')
-      .map((filesystem): [string, number | null, number | null] => [
+      .map((filesystem): [string, number | null, number | null, number | null] => [
         filesystem.mountpoint as string,
         numberOrNull(filesystem.sizeBytes),
         numberOrNull(filesystem.availBytes),
+        numberOrNull(filesystem.usedBytes),
       ]),
   );
   const network = once(
@@ -72,6 +78,8 @@ export function digestOf(report: unknown): ReportDigest {
     collectedAt: Number.isFinite(collectedAt) ? collectedAt : null,
     cpuUsageRatio: numberOrNull(cpu.usageRatio),
     load1: numberOrNull(cpu.load1),
+    load5: numberOrNull(cpu.load5),
+    load15: numberOrNull(cpu.load15),
     memoryTotal: numberOrNull(memory.totalBytes),
     memoryAvailable: numberOrNull(memory.availableBytes),
     filesystems,

@@ -127,7 +127,8 @@ export class LeaderElection implements OnApplicationBootstrap, OnApplicationShut
     this.leading = leading;
     const message = leading ? 'this replica now runs the scheduler jobs' : 'this replica no longer runs the scheduler jobs';
     const details = { msg: message, replica: this.replica, leader: leading, reason };
-    if (leading) this.logger.log(details);
+    // Giving the jobs up at shutdown is the normal end of a replica, not a lost lock.
+    if (leading || this.stopped) this.logger.log(details);
     else this.logger.warn(details);
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AllocationEntity, TenantEntity, TenantState } from '@dcm/persistence';
+import { AllocationEntity, rawQuery, TenantEntity, TenantState } from '@dcm/persistence';
 import { DataSource, EntityManager, In } from 'typeorm';
 
 /** Tenants as stored. Methods take the transaction's EntityManager when they are part of one. */
@@ -32,5 +32,10 @@ export class TenantsRepository {
 
   countActiveAllocations(tenantId: string, manager: EntityManager = this.dataSource.manager): Promise<number> {
     return manager.countBy(AllocationEntity, { tenantId, status: 'active' });
+  }
+
+  /** Ends the tenant's bindings to hosts (PUT /v1/hosts/:name/tenants/:slug). */
+  async unbindHosts(tenantId: string, tx: EntityManager): Promise<void> {
+    await rawQuery(tx, 'DELETE FROM host_tenants WHERE tenant_id = ?', [tenantId]);
   }
 }

@@ -88,6 +88,8 @@ export class TenantsService {
       const before = toTenantResponse(tenant);
       const now = this.clock.now();
       Object.assign(tenant, { state: 'offboarded', offboardedAt: now, updatedAt: now });
+      // A binding lets a host's agent speak for the tenant: none outlives it.
+      await this.tenants.unbindHosts(tenant.id, tx);
       const saved = await this.tenants.save(tenant, tx);
       await this.auditLog.record(tx, { actor, action: 'tenant.offboard', subjectType: 'tenant', subject: slug, before, after: toTenantResponse(saved) });
       return saved;

@@ -1,0 +1,90 @@
+import { HOST_SERIES_BUDGET, MAX_SEQ_JUMP } from './constants';
+import { Report, ReportRefusal, TenantUse } from './schema';
+import { isCleanText } from './text';
+
+/** Why an entry of a report (a filesystem, an interface, a tenant's use) was dropped while the rest was stored. */
+export const ENTRY_DROP_REASONS = ['malformed-text', 'duplicate', 'label-too-long', 'series-budget', 'tenant-not-on-host', 'above-host-total'] as const;
+export type EntryDropReason = (typeof ENTRY_DROP_REASONS)[number];
+
+export interface ScreenedReport {
+  report: Report;
+  /** Entries dropped, by reason; empty when the report was kept whole. */
+  dropped: Map<EntryDropReason, number>;
+  /** Tenants whose entries were dropped because the host may not speak for them. */
+  foreignTenants: string[];
+}
+
+/**
+ * What control stores of a valid report: filesystems and interfaces with clean, unique names within the host's series
+ * budget, and use only for tenants the host may speak for (`mayReportFor`) that stays within what the same report
+ * says the host has (memory total; the size of its filesystems), per tenant and in sum. Each entry that breaks a
+ * rule is dropped on its own, so that one bad field never costs the rest of the report. The report is not changed.
+ */
+export function screenReport(report: Report, mayReportFor: (slug: string) => boolean): ScreenedReport {
+  const dropped = new Map<EntryDropReason, number>();
+  const drop = (reason: EntryDropReason) => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
+  const filesystems = keepNamed(report.filesystems, (fs) => [fs.mountpoint, fs.fstype], HOST_SERIES_BUDGET.filesystems, drop);
+  const network = keepNamed(report.network, (nic) => [nic.device], HOST_SERIES_BUDGET.interfaces, drop);
+  const storageSize = filesystems.reduce((total, fs) => total + fs.sizeBytes, 0);
+  const memorySize = report.memory.totalBytes;
+  const tenants: Record<string, TenantUse> = {};
+  const foreignTenants: string[] = [];
+  let memorySum = 0;
+  let storageSum = 0;
+  for (const [slug, use] of Object.entries(report.tenants)) {
+    if (!mayReportFor(slug)) {
+      foreignTenants.push(slug);
+      drop('tenant-not-on-host');
+      continue;
+    }
+    const memory = use.memoryBytes ?? 0;
+    const storage = use.storageUsedBytes ?? 0;
+    if (memorySum + memory > memorySize || storageSum + storage > storageSize) {
+      drop('above-host-total');
+      continue;
+    }
+    memorySum += memory;
+    storageSum += storage;
+    tenants[slug] = use;
+  }
+  if (dropped.size === 0) return { report, dropped, foreignTenants };
+  return { report: { ...report, filesystems, network, tenants }, dropped, foreignTenants };
+}
+
+/** Entries whose texts are clean, whose name (the first text) is short enough and not seen before, up to `budget`. */
+function keepNamed<T>(entries: T[], textsOf: (entry: T) => string[], budget: number, drop: (reason: EntryDropReason) => void): T[] {
+  const kept: T[] = [];
+  const names = new Set<string>();
+  for (const entry of entries) {
+    const texts = textsOf(entry);
+    const name = texts[0];
+    if (!texts.every(isCleanText)) drop('malformed-text');
+    else if (name.length > HOST_SERIES_BUDGET.labelLength) drop('label-too-long');
+    else if (names.has(name)) drop('duplicate');
+    else if (kept.length >= budget) drop('series-budget');
+    else {
+      names.add(name);
+      kept.push(entry);
+    }
+  }
+  return kept;
+}
+
+/** How far from control's clock a report's collectedAt may lie, in seconds. */
+export interface ReportWindow {
+  maxAheadSeconds: number;
+  maxBehindSeconds: number;
+}
+
+/**
+ * Why control refuses a report on its own, or null to store it: collected outside the window around control's clock
+ * (`now`), or a seq more than MAX_SEQ_JUMP beyond the agent's last stored one (`lastSeq`; 0 before its first report,
+ * whose seq sets the start: an agent keeps its seqs across enrolments).
+ */
+export function reportRefusal(report: Report, lastSeq: number, now: number, window: ReportWindow): ReportRefusal | null {
+  if (lastSeq > 0 && report.seq - lastSeq > MAX_SEQ_JUMP) return 'seq-jump';
+  const collectedAt = Date.parse(report.collectedAt);
+  if (collectedAt > now + window.maxAheadSeconds * 1000) return 'collected-too-far-ahead';
+  if (collectedAt < now - window.maxBehindSeconds * 1000) return 'collected-too-far-behind';
+  return null;
+}

@@ -1,0 +1,296 @@
+import { request } from 'node:http';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { IngestResponse, Report } from '@dcm/protocol';
+import { EnforcementService } from '../apps/control/src/enforcement/enforcement.service';
+import { RunningControl, startControl } from './support/control';
+import { createHost, createTenant, enrolAgent, expectStatus, hostFacts, setQuotas } from './support/facility';
+import { expectProblem } from './support/problems';
+import { aReport } from './support/reports';
+
+const GIB = 2 ** 30;
+const DAY_MS = 86_400_000;
+
+type Path = 'fast path' | 'framework';
+const PATHS: Path[] = ['fast path', 'framework'];
+
+/**
+ * Posts a body to an agent's report route: with a Content-Length (served by the fast path) or chunked (served by the
+ * framework). Every attack below is sent both ways and must be answered alike.
+ */
+function post(url: string, agent: Agent, body: unknown, path: Path): Promise<{ status: number; body: IngestResponse & { code?: string } }> {
+  const text = JSON.stringify(body);
+  const chunked = path === 'framework';
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      `${url}/v1/agents/${agent.agentId}/reports`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${agent.agentToken}`,
+          ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': Buffer.byteLength(text) }),
+        },
+      },
+      (incoming) => {
+        let answer = '';
+        incoming.setEncoding('utf8');
+        incoming.on('data', (chunk) => (answer += chunk));
+        incoming.on('end', () => resolve({ status: incoming.statusCode!, body: JSON.parse(answer) }));
+      },
+    );
+    outgoing.on('error', reject);
+    if (chunked) {
+      outgoing.write(text.slice(0, Math.floor(text.length / 2)));
+      outgoing.end(text.slice(Math.floor(text.length / 2)));
+    } else outgoing.end(text);
+  });
+}
+
+interface Agent {
+  agentId: string;
+  agentToken: string;
+  seq: number;
+}
+
+describe('agents speak only for their own host and its tenants (SQLite)', () => {
+  let control: RunningControl;
+  const agents = new Map<string, Agent>();
+
+  const enrol = async (hostname: string): Promise<Agent> => {
+    const enrolled = await enrolAgent(control.api, hostname);
+    const agent = { agentId: enrolled.agentId, agentToken: enrolled.agentToken, seq: 0 };
+    agents.set(hostname, agent);
+    return agent;
+  };
+  /** A report collected now (by control's clock), with the agent's next seq. */
+  const next = (agent: Agent, overrides: Partial<Report> = {}): Report => aReport(++agent.seq, { collectedAt: new Date().toISOString(), ...overrides });
+  const send = async (agent: Agent, body: unknown, path: Path) => expectStatus(post(control.url, agent, body, path), 200);
+  const host = (name: string) => expectStatus(control.api.get(`/v1/hosts/${name}`), 200);
+  const metrics = async () => {
+    const text = (await control.api.get('/metrics')).body as string;
+    return new Map(
+      text
+        .split('\n')
+        .filter((line) => line !== '' && !line.startsWith('#'))
+        .map((line) => [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))]),
+    );
+  };
+  const dropped = async (reason: string) => (await metrics()).get(`dcm_agent_report_entries_dropped_total{reason="${reason}"}`) ?? 0;
+  const tenantSamples = (slug: string) => {
+    const db = new Database(join(control.dataDir, 'dcm.sqlite'), { readonly: true });
+    try {
+      return db.prepare('SELECT s.memory_bytes, s.storage_used FROM tenant_samples s JOIN tenants t ON t.id = s.tenant_id WHERE t.slug = ?').all(slug) as {
+        memory_bytes: number | null;
+        storage_used: number | null;
+      }[];
+    } finally {
+      db.close();
+    }
+  };
+
+  beforeAll(async () => {
+    control = await startControl({ freezeGraceSeconds: 0, reportIntervalSeconds: 15 });
+    for (const slug of ['victim', 'torfaen']) {
+      await createTenant(control.api, slug);
+      await setQuotas(control.api, slug, { memory: '4GiB', storage: '10GiB', vcpu: 8 });
+    }
+    await enrol('blv-rogue');
+  });
+
+  afterAll(async () => {
+    await control?.close();
+  });
+
+  it('drops use reported for a tenant with no allocation or binding on the host: the victim is never over nor frozen, the rest is stored', async () => {
+    const rogue = agents.get('blv-rogue')!;
+    const droppedBefore = await dropped('tenant-not-on-host');
+    const forged = { victim: { memoryBytes: 400 * GIB, storageUsedBytes: 19_000 * GIB } };
+    for (const path of PATHS) {
+      const answer = await send(rogue, next(rogue, { tenants: forged }), path);
+      expect(answer).toMatchObject({ accepted: 1, refused: [], lastSeq: rogue.seq });
+    }
+    await expect(dropped('tenant-not-on-host')).resolves.toBe(droppedBefore + 2);
+    expect(tenantSamples('victim')).toEqual([]);
+    expect((await host('blv-rogue')).measurements).toMatchObject({ seq: rogue.seq, tenants: {}, memory: aReport(1).memory });
+
+    await control.app.get(EnforcementService).evaluate();
+    const victim = await expectStatus(control.api.get('/v1/tenants/victim'), 200);
+    expect(victim.state).toBe('active');
+    const quotas = (await expectStatus(control.api.get('/v1/tenants/victim/quotas'), 200)).quotas;
+    expect(quotas.memory).toMatchObject({ used: null, state: 'ok' });
+    expect(quotas.storage).toMatchObject({ used: null, state: 'ok' });
+  });
+
+  it('takes use for a tenant an operator bound to the host (audited) until unbound, and for one allocated there', async () => {
+    const rogue = agents.get('blv-rogue')!;
+    const bound = await expectStatus(control.api.put('/v1/hosts/blv-rogue/tenants/torfaen'), 200);
+    expect(bound.boundTenants).toEqual(['torfaen']);
+    await expectStatus(control.api.put('/v1/hosts/blv-rogue/tenants/torfaen'), 200); // again: no change
+    for (const path of PATHS) await send(rogue, next(rogue, { tenants: { torfaen: { memoryBytes: 5 * GIB } } }), path);
+    expect(tenantSamples('torfaen')).toEqual([{ memory_bytes: 5 * GIB, storage_used: null }]);
+    // What the victim would have suffered: measured use over the quota freezes (grace 0 here).
+    await control.app.get(EnforcementService).evaluate();
+    await expect(expectStatus(control.api.get('/v1/tenants/torfaen'), 200)).resolves.toMatchObject({ state: 'frozen' });
+
+    const unbound = await expectStatus(control.api.delete('/v1/hosts/blv-rogue/tenants/torfaen'), 200);
+    expect(unbound.boundTenants).toEqual([]);
+    expectProblem(await control.api.delete('/v1/hosts/blv-rogue/tenants/torfaen'), 404, 'NotFound');
+    expectProblem(await control.api.put('/v1/hosts/blv-rogue/tenants/no-such-tenant'), 404, 'NotFound');
+    const answer = await send(rogue, next(rogue, { tenants: { torfaen: { memoryBytes: 6 * GIB } } }), 'fast path');
+    expect(answer.accepted).toBe(1);
+    expect(tenantSamples('torfaen').map((row) => row.memory_bytes)).not.toContain(6 * GIB);
+
+    const events = (await expectStatus(control.api.get('/v1/audit?subjectType=host-tenant'), 200)) as { action: string; subject: string }[];
+    expect(events.map((event) => [event.action, event.subject])).toEqual([
+      ['host.unbind-tenant', 'blv-rogue/torfaen'],
+      ['host.bind-tenant', 'blv-rogue/torfaen'],
+    ]);
+
+    await createHost(control.api, 'blv-allocated', { vcpu: { total: 64 }, memory: { total: '512GiB' }, storage: { total: '20TiB' } });
+    await createTenant(control.api, 'monmouth');
+    await setQuotas(control.api, 'monmouth', { memory: '64GiB', vcpu: 8 });
+    await expectStatus(control.api.post('/v1/allocations', { tenant: 'monmouth', host: 'blv-allocated', resources: { vcpu: 2 } }), 201);
+    const allocated = await enrol('blv-allocated');
+    await send(allocated, next(allocated, { tenants: { monmouth: { memoryBytes: GIB }, victim: { memoryBytes: GIB } } }), 'framework');
+    expect(tenantSamples('monmouth')).toEqual([{ memory_bytes: GIB, storage_used: null }]);
+    expect(tenantSamples('victim')).toEqual([]);
+  });
+
+  it('refuses, on their own, reports collected in the year 9999 or long ago; an honest report then becomes the latest', async () => {
+    const agent = await enrol('blv-clock');
+    for (const path of PATHS) {
+      const honest = next(agent);
+      const future = next(agent, { collectedAt: '9999-12-31T23:59:59.000Z' });
+      const past = next(agent, { collectedAt: new Date(Date.now() - 8 * DAY_MS).toISOString() });
+      const answer = await send(agent, [honest, future, past], path);
+      expect(answer).toEqual({
+        accepted: 1,
+        duplicates: 0,
+        refused: [
+          { seq: future.seq, reason: 'collected-too-far-ahead' },
+          { seq: past.seq, reason: 'collected-too-far-behind' },
+        ],
+        lastSeq: honest.seq,
+        reportIntervalSeconds: 15,
+      });
+      const later = next(agent);
+      expect(await send(agent, later, path)).toMatchObject({ accepted: 1, refused: [], lastSeq: later.seq });
+      expect((await host('blv-clock')).measurements).toMatchObject({ seq: later.seq, collectedAt: later.collectedAt });
+    }
+    const series = await metrics();
+    expect(series.get('dcm_agent_reports_total{outcome="refused"}')).toBe(4);
+    const skew = series.get('dcm_agent_clock_skew_seconds{host="blv-clock"}')!;
+    expect(skew).toBeGreaterThanOrEqual(0);
+    expect(skew).toBeLessThan(60);
+
+    // A host whose clock runs an hour ahead: refused, and its skew shows it (negative: the host is ahead).
+    const ahead = next(agent, { collectedAt: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(await send(agent, ahead, 'fast path')).toMatchObject({ accepted: 0, refused: [{ seq: ahead.seq, reason: 'collected-too-far-ahead' }] });
+    expect((await metrics()).get('dcm_agent_clock_skew_seconds{host="blv-clock"}')).toBeLessThan(-3500);
+  });
+
+  it('refuses a seq more than 1,000,000 beyond the last without moving lastSeq, so that later reports are not duplicates', async () => {
+    const agent = await enrol('blv-seq');
+    await send(agent, next(agent), 'fast path');
+    const last = agent.seq;
+    for (const path of PATHS) {
+      const forged = aReport(last + 1_000_001, { collectedAt: new Date().toISOString() });
+      expect(await send(agent, forged, path)).toMatchObject({ accepted: 0, duplicates: 0, refused: [{ seq: forged.seq, reason: 'seq-jump' }], lastSeq: last });
+    }
+    const honest = next(agent);
+    expect(await send(agent, honest, 'framework')).toMatchObject({ accepted: 1, duplicates: 0, refused: [], lastSeq: honest.seq });
+    // Exactly 1,000,000 ahead is still taken.
+    const far = aReport(honest.seq + 1_000_000, { collectedAt: new Date().toISOString() });
+    expect(await send(agent, far, 'fast path')).toMatchObject({ accepted: 1, lastSeq: far.seq });
+  });
+
+  it('drops tenant use above what the same report says the host has, alone and in sum', async () => {
+    const agent = await enrol('blv-totals');
+    await expectStatus(control.api.put('/v1/hosts/blv-totals/tenants/victim'), 200);
+    await expectStatus(control.api.put('/v1/hosts/blv-totals/tenants/monmouth'), 200);
+    const before = await dropped('above-host-total');
+    const memory = { totalBytes: 64 * GIB, availableBytes: 32 * GIB };
+    for (const path of PATHS) {
+      // The filesystems of aReport add up to 20,781 GiB; memory is 64 GiB.
+      await send(agent, next(agent, { memory, tenants: { victim: { memoryBytes: 65 * GIB } } }), path);
+      await send(agent, next(agent, { memory, tenants: { victim: { storageUsedBytes: 30_000 * GIB } } }), path);
+      await send(agent, next(agent, { memory, tenants: { monmouth: { memoryBytes: 40 * GIB }, victim: { memoryBytes: 30 * GIB } } }), path);
+    }
+    await expect(dropped('above-host-total')).resolves.toBe(before + 6);
+    expect(tenantSamples('victim')).toEqual([]);
+    expect((await host('blv-totals')).measurements.tenants).toEqual({ monmouth: { memoryBytes: 40 * GIB } });
+  });
+
+  it('drops a filesystem or interface with text that is not well-formed or has control characters, and stores the rest', async () => {
+    const agent = await enrol('blv-text');
+    const before = await dropped('malformed-text');
+    const fs = (mountpoint: string, fstype = 'ext4') => ({ mountpoint, fstype, sizeBytes: GIB, usedBytes: 0, availBytes: GIB });
+    for (const path of PATHS) {
+      const report = next(agent, {
+        // Two mountpoints that differ only in lone surrogates would encode to the same UTF-8: duplicate series.
+        filesystems: [fs('/'), fs('/data\ud800'), fs('/data\udbff'), fs('/nul\u0000'), fs('/var', 'ext4\r\nX: 1')],
+        network: [
+          { device: 'eth0', rxBytesTotal: 1, txBytesTotal: 1 },
+          { device: 'eth\u001b[31m', rxBytesTotal: 1, txBytesTotal: 1 },
+        ],
+      });
+      expect(await send(agent, report, path)).toMatchObject({ accepted: 1, refused: [] });
+    }
+    await expect(dropped('malformed-text')).resolves.toBe(before + 10);
+    const measurements = (await host('blv-text')).measurements;
+    expect(measurements.filesystems.map((kept: { mountpoint: string }) => kept.mountpoint)).toEqual(['/']);
+    expect(measurements.network.map((kept: { device: string }) => kept.device)).toEqual(['eth0']);
+    const series = [...(await metrics()).keys()].filter((key) => key.includes('host="blv-text"'));
+    expect(series.filter((key) => key.startsWith('dcm_host_filesystem_size_bytes'))).toEqual([
+      'dcm_host_filesystem_size_bytes{host="blv-text",mountpoint="/"}',
+    ]);
+  });
+
+  it('leaves no binding behind when the tenant is offboarded or the host decommissioned', async () => {
+    const bindings = () => {
+      const db = new Database(join(control.dataDir, 'dcm.sqlite'), { readonly: true });
+      try {
+        return (
+          db
+            .prepare(
+              'SELECT h.name AS host, t.slug AS tenant FROM host_tenants b JOIN hosts h ON h.id = b.host_id JOIN tenants t ON t.id = b.tenant_id ORDER BY 1, 2',
+            )
+            .all() as {
+            host: string;
+            tenant: string;
+          }[]
+        ).map((row) => `${row.host}/${row.tenant}`);
+      } finally {
+        db.close();
+      }
+    };
+    await createTenant(control.api, 'leaving');
+    await createHost(control.api, 'blv-retiring', { vcpu: { total: 8 } });
+    for (const [host, tenant] of [
+      ['blv-retiring', 'leaving'],
+      ['blv-retiring', 'victim'],
+      ['blv-rogue', 'leaving'],
+    ]) {
+      await expectStatus(control.api.put(`/v1/hosts/${host}/tenants/${tenant}`), 200);
+    }
+    expect(bindings()).toEqual(expect.arrayContaining(['blv-retiring/leaving', 'blv-retiring/victim', 'blv-rogue/leaving']));
+
+    await expectStatus(control.api.delete('/v1/tenants/leaving'), 200);
+    expect(bindings().filter((binding) => binding.endsWith('/leaving'))).toEqual([]);
+    await expectStatus(control.api.delete('/v1/hosts/blv-retiring'), 200);
+    expect(bindings().filter((binding) => binding.startsWith('blv-retiring/'))).toEqual([]);
+  });
+
+  it('refuses an enrolment whose facts carry control characters or lone surrogates', async () => {
+    for (const facts of [hostFacts('blv-bad-1', { os: 'Debian\r\n' }), hostFacts('blv-bad-1', { storage: [{ mountpoint: '/srv\udc00', sizeBytes: GIB }] })]) {
+      const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
+      expectProblem(
+        await control.api.post('/v1/agents/enrol', { joinToken: join.token, hostname: 'blv-bad-1', facts }, { token: null }),
+        400,
+        'ValidationFailed',
+      );
+    }
+    expectProblem(await control.api.get('/v1/hosts/blv-bad-1'), 404, 'NotFound');
+  });
+});
