@@ -35,73 +35,116 @@ type Operation =
   | { op: 'allocation.create'; slug: string; vcpu: number; memoryGiB?: number; host?: string }
   | { op: 'allocation.release'; index: number }
   | { op: 'token.create'; role: string; slug: string }
-  | { op: 'token.revoke'; index: number };
-// Tenant bindings (PUT/DELETE /v1/hosts/:name/tenants/:slug) join here, in `operations` and in `perform`, once they exist.
+  | { op: 'token.revoke'; index: number }
+  | { op: 'tenant.bind' | 'tenant.unbind'; name: string; slug: string };
 
 const slug = fc.constantFrom(...SLUGS);
 const hostName = fc.constantFrom(...HOSTS);
 const index = fc.nat({ max: 20 });
+/** Offboarding and decommissioning are rarer: a slug or host name is never used again after them. */
 const operations: fc.Arbitrary<Operation> = fc.oneof(
-  fc.record({
-    op: fc.constant('tenant.create' as const),
-    slug,
-    isolation: fc.constantFrom('shared', 'dedicated'),
-    classification: fc.constantFrom('OFFICIAL', 'OFFICIAL-SENSITIVE'),
-  }),
-  fc.record(
-    {
-      op: fc.constant('tenant.update' as const),
+  {
+    arbitrary: fc.record({
+      op: fc.constant('tenant.create' as const),
       slug,
-      name: fc.constantFrom('Council', 'Borough', 'Authority'),
-      contact: fc.constantFrom('ops@example.org', 'it@example.org'),
-    },
-    { requiredKeys: ['op', 'slug'] },
-  ),
-  fc.record({ op: fc.constant('tenant.offboard' as const), slug }),
-  fc.record({
-    op: fc.constant('quotas.set' as const),
-    slug,
-    quotas: fc.record({ vcpu: fc.integer({ min: 0, max: 64 }), memory: fc.integer({ min: 0, max: 256 }).map((gib) => gib * GIB) }, { requiredKeys: [] }),
-  }),
-  fc.record({ op: fc.constant('grant.create' as const), slug, vcpu: fc.integer({ min: 1, max: 16 }) }),
-  fc.record({ op: fc.constant('grant.revoke' as const), index }),
-  fc.record({
-    op: fc.constant('host.create' as const),
-    name: hostName,
-    vcpu: fc.integer({ min: 8, max: 64 }),
-    memoryGiB: fc.integer({ min: 16, max: 512 }),
-    status: fc.constantFrom('up', 'maintenance'),
-  }),
-  fc.record(
-    {
-      op: fc.constant('host.update' as const),
+      isolation: fc.constantFrom('shared', 'dedicated'),
+      classification: fc.constantFrom('OFFICIAL', 'OFFICIAL-SENSITIVE'),
+    }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.record(
+      {
+        op: fc.constant('tenant.update' as const),
+        slug,
+        name: fc.constantFrom('Council', 'Borough', 'Authority'),
+        contact: fc.constantFrom('ops@example.org', 'it@example.org'),
+      },
+      { requiredKeys: ['op', 'slug'] },
+    ),
+    weight: 4,
+  },
+  { arbitrary: fc.record({ op: fc.constant('tenant.offboard' as const), slug }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant('quotas.set' as const),
+      slug,
+      quotas: fc.record({ vcpu: fc.integer({ min: 0, max: 64 }), memory: fc.integer({ min: 0, max: 256 }).map((gib) => gib * GIB) }, { requiredKeys: [] }),
+    }),
+    weight: 4,
+  },
+  { arbitrary: fc.record({ op: fc.constant('grant.create' as const), slug, vcpu: fc.integer({ min: 1, max: 16 }) }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant('grant.revoke' as const), index }), weight: 4 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant('host.create' as const),
       name: hostName,
+      vcpu: fc.integer({ min: 8, max: 64 }),
+      memoryGiB: fc.integer({ min: 16, max: 512 }),
       status: fc.constantFrom('up', 'maintenance'),
-      rack: fc.constantFrom('a01', 'b07'),
-      labels: fc.constantFrom<Record<string, string>>({}, { model: 'R760' }),
-      dedicatedTenant: fc.option(slug, { nil: null }),
-    },
-    { requiredKeys: ['op', 'name'] },
-  ),
-  fc.record({ op: fc.constant('host.decommission' as const), name: hostName }),
-  fc.record({
-    op: fc.constant('inventory.set' as const),
-    name: hostName,
-    resourceClass: fc.constantFrom('vcpu', 'memory'),
-    total: fc.integer({ min: 8, max: 128 }),
-    reserved: fc.integer({ min: 0, max: 4 }),
-    allocationRatio: fc.constantFrom(1, 2, 4),
-  }),
-  fc.record(
-    { op: fc.constant('allocation.create' as const), slug, vcpu: fc.integer({ min: 1, max: 8 }), memoryGiB: fc.integer({ min: 1, max: 8 }), host: hostName },
-    { requiredKeys: ['op', 'slug', 'vcpu'] },
-  ),
-  fc.record({ op: fc.constant('allocation.release' as const), index }),
-  fc.record({ op: fc.constant('token.create' as const), role: fc.constantFrom('viewer', 'operator', 'tenant'), slug }),
-  fc.record({ op: fc.constant('token.revoke' as const), index }),
+    }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.record(
+      {
+        op: fc.constant('host.update' as const),
+        name: hostName,
+        status: fc.constantFrom('up', 'maintenance'),
+        rack: fc.constantFrom('a01', 'b07'),
+        labels: fc.constantFrom<Record<string, string>>({}, { model: 'R760' }),
+        dedicatedTenant: fc.option(slug, { nil: null }),
+      },
+      { requiredKeys: ['op', 'name'] },
+    ),
+    weight: 4,
+  },
+  { arbitrary: fc.record({ op: fc.constant('host.decommission' as const), name: hostName }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant('inventory.set' as const),
+      name: hostName,
+      resourceClass: fc.constantFrom('vcpu', 'memory'),
+      total: fc.integer({ min: 8, max: 128 }),
+      reserved: fc.integer({ min: 0, max: 4 }),
+      allocationRatio: fc.constantFrom(1, 2, 4),
+    }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.record(
+      { op: fc.constant('allocation.create' as const), slug, vcpu: fc.integer({ min: 1, max: 8 }), memoryGiB: fc.integer({ min: 1, max: 8 }), host: hostName },
+      { requiredKeys: ['op', 'slug', 'vcpu'] },
+    ),
+    weight: 4,
+  },
+  { arbitrary: fc.record({ op: fc.constant('allocation.release' as const), index }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant('token.create' as const), role: fc.constantFrom('viewer', 'operator', 'tenant'), slug }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant('token.revoke' as const), index }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constantFrom('tenant.bind' as const, 'tenant.unbind' as const), name: hostName, slug }), weight: 4 },
 );
 
+/**
+ * The operation with its tenant and host names made the run's own: runs share one control, and a slug or host name
+ * once offboarded or decommissioned stays taken, so each run starts with fresh ones (and the log holds every run).
+ */
+function inRun(operation: Operation, run: number): Operation {
+  const renamed: Record<string, unknown> = { ...operation };
+  for (const field of ['slug', 'name', 'host', 'dedicatedTenant'] as const) {
+    if (typeof renamed[field] === 'string') renamed[field] = `${renamed[field] as string}-r${run}`;
+  }
+  return renamed as Operation;
+}
+
 /** Ids the API handed out during the runs, so that later operations can name them. */
+/** Each run starts from tenants with quotas and hosts, so that most random operations find something to change. */
+const SETUP: Operation[] = [
+  ...SLUGS.map((slug, at): Operation => ({ op: 'tenant.create', slug, isolation: at === 0 ? 'dedicated' : 'shared', classification: 'OFFICIAL' })),
+  ...SLUGS.map((slug): Operation => ({ op: 'quotas.set', slug, quotas: { vcpu: 64, memory: 256 * GIB } })),
+  ...HOSTS.map((name): Operation => ({ op: 'host.create', name, vcpu: 64, memoryGiB: 256, status: 'up' })),
+];
+
+let runs = 0;
 const seen = { grants: [] as { slug: string; id: string }[], allocations: [] as string[], tokens: [] as string[] };
 const pick = <T>(list: T[], at: number): T | undefined => (list.length === 0 ? undefined : list[at % list.length]);
 
@@ -193,6 +236,12 @@ async function perform(api: ApiClient, operation: Operation, now: number): Promi
       if (id) await call(api.delete(`/v1/tokens/${id}`));
       return;
     }
+    case 'tenant.bind':
+      await call(api.put(`/v1/hosts/${operation.name}/tenants/${operation.slug}`));
+      return;
+    case 'tenant.unbind':
+      await call(api.delete(`/v1/hosts/${operation.name}/tenants/${operation.slug}`));
+      return;
   }
 }
 
@@ -246,6 +295,10 @@ async function currentState(api: ApiClient): Promise<ReplayedState> {
       ),
     };
   }
+  for (const name of Object.keys(state.hosts)) {
+    const bound: string[] = (await api.get(`/v1/hosts/${name}`)).body.boundTenants;
+    if (bound.length > 0) state.bindings[name] = [...bound].sort();
+  }
   for (const allocation of (await api.get('/v1/allocations?limit=1000')).body) {
     state.allocations[allocation.id] = { tenant: allocation.tenant, host: allocation.host, resources: allocation.resources };
   }
@@ -262,7 +315,7 @@ describe('audit log replay', () => {
 
   beforeAll(async () => {
     // The scheduler stays out of the way (no enforcement pass, no grant expiry); retention is run by hand below.
-    control = await startControl({ enforcementIntervalSeconds: 3600, auditRetentionDays: 30 });
+    control = await startControl({ enforcementIntervalSeconds: 3600, auditRetentionDays: 30, rateLimitPerMinute: 0 });
     now = Date.now();
     jest.spyOn(control.app.get(Clock), 'now').mockImplementation(() => new Date(now));
   });
@@ -275,7 +328,8 @@ describe('audit log replay', () => {
   it('gives exactly the current records, whatever sequence of changes was made through the API', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(operations, { minLength: 5, maxLength: 30 }), async (sequence) => {
-        for (const operation of sequence) await perform(control.api, operation, now);
+        const run = ++runs;
+        for (const operation of [...SETUP, ...sequence]) await perform(control.api, inRun(operation, run), now);
         const [events, current] = [await auditLog(control.api), await currentState(control.api)];
         expect(replay(events)).toEqual(current);
         await expect(control.api.get('/v1/audit/verify')).resolves.toMatchObject({ body: { intact: true, continuous: true } });
@@ -287,11 +341,12 @@ describe('audit log replay', () => {
   it('still does after retention dropped the start of the log: from the state the prune recorded at its cut', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(operations, { minLength: 5, maxLength: 20 }), async (sequence) => {
-        for (const operation of sequence) await perform(control.api, operation, now);
+        const run = ++runs;
+        for (const operation of [...SETUP, ...sequence]) await perform(control.api, inRun(operation, run), now);
         now += 40 * DAY; // everything so far falls out of the 30-day retention, and every grant expires
         await control.app.get(GrantsService).expire();
         await control.app.get(AuditService).applyRetention();
-        for (const operation of sequence.slice(0, 5)) await perform(control.api, operation, now);
+        for (const operation of sequence.slice(0, 5)) await perform(control.api, inRun(operation, run), now);
         const events = await auditLog(control.api);
         expect(events[0].seq).toBeGreaterThan(1);
         expect(replay(events)).toEqual(await currentState(control.api));

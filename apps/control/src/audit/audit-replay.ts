@@ -1,7 +1,7 @@
 /**
  * What the audit log says the records are: replaying it from empty (or from the state a retention prune recorded at
- * its cut) gives the tenants, quotas, grants, hosts with their operator-set inventories, active allocations and API
- * tokens as they are now. Agent-measured totals, host liveness and enforcement states are measurements, not replayed.
+ * its cut) gives the tenants, quotas, grants, hosts with their operator-set inventories, tenant bindings, active
+ * allocations and API tokens as they are now. Agent-measured totals, host liveness and enforcement states are measurements, not replayed.
  */
 export interface ReplayedState {
   tenants: Record<string, { name: unknown; contact: unknown; isolation: unknown; classification: unknown; state: unknown }>;
@@ -13,6 +13,8 @@ export interface ReplayedState {
   /** Active allocations. */
   allocations: Record<string, { tenant: unknown; host: unknown; resources: unknown }>;
   tokens: Record<string, { kind: unknown; role: unknown; tenant: unknown; revoked: boolean }>;
+  /** Tenants bound to hosts (PUT /v1/hosts/:name/tenants/:slug), per host name: the tenants' slugs. */
+  bindings: Record<string, string[]>;
 }
 
 export interface ReplayedHost {
@@ -48,7 +50,7 @@ export const PRUNE_ACTION = 'audit.prune';
 type Fields = Record<string, unknown>;
 
 export function emptyState(): ReplayedState {
-  return { tenants: {}, quotas: {}, grants: {}, hosts: {}, allocations: {}, tokens: {} };
+  return { tenants: {}, quotas: {}, grants: {}, hosts: {}, allocations: {}, tokens: {}, bindings: {} };
 }
 
 const dedicatedTenantOf = (host: Fields): unknown => ('dedicatedTenant' in host ? host.dedicatedTenant : (host.dedicatedTenantId ?? null));
@@ -70,6 +72,8 @@ export function replayEvent(state: ReplayedState, event: ReplayEvent): void {
       const { name, contact, isolation, classification, state: tenantState } = after;
       state.tenants[subject] = { name, contact, isolation, classification, state: tenantState };
       state.quotas[subject] ??= {};
+      // Offboarding unbinds the tenant from every host.
+      if (tenantState === 'offboarded') for (const host of Object.keys(state.bindings)) unbind(state, host, subject);
       return;
     }
     case 'tenant.frozen':
@@ -107,7 +111,9 @@ export function replayEvent(state: ReplayedState, event: ReplayEvent): void {
       return;
     }
     case 'host.decommission':
+      // Decommissioning unbinds every tenant from the host.
       delete state.hosts[subject];
+      delete state.bindings[subject];
       return;
     case 'inventory.set': {
       const host = state.hosts[subject];
@@ -130,10 +136,25 @@ export function replayEvent(state: ReplayedState, event: ReplayEvent): void {
     case 'token.revoke':
       if (state.tokens[subject]) state.tokens[subject].revoked = true;
       return;
-    // Tenant bindings (PUT/DELETE /v1/hosts/:name/tenants/:slug) join the state here once they are audited.
+    case 'host.bind-tenant': {
+      const host = String(after.host);
+      state.bindings[host] = [...new Set([...(state.bindings[host] ?? []), String(after.tenant)])].sort();
+      return;
+    }
+    case 'host.unbind-tenant': {
+      const before = (event.before ?? {}) as Fields;
+      unbind(state, String(before.host), String(before.tenant));
+      return;
+    }
     default:
       return;
   }
+}
+
+function unbind(state: ReplayedState, host: string, tenant: string): void {
+  const tenants = (state.bindings[host] ?? []).filter((slug) => slug !== tenant);
+  if (tenants.length > 0) state.bindings[host] = tenants;
+  else delete state.bindings[host];
 }
 
 /** The state a retention prune recorded at its cut, if it recorded one. */
