@@ -106,6 +106,8 @@ export class AuditService implements OnModuleInit {
       if (anchor) anchored ??= page.find((event) => event.seq === anchor.seq)?.hash ?? null;
       afterSeq = page[page.length - 1].seq;
     }
+    // An anchor at the last event a prune dropped is checked against the hash the prune recorded.
+    if (anchor && anchored === null && first && anchor.seq < first.seq) anchored = (await this.pruneRecordThrough(anchor.seq))?.lastHash ?? null;
     const anchorCheck: AnchorCheck | null = anchor && {
       ...anchor,
       result: anchored !== null ? (anchored === anchor.hash ? 'matches' : 'differs') : first && anchor.seq < first.seq ? 'pruned' : 'missing',
@@ -167,9 +169,15 @@ export class AuditService implements OnModuleInit {
 
   /** The dropped event the first kept one must follow, as the latest retention record says; null if none says so. */
   private async anchorFor(firstSeq: number): Promise<{ seq: number; hash: string } | null> {
+    const record = await this.pruneRecordThrough(firstSeq - 1);
+    return record && { seq: record.throughSeq, hash: record.lastHash };
+  }
+
+  /** The latest retention record of a prune that dropped events through `seq`. */
+  private async pruneRecordThrough(seq: number): Promise<PruneRecord | null> {
     for (const pruning of await this.repository.prunings()) {
-      const record = JSON.parse(pruning.after ?? 'null') as PruneRecord | null;
-      if (record?.throughSeq === firstSeq - 1) return { seq: record.throughSeq, hash: record.lastHash };
+      const record = parseJson(pruning.after) as PruneRecord | null;
+      if (record?.throughSeq === seq) return record;
     }
     return null;
   }
