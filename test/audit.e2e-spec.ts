@@ -83,6 +83,22 @@ describe('audit log', () => {
     expect(byAction['token.create']).toMatchObject({ subject: viewer.id, after: { role: 'viewer', name: 'grafana' } });
   });
 
+  it("records a quota change's real before: the limits the tenant had, not the new ones", async () => {
+    await createTenant(control.api, 'newport');
+    await setQuotas(control.api, 'newport', { vcpu: 32, memory: '64GiB' });
+    await setQuotas(control.api, 'newport', { vcpu: 40, memory: '64GiB' });
+    await setQuotas(control.api, 'newport', { vcpu: 40 });
+    const changes = await events('?subject=newport&action=quota.set');
+    expect(changes.map((event: { before: unknown; after: unknown }) => [event.before, event.after])).toEqual([
+      [{ vcpu: 40, memory: 64 * GIB }, { vcpu: 40 }],
+      [
+        { vcpu: 32, memory: 64 * GIB },
+        { vcpu: 40, memory: 64 * GIB },
+      ],
+      [{}, { vcpu: 32, memory: 64 * GIB }],
+    ]);
+  });
+
   it('records nothing for a refused change', async () => {
     const before = (await events())[0].seq;
     expectProblem(await control.api.post('/v1/tenants', { slug: 'torfaen', name: 'again' }), 409, 'Conflict');
@@ -134,10 +150,30 @@ describe('audit log', () => {
   it('verifies an intact chain, and names the first event altered, removed or forged in the database', async () => {
     const intact = await verify();
     const count = (await events('?limit=1000')).length;
-    expect(intact).toEqual({ intact: true, checked: count, firstSeq: 1, lastSeq: count, firstBroken: null });
+    expect(intact).toMatchObject({
+      intact: true,
+      checked: count,
+      firstSeq: 1,
+      lastSeq: count,
+      firstBroken: null,
+      continuous: true,
+      firstDiscontinuity: null,
+      unkeyedUntilSeq: null,
+    });
 
     tamper('UPDATE audit_events SET "after" = ? WHERE seq = 3', JSON.stringify({ vcpu: 1600, memory: 64 * GIB }));
-    await expect(verify()).resolves.toMatchObject({ intact: false, checked: 2, firstBroken: { seq: 3, reason: expect.stringMatching(/altered/) } });
+    await expect(verify()).resolves.toMatchObject({
+      intact: false,
+      checked: 2,
+      firstBroken: { seq: 3, reason: expect.stringMatching(/altered/) },
+      lastSeq: count,
+    });
+  });
+
+  it('says where the log ends even when its very first event is broken', async () => {
+    const count = (await events('?limit=1000')).length;
+    tamper('UPDATE audit_events SET actor = ? WHERE seq = 1', 'token:someone-else');
+    await expect(verify()).resolves.toMatchObject({ intact: false, checked: 0, firstSeq: 1, lastSeq: count, firstBroken: { seq: 1 } });
   });
 
   it('names the gap when an event is deleted', async () => {
@@ -164,6 +200,7 @@ describe('audit log', () => {
       jest.spyOn(clock, 'now').mockImplementation(() => new Date(start));
       await createTenant(retained.api, 'old-one');
       await createTenant(retained.api, 'old-two');
+      const oldAnchor = await expectStatus(retained.api.get('/v1/audit/anchor'), 200);
       jest.spyOn(clock, 'now').mockImplementation(() => new Date(start + 20 * DAY));
       await createTenant(retained.api, 'recent');
       jest.spyOn(clock, 'now').mockImplementation(() => new Date(start + 40 * DAY));
@@ -175,13 +212,19 @@ describe('audit log', () => {
         'tenant.create recent',
       ]);
       expect(kept[0]).toMatchObject({ actor: 'system:audit-retention', after: { throughSeq: 2 } });
-      await expect(expectStatus(retained.api.get('/v1/audit/verify'), 200)).resolves.toEqual({
+      await expect(expectStatus(retained.api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({
         intact: true,
         checked: 2,
         firstSeq: 3,
         lastSeq: 4,
         firstBroken: null,
       });
+
+      // An anchor at the cut is checked against the hash the prune recorded; one before it cannot be checked any more.
+      const verifyAt = (seq: number, hash: string) => expectStatus(retained.api.get(`/v1/audit/verify?anchorSeq=${seq}&anchorHash=${hash}`), 200);
+      await expect(verifyAt(oldAnchor.seq, oldAnchor.hash)).resolves.toMatchObject({ intact: true, anchor: { seq: 2, result: 'matches' } });
+      await expect(verifyAt(oldAnchor.seq, 'f'.repeat(64))).resolves.toMatchObject({ intact: false, anchor: { seq: 2, result: 'differs' } });
+      await expect(verifyAt(1, oldAnchor.hash)).resolves.toMatchObject({ intact: true, anchor: { seq: 1, result: 'pruned' } });
 
       // Deleting the oldest kept event as well is not retention: verify says so.
       const database = new Database(join(retained.dataDir, 'dcm.sqlite'));

@@ -135,6 +135,12 @@ describe('dcm apply -f (CLI)', () => {
     expect((await control.api.get('/v1/tenants/monmouthshire/quotas')).body.quotas.memory.limit).toBe(3584 * GiB);
     expect((await control.api.get('/v1/hosts/blv-c02')).body.inventories.memory.reserved).toBe(64 * GiB);
     expect((await dcm('apply', '-f', path)).stdout).toBe('nothing to change\n');
+
+    // The audit log has the quota as it was before, not the new limit twice.
+    const [quotaChange] = (await control.api.get('/v1/audit?subject=monmouthshire&action=quota.set&limit=1')).body;
+    expect(quotaChange.before.memory).toBe(3 * TiB);
+    expect(quotaChange.after.memory).toBe(3584 * GiB);
+    await expect(control.api.get('/v1/audit/verify')).resolves.toMatchObject({ body: { intact: true, continuous: true } });
   });
 
   it('draws a progress bar on a terminal, and prints what it did after it', async () => {

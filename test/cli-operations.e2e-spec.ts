@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { rawQuery } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
 import { parse } from 'yaml';
@@ -17,6 +20,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
   /** Control's clock: fixed while the reports are set up and read, the real time otherwise. */
   let now: number | null = at('2026-10-01T00:00:00Z');
   let allocationId: string;
+  let scratch: string;
   const dcm = (...args: string[]) => runCli(args, { HOME: '/nonexistent', DCM_URL: control.url, DCM_TOKEN: control.adminToken });
   const json = async (...args: string[]) => {
     const result = await dcm(...args, '-o', 'json');
@@ -26,6 +30,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
 
   beforeAll(async () => {
     requireBuiltCli();
+    scratch = mkdtempSync(join(tmpdir(), 'dcm-cli-ops-'));
     control = await startControl({ showbackPrices: { currency: 'GBP', vcpu: 0.02, memory: 0.005 } });
     jest.spyOn(control.app.get(Clock), 'now').mockImplementation(() => new Date(now ?? Date.now()));
     dataSource = control.app.get(DataSource);
@@ -41,6 +46,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
   afterAll(async () => {
     jest.restoreAllMocks();
     await control?.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
   describe('hosts', () => {
@@ -347,6 +353,32 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
       expect(result.stdout).toMatch(/host\.update\s+host\/blv-c01\s+.*status: up → maintenance/);
     });
 
+    it('takes an anchor to a file, and verifies against it: intact at first, exit 1 once the newest events are cut off', async () => {
+      const taken = await dcm('audit', 'anchor');
+      expect(taken).toMatchObject({ code: 0, stderr: '' });
+      const anchor = JSON.parse(taken.stdout);
+      expect(anchor).toEqual({ seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/), at: expect.any(String) });
+      const file = join(scratch, 'audit-anchor.json');
+      writeFileSync(file, taken.stdout);
+      await createTenant(control.api, 'anchor-later');
+
+      const matches = await dcm('audit', 'verify', '--anchor', file);
+      expect(matches).toMatchObject({ code: 0, stderr: '' });
+      expect(matches.stdout).toMatch(new RegExp(`^Anchor:\\s+${anchor.seq}: matches$`, 'm'));
+
+      await rawQuery(dataSource.manager, 'DELETE FROM audit_events WHERE seq >= ?', [anchor.seq]);
+      expect((await dcm('audit', 'verify')).code).toBe(0);
+      const cut = await dcm('audit', 'verify', '--anchor', file);
+      expect(cut.code).toBe(1);
+      expect(cut.stdout).toMatch(new RegExp(`^Anchor:\\s+${anchor.seq}: missing$`, 'm'));
+      expect(cut.stderr).toContain(`the anchored event ${anchor.seq} is gone`);
+
+      writeFileSync(file, '{"seq": "one"}');
+      const bad = await dcm('audit', 'verify', '--anchor', file);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('is not an anchor written by "dcm audit anchor"');
+    });
+
     it('verifies the hash chain, and exits 1 naming the first broken event once a record is altered', async () => {
       const intact = await dcm('audit', 'verify');
       expect(intact).toMatchObject({ code: 0, stderr: '' });
@@ -383,6 +415,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
       ['audit'],
       ['audit', 'list'],
       ['audit', 'verify'],
+      ['audit', 'anchor'],
     ]) {
       const result = await dcm(...command, '--help');
       expect(result.code).toBe(0);

@@ -157,6 +157,7 @@ describe('access matrix: every route × every kind of caller', () => {
 
     'GET /v1/audit': { access: 'viewer', ok: 200, request: async () => ({ path: '/v1/audit' }) },
     'GET /v1/audit/verify': { access: 'viewer', ok: 200, request: async () => ({ path: '/v1/audit/verify' }) },
+    'GET /v1/audit/anchor': { access: 'viewer', ok: 200, request: async () => ({ path: '/v1/audit/anchor' }) },
     'GET /v1/resource-classes': { access: 'viewer', ok: 200, request: async () => ({ path: '/v1/resource-classes' }) },
     'PUT /v1/resource-classes/:name': {
       access: 'operator',

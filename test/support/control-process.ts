@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ApiClient } from './api-client';
+import { TEST_AUDIT_KEY } from './postgres';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -25,6 +26,7 @@ export function spawnControl(options: { port: number; dataDir: string; adminToke
       DCM_PORT: String(options.port),
       DCM_DATA_DIR: options.dataDir,
       DCM_ADMIN_TOKEN: options.adminToken,
+      ...(options.env?.DCM_DATABASE_URL?.startsWith('postgres') ? { DCM_AUDIT_KEY: TEST_AUDIT_KEY } : {}),
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,6 +6,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createControlApp } from '../../apps/control/src/bootstrap';
 import { controlConfig } from '../../apps/control/src/config/control-config';
 import { ApiClient } from './api-client';
+import { withTestAuditKey } from './postgres';
 
 export interface RunningControl {
   url: string;
@@ -17,10 +18,13 @@ export interface RunningControl {
   close(): Promise<void>;
 }
 
-/** Starts the real control application on a random port, on a fresh temporary SQLite file unless databaseUrl is given. */
+/**
+ * Starts the real control application on a random port, on a fresh temporary SQLite file unless databaseUrl is given
+ * (then with the test audit key, unless auditKey is given, even as undefined).
+ */
 export async function startControl(settings: Record<string, unknown> = {}): Promise<RunningControl> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dcm-test-'));
-  const config = controlConfig({ dataDir, port: 0, logLevel: 'silent', ...settings });
+  const config = controlConfig({ dataDir, port: 0, logLevel: 'silent', ...withTestAuditKey(settings) });
   const app = await createControlApp(config);
   let adminToken: string;
   let url: string;

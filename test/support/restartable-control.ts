@@ -6,6 +6,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createControlApp } from '../../apps/control/src/bootstrap';
 import { controlConfig } from '../../apps/control/src/config/control-config';
 import { ApiClient } from './api-client';
+import { withTestAuditKey } from './postgres';
 
 /** A control on a data directory the test owns, so that it can be stopped and started again on the same files. */
 export interface ControlProcess {
@@ -30,7 +31,7 @@ export function removeDataDir(dataDir: string): void {
 
 /** Starts the real control application on a random port over an existing data directory. */
 export async function bootControl(dataDir: string, settings: Record<string, unknown> = {}): Promise<ControlProcess> {
-  const app = await createControlApp(controlConfig({ dataDir, port: 0, logLevel: 'silent', ...settings }));
+  const app = await createControlApp(controlConfig({ dataDir, port: 0, logLevel: 'silent', ...withTestAuditKey(settings) }));
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (error) {

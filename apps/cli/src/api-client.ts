@@ -257,6 +257,14 @@ export interface AuditEvent {
   after: Record<string, unknown> | null;
   prevHash: string;
   hash: string;
+  keyId: string | null;
+}
+
+/** The chain's head, to keep elsewhere: `dcm audit anchor > FILE`, later `dcm audit verify --anchor FILE`. */
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+  at: string;
 }
 
 export interface AuditQuery {
@@ -276,6 +284,12 @@ export interface AuditVerification {
   firstSeq: number | null;
   lastSeq: number | null;
   firstBroken: { seq: number; reason: string } | null;
+  unkeyedUntilSeq: number | null;
+  keys: { id: string; events: number; firstSeq: number; lastSeq: number; available: boolean }[];
+  unverifiable: { events: number; firstSeq: number } | null;
+  anchor: { seq: number; hash: string; result: 'matches' | 'differs' | 'missing' | 'pruned' } | null;
+  continuous: boolean;
+  firstDiscontinuity: { seq: number; subjectType: string; subject: string; aspect: string; reason: string } | null;
 }
 
 export interface Grant {
@@ -411,8 +425,11 @@ export class DcmApiClient {
   listAudit(query: AuditQuery = {}): Promise<AuditEvent[]> {
     return this.request('GET', '/v1/audit', { query: { ...query } });
   }
-  verifyAudit(): Promise<AuditVerification> {
-    return this.request('GET', '/v1/audit/verify');
+  verifyAudit(anchor?: Pick<AuditAnchor, 'seq' | 'hash'>): Promise<AuditVerification> {
+    return this.request('GET', '/v1/audit/verify', { query: anchor ? { anchorSeq: anchor.seq, anchorHash: anchor.hash } : {} });
+  }
+  auditAnchor(): Promise<AuditAnchor> {
+    return this.request('GET', '/v1/audit/anchor');
   }
 
   listGrants(tenant: string, all = false): Promise<Grant[]> {

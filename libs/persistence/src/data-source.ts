@@ -23,6 +23,7 @@ import { AuditAndGrants1732694400000 } from './migrations/1732694400000-audit-an
 import { InventoryVersions1732780800000 } from './migrations/1732780800000-inventory-versions';
 import { AgentTrust1732867200000 } from './migrations/1732867200000-agent-trust';
 import { HostOwnership1732953600000 } from './migrations/1732953600000-host-ownership';
+import { AuditKeys1733126400000 } from './migrations/1733126400000-audit-keys';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -57,6 +58,7 @@ export const MIGRATIONS = [
   InventoryVersions1732780800000,
   AgentTrust1732867200000,
   HostOwnership1732953600000,
+  AuditKeys1733126400000,
 ];
 
 export type SqliteSynchronous = 'normal' | 'full';

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createControlApp } from '../../../apps/control/src/bootstrap';
 import { controlConfig } from '../../../apps/control/src/config/control-config';
+import { withTestAuditKey } from '../../support/postgres';
 import { serveChild } from './child';
 
 export interface ControlServerDetails {
@@ -21,7 +22,7 @@ export interface ControlServerDetails {
 serveChild(async () => {
   const settings = JSON.parse(process.env.BENCH_CONTROL_SETTINGS ?? '{}') as Record<string, unknown>;
   const dataDir = (settings.dataDir as string | undefined) ?? mkdtempSync(join(tmpdir(), 'dcm-bench-'));
-  const config = controlConfig({ logLevel: 'warn', ...settings, dataDir, host: '127.0.0.1', port: 0 });
+  const config = controlConfig({ logLevel: 'warn', ...withTestAuditKey(settings), dataDir, host: '127.0.0.1', port: 0 });
   const app = await createControlApp(config);
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { dialectOf, rawQuery } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
-import { GENESIS_HASH, hashEvent } from './audit-chain';
+import { CHECKPOINT_ACTION, GENESIS_HASH, hashEvent } from './audit-chain';
+import { AuditKeyring } from './audit-keyring';
 
 /** Who made a change: `token:<id>` for a token's holder, `system:<job>` for the scheduler. */
 export type Actor = `token:${string}` | `system:${string}`;
@@ -25,18 +26,55 @@ export interface AuditEntry {
 const CHAIN_LOCK = 4242003;
 
 /**
- * Appends events to the hash-chained audit log inside the caller's transaction, so that an event exists exactly when
- * its change was committed. Each event's seq and prevHash follow the head of the chain as the transaction sees it;
- * writers are serialised (SQLite has one writer; PostgreSQL takes CHAIN_LOCK until commit), so the chain never forks.
+ * Appends events to the keyed hash chain of the audit log inside the caller's transaction, so that an event exists
+ * exactly when its change was committed. Each event's seq and prevHash follow the head of the chain as the transaction
+ * sees it; writers are serialised (SQLite has one writer; PostgreSQL takes CHAIN_LOCK until commit), so the chain never
+ * forks. Each event carries an HMAC under the keyring's current key, and that key's id.
  */
 @Injectable()
 export class AuditLog {
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly keyring: AuditKeyring,
+  ) {}
 
   async record(tx: EntityManager, ...entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    const head = await this.lockHead(tx);
+    await this.append(tx, head, entries);
+  }
+
+  /**
+   * Seals a chain whose newest event is unkeyed (written before the chain was keyed): appends a keyed checkpoint, so
+   * that from it on nothing can be rewritten without the key. Returns the last unkeyed seq, or null if none was sealed.
+   */
+  async sealUnkeyed(tx: EntityManager): Promise<number | null> {
+    const head = await this.lockHead(tx);
+    if (!head || head.keyId !== null) return null;
+    const unkeyedThroughSeq = Number(head.seq);
+    await this.append(tx, head, [
+      {
+        actor: 'system:audit-key',
+        action: CHECKPOINT_ACTION,
+        subjectType: 'audit',
+        subject: 'audit-log',
+        after: { unkeyedThroughSeq, unkeyedHeadHash: head.hash, keyId: this.keyring.current.id },
+      },
+    ]);
+    return unkeyedThroughSeq;
+  }
+
+  private async lockHead(tx: EntityManager): Promise<{ seq: unknown; hash: string; keyId: string | null } | undefined> {
     if (dialectOf(tx) === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-    const [head] = await rawQuery<{ seq: unknown; hash: string }>(tx, 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+    const [head] = await rawQuery<{ seq: unknown; hash: string; keyId: string | null }>(
+      tx,
+      'SELECT seq, hash, key_id AS "keyId" FROM audit_events ORDER BY seq DESC LIMIT 1',
+    );
+    return head;
+  }
+
+  private async append(tx: EntityManager, head: { seq: unknown; hash: string } | undefined, entries: AuditEntry[]): Promise<void> {
+    const { id: keyId, secret } = this.keyring.current;
     let seq = head ? Number(head.seq) : 0;
     let prevHash = head?.hash ?? GENESIS_HASH;
     const at = this.clock.now();
@@ -52,12 +90,13 @@ export class AuditLog {
         before: entry.before === undefined || entry.before === null ? null : JSON.stringify(entry.before),
         after: entry.after === undefined || entry.after === null ? null : JSON.stringify(entry.after),
         prevHash,
+        keyId,
       };
-      const hash = hashEvent(event);
+      const hash = hashEvent(event, secret);
       await rawQuery(
         tx,
-        'INSERT INTO audit_events (seq, at, actor, action, subject_type, subject, "before", "after", prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [seq, at.getTime(), event.actor, event.action, event.subjectType, event.subject, event.before, event.after, prevHash, hash],
+        'INSERT INTO audit_events (seq, at, actor, action, subject_type, subject, "before", "after", prev_hash, hash, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [seq, at.getTime(), event.actor, event.action, event.subjectType, event.subject, event.before, event.after, prevHash, hash, keyId],
       );
       prevHash = hash;
     }

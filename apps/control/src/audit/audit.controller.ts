@@ -3,7 +3,14 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { RequireRole } from '../auth/principal';
 import { parseInstant } from '../common/instant';
 import { Problems } from '../common/problem';
-import { AuditEventResponseDto, AuditQueryDto, AuditVerificationResponseDto, toAuditEventResponse } from './audit.dto';
+import {
+  AuditAnchorResponseDto,
+  AuditEventResponseDto,
+  AuditQueryDto,
+  AuditVerificationResponseDto,
+  AuditVerifyQueryDto,
+  toAuditEventResponse,
+} from './audit.dto';
 import { AuditService } from './audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/paging';
 
@@ -41,9 +48,21 @@ export class AuditController {
   }
 
   @Get('verify')
-  @ApiOperation({ summary: 'Recompute the hash chain over every kept event; names the first event that breaks it' })
+  @ApiOperation({
+    summary:
+      "Recompute the keyed hash chain over every kept event and check that each event's before continues its subject's last after; names the first event that breaks either. With anchorSeq and anchorHash, also checks that the anchored event is still there, unchanged",
+  })
   @ApiOkResponse({ type: AuditVerificationResponseDto })
-  verify(): Promise<AuditVerificationResponseDto> {
-    return this.audit.verify();
+  verify(@Query() query: AuditVerifyQueryDto): Promise<AuditVerificationResponseDto> {
+    if ((query.anchorSeq === undefined) !== (query.anchorHash === undefined))
+      throw Problems.validation('anchorSeq and anchorHash go together: give both or neither');
+    return this.audit.verify(query.anchorSeq === undefined ? null : { seq: query.anchorSeq, hash: query.anchorHash! });
+  }
+
+  @Get('anchor')
+  @ApiOperation({ summary: "The chain's head (seq, hash, at), to keep elsewhere and verify against later: cutting off newer events then shows" })
+  @ApiOkResponse({ type: AuditAnchorResponseDto })
+  anchor(): Promise<AuditAnchorResponseDto> {
+    return this.audit.anchor();
   }
 }

@@ -51,6 +51,27 @@ export class AuditQueryDto {
   limit?: number;
 }
 
+export class AuditVerifyQueryDto {
+  @ApiPropertyOptional({ description: 'The seq of an anchor taken earlier (GET /v1/audit/anchor); with anchorHash' })
+  @OptionalNotNull()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  anchorSeq?: number;
+
+  @ApiPropertyOptional({ description: 'The hash of the anchor taken earlier; with anchorSeq' })
+  @OptionalNotNull()
+  @Matches(/^[0-9a-f]{64}$/, { message: 'anchorHash must be the 64 lower-case hex digits of an anchor' })
+  anchorHash?: string;
+}
+
+export class AuditAnchorResponseDto {
+  @ApiProperty({ example: 4711, description: 'The newest event' }) seq: number;
+  @ApiProperty({ description: 'Its hash' }) hash: string;
+  @ApiProperty({ example: '2026-11-23T10:00:00.000Z', description: 'When it was written' }) at: string;
+}
+
 export class AuditEventResponseDto {
   @ApiProperty({ example: 42 }) seq: number;
   @ApiProperty({ example: '2026-11-23T10:00:00.000Z' }) at: string;
@@ -60,8 +81,10 @@ export class AuditEventResponseDto {
   @ApiProperty({ example: 'torfaen' }) subject: string;
   @ApiProperty({ nullable: true, type: Object, description: 'The subject before the change' }) before: unknown;
   @ApiProperty({ nullable: true, type: Object, description: 'The subject after the change' }) after: unknown;
-  @ApiProperty({ description: 'SHA-256 of the previous event' }) prevHash: string;
-  @ApiProperty({ description: 'SHA-256 of this event (its fields and prevHash)' }) hash: string;
+  @ApiProperty({ description: 'The hash of the previous event' }) prevHash: string;
+  @ApiProperty({ description: 'HMAC-SHA256 of this event (its fields, keyId and prevHash) under its key; SHA-256 if it is unkeyed' }) hash: string;
+  @ApiProperty({ nullable: true, type: String, description: "The id of the HMAC's key; null for an event written before the chain was keyed" })
+  keyId: string | null;
 }
 
 export class ChainBreakDto {
@@ -69,13 +92,53 @@ export class ChainBreakDto {
   @ApiProperty() reason: string;
 }
 
+export class KeyUseDto {
+  @ApiProperty() id: string;
+  @ApiProperty({ description: 'Events signed with it' }) events: number;
+  @ApiProperty() firstSeq: number;
+  @ApiProperty() lastSeq: number;
+  @ApiProperty({ description: 'Whether control holds it (DCM_AUDIT_KEY or DCM_AUDIT_KEYRING), and so could check its events' }) available: boolean;
+}
+
+export class UnverifiableDto {
+  @ApiProperty() events: number;
+  @ApiProperty() firstSeq: number;
+}
+
+export class AnchorCheckDto {
+  @ApiProperty() seq: number;
+  @ApiProperty() hash: string;
+  @ApiProperty({
+    enum: ['matches', 'differs', 'missing', 'pruned'],
+    description: 'matches: the event is there, unchanged; differs: it was changed; missing: it is gone (the log was cut); pruned: retention dropped it',
+  })
+  result: string;
+}
+
+export class DiscontinuityDto {
+  @ApiProperty() seq: number;
+  @ApiProperty() subjectType: string;
+  @ApiProperty() subject: string;
+  @ApiProperty({ example: 'quota:vcpu', description: 'details, quota:<class>, inventory:<class>, state, agent, …' }) aspect: string;
+  @ApiProperty() reason: string;
+}
+
 export class AuditVerificationResponseDto {
-  @ApiProperty({ description: 'Whether every kept event follows from the one before it' }) intact: boolean;
-  @ApiProperty({ description: 'Events checked and found in order' }) checked: number;
+  @ApiProperty({ description: 'Whether every kept event follows from the one before it, every hash was checked, and the anchor (if given) matches' })
+  intact: boolean;
+  @ApiProperty({ description: 'Events checked and found in order before the first break' }) checked: number;
   @ApiProperty({ nullable: true, type: Number }) firstSeq: number | null;
-  @ApiProperty({ nullable: true, type: Number }) lastSeq: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'The newest event' }) lastSeq: number | null;
   @ApiProperty({ nullable: true, type: ChainBreakDto, description: 'The first event that does not follow from the one before it' })
   firstBroken: ChainBreakDto | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'The log starts with events written before the chain was keyed, up to this one' })
+  unkeyedUntilSeq: number | null;
+  @ApiProperty({ type: [KeyUseDto], description: 'The keys that signed the log' }) keys: KeyUseDto[];
+  @ApiProperty({ nullable: true, type: UnverifiableDto, description: 'Events under keys control does not hold: not checked' })
+  unverifiable: UnverifiableDto | null;
+  @ApiProperty({ nullable: true, type: AnchorCheckDto }) anchor: AnchorCheckDto | null;
+  @ApiProperty({ description: "Whether every event's before continues the last after of the same subject and aspect" }) continuous: boolean;
+  @ApiProperty({ nullable: true, type: DiscontinuityDto }) firstDiscontinuity: DiscontinuityDto | null;
 }
 
 export function toAuditEventResponse(event: AuditEventEntity): AuditEventResponseDto {
@@ -90,5 +153,6 @@ export function toAuditEventResponse(event: AuditEventEntity): AuditEventRespons
     after: event.after === null ? null : JSON.parse(event.after),
     prevHash: event.prevHash,
     hash: event.hash,
+    keyId: event.keyId,
   };
 }

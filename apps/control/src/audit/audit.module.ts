@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditEnforcementSink } from './audit-enforcement-sink';
+import { CONTROL_CONFIG } from '../config/control-config';
+import { AuditKeyring } from './audit-keyring';
 import { AuditLog } from './audit-log';
 import { AuditController } from './audit.controller';
 import { AuditRepository } from './audit.repository';
@@ -9,7 +11,14 @@ import { AuditService } from './audit.service';
 /** The tamper-evident audit log: feature modules import it to record their changes through AuditLog. */
 @Module({
   controllers: [AuditController],
-  providers: [AuditLog, AuditRepository, AuditService, AuditScheduler, AuditEnforcementSink],
+  providers: [
+    { provide: AuditKeyring, inject: [CONTROL_CONFIG], useFactory: AuditKeyring.fromConfig },
+    AuditLog,
+    AuditRepository,
+    AuditService,
+    AuditScheduler,
+    AuditEnforcementSink,
+  ],
   exports: [AuditLog, AuditEnforcementSink],
 })
 export class AuditModule {}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEventEntity } from '@dcm/persistence';
+import { PRUNE_ACTION } from './audit-replay';
 import { Between, DataSource, EntityManager, FindOptionsWhere, LessThan, LessThanOrEqual, MoreThan, MoreThanOrEqual } from 'typeorm';
 
 export interface AuditFilter {
@@ -32,17 +33,21 @@ export class AuditRepository {
   }
 
   /** Events in chain order from `afterSeq` on, one page at a time (verification walks the whole log this way). */
-  page(afterSeq: number, size: number): Promise<AuditEventEntity[]> {
-    return this.dataSource.manager.find(AuditEventEntity, { where: { seq: MoreThan(afterSeq) }, order: { seq: 'ASC' }, take: size });
+  page(afterSeq: number, size: number, manager: EntityManager = this.dataSource.manager): Promise<AuditEventEntity[]> {
+    return manager.find(AuditEventEntity, { where: { seq: MoreThan(afterSeq) }, order: { seq: 'ASC' }, take: size });
   }
 
-  first(): Promise<AuditEventEntity | null> {
-    return this.dataSource.manager.findOne(AuditEventEntity, { where: {}, order: { seq: 'ASC' } });
+  first(manager: EntityManager = this.dataSource.manager): Promise<AuditEventEntity | null> {
+    return manager.findOne(AuditEventEntity, { where: {}, order: { seq: 'ASC' } });
+  }
+
+  head(): Promise<AuditEventEntity | null> {
+    return this.dataSource.manager.findOne(AuditEventEntity, { where: {}, order: { seq: 'DESC' } });
   }
 
   /** The retention records that say which events were dropped on purpose, newest first. */
   prunings(): Promise<AuditEventEntity[]> {
-    return this.dataSource.manager.find(AuditEventEntity, { where: { action: 'audit.prune' }, order: { seq: 'DESC' } });
+    return this.dataSource.manager.find(AuditEventEntity, { where: { action: PRUNE_ACTION }, order: { seq: 'DESC' } });
   }
 
   /** The newest event older than `cutoff`, if any: retention drops it and everything before it. */

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError, controlConfig, loadControlConfig } from './control-config';
 
+const AUDIT_SECRET = 'q1bM0p6Jc8vS5o0n6vQ2l2Jx0Vb1S4fK7yN3tWc9ZrE=';
+const OLDER_SECRET = 'Xw3c0Jk9Lp2Qr5St8Uv1Wx4Yz7Ab0Cd3Ef6Gh9Ij2Kl=';
+
 describe(loadControlConfig.name, () => {
   const yamlFile = (text: string) => {
     const path = join(mkdtempSync(join(tmpdir(), 'dcm-config-')), 'dcm.yaml');
@@ -34,8 +37,32 @@ describe(loadControlConfig.name, () => {
     expect(sut.databaseUrl).toBe('sqlite:/var/lib/dcm/dcm.sqlite');
   });
 
-  it('accepts a PostgreSQL URL', () => {
-    expect(loadControlConfig({ DCM_DATABASE_URL: 'postgres://dcm@db:5432/dcm' }).databaseUrl).toBe('postgres://dcm@db:5432/dcm');
+  it('accepts a PostgreSQL URL with the audit key every replica shares', () => {
+    expect(loadControlConfig({ DCM_DATABASE_URL: 'postgres://dcm@db:5432/dcm', DCM_AUDIT_KEY: AUDIT_SECRET }).databaseUrl).toBe('postgres://dcm@db:5432/dcm');
+  });
+
+  it('refuses PostgreSQL without DCM_AUDIT_KEY', () => {
+    expect(() => loadControlConfig({ DCM_DATABASE_URL: 'postgres://dcm@db:5432/dcm' })).toThrow(/DCM_AUDIT_KEY \(auditKey\): is required with PostgreSQL/);
+  });
+
+  it('reads the audit key and the keyring of older ones, with ids given or derived from the secret', () => {
+    const sut = loadControlConfig({ DCM_AUDIT_KEY: `2026b:${AUDIT_SECRET}`, DCM_AUDIT_KEYRING: `${OLDER_SECRET}, 2025:${'ab'.repeat(32)}` });
+    expect(sut.auditKey).toEqual({ id: '2026b', secret: AUDIT_SECRET });
+    expect(sut.auditKeyring).toEqual([
+      { id: expect.stringMatching(/^[0-9a-f]{12}$/), secret: OLDER_SECRET },
+      { id: '2025', secret: 'ab'.repeat(32) },
+    ]);
+    expect(loadControlConfig({ DCM_AUDIT_KEY: OLDER_SECRET }).auditKey?.id).toBe(sut.auditKeyring[0].id);
+  });
+
+  it('refuses a short audit key, a bad key id and a key id used twice, without echoing the secret', () => {
+    const run = () => loadControlConfig({ DCM_AUDIT_KEY: 'a:short-secret', DCM_AUDIT_KEYRING: `bad!:${OLDER_SECRET} a:${OLDER_SECRET}` });
+    expect(run).toThrow(/DCM_AUDIT_KEY \(auditKey\): must be \[<id>:\]<secret>, the secret at least 32 random bytes/);
+    expect(run).toThrow(/DCM_AUDIT_KEYRING \(auditKeyring.0\): the key id/);
+    expect(run).not.toThrow(/short-secret/);
+    expect(() => loadControlConfig({ DCM_AUDIT_KEY: `a:${AUDIT_SECRET}`, DCM_AUDIT_KEYRING: `a:${OLDER_SECRET}` })).toThrow(
+      /DCM_AUDIT_KEYRING \(auditKeyring\): names a key id twice/,
+    );
   });
 
   it('names every bad setting in one error', () => {

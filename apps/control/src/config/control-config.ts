@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { isValidResourceClassName } from '@dcm/domain';
+import { isPostgresUrl } from '@dcm/persistence';
 import { z } from 'zod';
+import { AuditKey, parseAuditKey } from './audit-keys';
 import { readTlsCredentials, TlsCredentials } from './tls-credentials';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -34,6 +36,8 @@ export const ENVIRONMENT_VARIABLES = {
   DCM_LEADER_INTERVAL_S: 'leaderIntervalSeconds',
   DCM_RATE_LIMIT_PER_MINUTE: 'rateLimitPerMinute',
   DCM_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
+  DCM_AUDIT_KEY: 'auditKey',
+  DCM_AUDIT_KEYRING: 'auditKeyring',
 } as const;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -55,6 +59,15 @@ const showbackPrices = z
     if (classes.length === 0) context.addIssue({ code: 'custom', message: 'must price at least one resource class, e.g. vcpu: 0.02' });
   })
   .transform(({ currency, ...perUnitHour }) => ({ currency, perUnitHour: perUnitHour as Record<string, number> }));
+
+const auditKey = z.string().transform((text, context): AuditKey => {
+  const key = parseAuditKey(text);
+  if (typeof key === 'string') context.addIssue({ code: 'custom', message: key });
+  return key as AuditKey;
+});
+
+/** Older keys, for verifying only: a list in YAML, or separated by commas or spaces in DCM_AUDIT_KEYRING. */
+const auditKeyring = z.union([z.string().transform((text) => text.split(/[\s,]+/).filter((part) => part !== '')), z.array(z.string())]).pipe(z.array(auditKey));
 
 export type ShowbackPrices = z.output<typeof showbackPrices>;
 
@@ -92,8 +105,22 @@ const schema = z
     /** Unset: audit events are kept for ever. */
     auditRetentionDays: integer(1, 100 * 366).optional(),
     showbackPrices: showbackPrices.optional(),
+    /** The current key of the audit chain's HMAC; unset on SQLite: generated into <dataDir>/audit.key. */
+    auditKey: auditKey.optional(),
+    auditKeyring: auditKeyring.default([]),
   })
   .strict()
+  .refine((config) => config.auditKey !== undefined || !isPostgresUrl(config.databaseUrl ?? ''), {
+    path: ['auditKey'],
+    message: 'is required with PostgreSQL (DCM_DATABASE_URL): every replica must sign the audit log with the same key, kept outside the database',
+  })
+  .refine(
+    (config) => {
+      const ids = [...(config.auditKey ? [config.auditKey.id] : []), ...config.auditKeyring.map((key) => key.id)];
+      return new Set(ids).size === ids.length;
+    },
+    { path: ['auditKeyring'], message: 'names a key id twice (DCM_AUDIT_KEY included): give each key its own id' },
+  )
   .refine((config) => config.sampleRetentionDays > config.sampleRawDays, {
     path: ['sampleRetentionDays'],
     message: 'must be longer than sampleRawDays (DCM_SAMPLE_RAW_DAYS)',
@@ -127,7 +154,7 @@ export function controlConfig(settings: Record<string, unknown> = {}): ControlCo
     throw new ConfigurationError(
       result.error.issues.map((issue) => {
         const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)');
-        const variable = settingNames[key];
+        const variable = settingNames[key] ?? settingNames[String(issue.path[0])];
         return `${variable ? `${variable} (${key})` : key}: ${issue.message}`;
       }),
     );

@@ -15,7 +15,8 @@ import { ParsedInventory, parseInventoryInput } from './inventory-input';
 import { PlacementCatalog } from './placement-catalog';
 
 /** What the audit log keeps of a host: what operators set, not what agents report. */
-function auditedHost(host: HostEntity): Record<string, unknown> {
+/** `dedicatedTenant`: the slug, as the API shows it (the id alone could not be replayed into what the API shows). */
+function auditedHost(host: HostEntity, dedicatedTenant: string | null): Record<string, unknown> {
   return {
     name: host.name,
     site: host.site,
@@ -23,6 +24,7 @@ function auditedHost(host: HostEntity): Record<string, unknown> {
     labels: host.labels,
     accreditation: host.accreditation,
     dedicatedTenantId: host.dedicatedTenantId,
+    dedicatedTenant,
     status: host.status,
     accepted: host.accepted,
   };
@@ -101,7 +103,13 @@ export class HostsService {
         Object.entries(inventories).map(([resourceClass, figures]) => this.inventoryEntity(host.id, resourceClass, figures, 0, null, now)),
         tx,
       );
-      await this.auditLog.record(tx, { actor, action: 'host.create', subjectType: 'host', subject: host.name, after: { ...auditedHost(host), inventories } });
+      await this.auditLog.record(tx, {
+        actor,
+        action: 'host.create',
+        subjectType: 'host',
+        subject: host.name,
+        after: { ...auditedHost(host, input.dedicatedTenant ?? null), inventories },
+      });
       return host;
     });
     await this.catalog.refreshHost(host.id);
@@ -111,13 +119,15 @@ export class HostsService {
   async update(name: string, changes: UpdateHostDto, actor: Actor): Promise<HostResponseDto> {
     const host = await this.unitOfWork.run(async (tx) => {
       const host = await this.requireHost(name, tx);
-      const before = auditedHost(host);
+      const dedicatedBefore = await this.dedicatedTenantOf(host);
+      const before = auditedHost(host, dedicatedBefore);
       const { dedicatedTenant, ...rest } = changes;
       Object.assign(host, Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)));
       if (dedicatedTenant !== undefined) host.dedicatedTenantId = dedicatedTenant === null ? null : (await this.requireTenant(dedicatedTenant, tx)).id;
       await this.refuseIfAllocationsWouldBreakRules(host, tx);
       host.updatedAt = this.clock.now();
-      await this.auditLog.record(tx, { actor, action: 'host.update', subjectType: 'host', subject: name, before, after: auditedHost(host) });
+      const after = auditedHost(host, dedicatedTenant === undefined ? dedicatedBefore : dedicatedTenant);
+      await this.auditLog.record(tx, { actor, action: 'host.update', subjectType: 'host', subject: name, before, after });
       return this.hosts.saveHost(host, tx);
     });
     await this.catalog.refreshHost(host.id);
@@ -205,7 +215,8 @@ export class HostsService {
       Object.assign(host, { decommissionedAt: now, updatedAt: now });
       // A binding lets the host's agent speak for a tenant: none outlives the host.
       await this.hosts.unbindTenants({ hostId: host.id }, tx);
-      await this.auditLog.record(tx, { actor, action: 'host.decommission', subjectType: 'host', subject: name, before: auditedHost(host) });
+      const before = auditedHost(host, await this.dedicatedTenantOf(host));
+      await this.auditLog.record(tx, { actor, action: 'host.decommission', subjectType: 'host', subject: name, before });
       return this.hosts.saveHost(host, tx);
     });
     await this.catalog.refreshHost(host.id);
@@ -220,6 +231,11 @@ export class HostsService {
     const host = await this.hosts.findLiveByName(name, tx);
     if (!host) throw Problems.notFound(`host ${name}`);
     return host;
+  }
+
+  private async dedicatedTenantOf(host: HostEntity): Promise<string | null> {
+    if (!host.dedicatedTenantId) return null;
+    return (await this.tenants.slugsByIds([host.dedicatedTenantId])).get(host.dedicatedTenantId) ?? null;
   }
 
   private async requireTenant(slug: string, tx: EntityManager): Promise<TenantEntity> {

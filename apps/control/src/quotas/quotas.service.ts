@@ -50,6 +50,8 @@ export class QuotasService {
           resources: stillHeld,
         });
       }
+      // Taken before the entities below are updated in place: they are the same objects.
+      const before = Object.fromEntries(current.map((quota) => [quota.resourceClass, quota.limit]));
       const now = this.clock.now();
       const byClass = new Map(current.map((quota) => [quota.resourceClass, quota]));
       // A new quota starts `ok` (nothing allocated yet); from then on only the enforcement job moves its state.
@@ -70,7 +72,7 @@ export class QuotasService {
         action: 'quota.set',
         subjectType: 'tenant',
         subject: slug,
-        before: Object.fromEntries(current.map((quota) => [quota.resourceClass, quota.limit])),
+        before,
         after: limits,
       });
     });

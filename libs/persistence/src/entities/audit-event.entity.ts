@@ -2,8 +2,9 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintNumber, epochMillis } from '../transformers';
 
 /**
- * One change, kept for the record. Events form a hash chain: `hash` covers this event's fields and `prevHash`, the
- * hash of the event before it, so that altering, removing or reordering any stored event shows on verification.
+ * One change, kept for the record. Events form a keyed hash chain: `hash` is an HMAC, under the key `keyId` names (kept
+ * outside the database), of this event's fields and `prevHash`, the hash of the event before it, so that altering,
+ * removing or reordering any stored event shows on verification, even to someone who can write the database.
  * `before` and `after` are stored as the exact JSON text that was hashed.
  */
 @Entity('audit_events')
@@ -43,4 +44,8 @@ export class AuditEventEntity {
 
   @Column({ type: 'varchar', length: 64 })
   hash: string;
+
+  /** The key of the HMAC; null for an event written before the chain was keyed (a plain SHA-256 then). */
+  @Column({ name: 'key_id', type: 'varchar', length: 32, nullable: true })
+  keyId: string | null;
 }
