@@ -10,7 +10,13 @@ const DAY_MS = 86_400_000;
 
 /** An existing facility, written as the schema before HostOwnership1732953600000 held it. */
 async function seedBeforeMigration(url: string): Promise<void> {
-  const before = new DataSource({ ...dataSourceOptions({ url }), migrations: MIGRATIONS.slice(0, -1) } as ConstructorParameters<typeof DataSource>[0]);
+  const before = new DataSource({
+    ...dataSourceOptions({ url }),
+    migrations: MIGRATIONS.slice(
+      0,
+      MIGRATIONS.findIndex((migration) => migration.name === 'HostOwnership1732953600000'),
+    ),
+  } as ConstructorParameters<typeof DataSource>[0]);
   await before.initialize();
   await before.runMigrations({ transaction: 'each' });
   const manager = before.manager;

@@ -43,6 +43,7 @@ function keyFile(dataDir: string): AuditKey {
   const secret = randomBytes(32).toString('base64');
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600); // the mode option is filtered by the umask
-  new Logger(AuditKeyring.name).warn(`audit key generated in ${path} (mode 0600): back it up apart from the database, see the README`);
+  // Info, as the bootstrap token's notice: a first start is normal, and a clean start prints nothing above info.
+  new Logger(AuditKeyring.name).log(`audit key generated in ${path} (mode 0600): back it up apart from the database, see the README`);
   return parseAuditKey(secret) as AuditKey;
 }
