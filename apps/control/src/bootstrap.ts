@@ -75,7 +75,13 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-  await app.init();
+  // A start refused on the way (a revoked DCM_ADMIN_TOKEN) lets go of the database and timers, then says why. Until
+  // the server listens nothing holds the process up, and closing waits on unref'd workers (the WAL checkpointer).
+  await app.init().catch(async (error: unknown) => {
+    const keepAlive = setInterval(() => undefined, 1000);
+    await app.close().finally(() => clearInterval(keepAlive));
+    throw error;
+  });
   fastPath = reportIngestFastPath({
     agents: app.get(AgentsService),
     tokens: app.get(TokensService),

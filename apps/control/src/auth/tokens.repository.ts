@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { rawQuery, TokenEntity, TokenKind, TokenRole } from '@dcm/persistence';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
 
 /** What authentication needs of a token, read in plain SQL: it runs whenever a caller's cached principal expires. */
 export interface Credential {
@@ -47,9 +47,18 @@ export class TokensRepository {
     return manager.findOneBy(TokenEntity, { id });
   }
 
-  /** The bootstrap admin token, revoked or not. */
-  findBootstrapAdmin(manager: EntityManager): Promise<TokenEntity | null> {
-    return manager.findOneBy(TokenEntity, { kind: 'api', role: 'admin', name: 'bootstrap' });
+  /** Whether an admin token that is neither revoked nor expired exists. */
+  async hasUnrevokedAdmin(now: Date, manager: EntityManager): Promise<boolean> {
+    const rows = await rawQuery(
+      manager,
+      "SELECT 1 FROM tokens WHERE kind = 'api' AND role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) LIMIT 1",
+      [now.getTime()],
+    );
+    return rows.length > 0;
+  }
+
+  unrevokedOfTenant(tenantId: string, manager: EntityManager): Promise<TokenEntity[]> {
+    return manager.find(TokenEntity, { where: { tenantId, revokedAt: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   list(): Promise<TokenEntity[]> {
