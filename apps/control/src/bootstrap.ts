@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync } from 'node:fs';
 import { createServer as createHttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { NestFactory } from '@nestjs/core';
@@ -17,6 +18,9 @@ import { MetricsRecorder } from './metrics/process-metrics';
 
 /** Builds the control application (not yet listening); main and the end-to-end tests share it. */
 export async function createControlApp(config: ControlConfig): Promise<NestFastifyApplication> {
+  // The data directory holds the database, tokens and keys: its owner's only (0700), whoever made it and whatever the umask.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
   const logger = createLogger(config.logLevel);
   const rateLimits = config.rateLimitPerMinute > 0 ? new RateLimitCounters(config.rateLimitPerMinute) : null;
   // Requests go to the fast path first (once the application exists); whatever it declines, to Fastify.

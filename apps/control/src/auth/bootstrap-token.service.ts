@@ -20,6 +20,7 @@ export class BootstrapTokenService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const secret = (await this.tokens.ensureBootstrapAdmin(this.config.adminToken)) ?? this.config.adminToken;
     const path = resolve(join(this.config.dataDir, 'admin.token'));
+    if (existsSync(path)) chmodSync(path, 0o600); // one left readable by an earlier start
     if (secret === undefined) {
       if (!existsSync(path)) this.logger.warn(`${path} is missing and the stored bootstrap token cannot be recovered; set DCM_ADMIN_TOKEN to replace it`);
       return;
