@@ -16,6 +16,8 @@ import { createValidationPipe } from './common/validation';
 import { ControlConfig } from './config/control-config';
 import { MetricsRecorder } from './metrics/process-metrics';
 
+const CONNECTION_CHECK_MS = 1000;
+
 /** Builds the control application (not yet listening); main and the end-to-end tests share it. */
 export async function createControlApp(config: ControlConfig): Promise<NestFastifyApplication> {
   // The data directory holds the database, tokens and keys: its owner's only (0700), whoever made it and whatever the umask.
@@ -30,13 +32,20 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
       const listener = (request: IncomingMessage, response: ServerResponse) => {
         if (!fastPath?.(request, response)) handler(request, response);
       };
-      const server = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, listener) : createHttpServer(listener);
+      // Node checks the time-outs below every connectionsCheckingInterval (30 s by default): often enough to end a slow
+      // request close to its limit.
+      const timeouts = { requestTimeout: options.requestTimeout!, headersTimeout: options.requestTimeout!, connectionsCheckingInterval: CONNECTION_CHECK_MS };
+      const server = config.tls
+        ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key, ...timeouts }, listener)
+        : createHttpServer(timeouts, listener);
       // As Fastify sets up a server it creates itself.
       server.keepAliveTimeout = options.keepAliveTimeout!;
-      server.requestTimeout = options.requestTimeout!;
       server.setTimeout(options.connectionTimeout!);
       return server;
     },
+    // A request (headers and body, on every route and the report fast path) must arrive whole within this time from
+    // the connection's first byte (or the previous answer): a client trickling bytes holds nothing for longer.
+    requestTimeout: config.requestTimeoutSeconds * 1000,
     bodyLimit: config.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

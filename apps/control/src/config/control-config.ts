@@ -32,6 +32,7 @@ export const ENVIRONMENT_VARIABLES = {
   DCM_LEADER_INTERVAL_S: 'leaderIntervalSeconds',
   DCM_RATE_LIMIT_PER_MINUTE: 'rateLimitPerMinute',
   DCM_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
+  DCM_REQUEST_TIMEOUT_S: 'requestTimeoutSeconds',
 } as const;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -84,6 +85,8 @@ const schema = z
     leaderIntervalSeconds: integer(1, 300).default(5),
     /** Requests a minute per bearer token (per client address without one); 0 turns the limit off. */
     rateLimitPerMinute: integer(0, 10_000_000).default(1200),
+    /** How long a client has to send a whole request, headers and body; a slower one is cut off (408). */
+    requestTimeoutSeconds: integer(1, 300).default(30),
     /** Unset: audit events are kept for ever. */
     auditRetentionDays: integer(1, 100 * 366).optional(),
     showbackPrices: showbackPrices.optional(),
