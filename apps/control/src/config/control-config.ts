@@ -105,8 +105,11 @@ const schema = z
     message: 'must be set with tlsKeyFile (DCM_TLS_KEY_FILE): HTTPS needs the certificate and its private key',
   });
 
-/** `tls`: the certificate and key read from tlsCertFile and tlsKeyFile, when control serves HTTPS. */
-export type ControlConfig = z.infer<typeof schema> & { databaseUrl: string; tls: TlsCredentials | null };
+/**
+ * `tls`: the certificate and key read from tlsCertFile and tlsKeyFile, when control serves HTTPS. `webhookUrl` never
+ * holds credentials: a `user:pass@` in the setting becomes `webhookAuthorization` (an Authorization: Basic value).
+ */
+export type ControlConfig = z.infer<typeof schema> & { databaseUrl: string; tls: TlsCredentials | null; webhookAuthorization: string | null };
 
 export const CONTROL_CONFIG = Symbol('ControlConfig');
 
@@ -133,7 +136,23 @@ export function controlConfig(settings: Record<string, unknown> = {}): ControlCo
   const config = result.data;
   const tls = config.tlsCertFile && config.tlsKeyFile ? readTlsCredentials(config.tlsCertFile, config.tlsKeyFile) : null;
   if (tls && !tls.ok) throw new ConfigurationError(tls.problems.map(({ setting, message }) => `${settingNames[setting]} (${setting}): ${message}`));
-  return { ...config, databaseUrl: config.databaseUrl ?? `sqlite:${join(config.dataDir, 'dcm.sqlite')}`, tls: tls?.credentials ?? null };
+  return {
+    ...config,
+    ...webhookCredentials(config.webhookUrl),
+    databaseUrl: config.databaseUrl ?? `sqlite:${join(config.dataDir, 'dcm.sqlite')}`,
+    tls: tls?.credentials ?? null,
+  };
+}
+
+/** Moves a webhook URL's `user:pass@` into an Authorization: Basic value, so that the URL can be logged and stored. */
+function webhookCredentials(setting: string | undefined): { webhookUrl: string | undefined; webhookAuthorization: string | null } {
+  if (setting === undefined) return { webhookUrl: undefined, webhookAuthorization: null };
+  const url = new URL(setting);
+  if (url.username === '' && url.password === '') return { webhookUrl: setting, webhookAuthorization: null };
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { webhookUrl: url.href, webhookAuthorization: `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}` };
 }
 
 /** Reads DCM_CONFIG (optional YAML) and DCM_* environment variables, which win. Called once, in main. */
