@@ -11,7 +11,8 @@ import { AppModule } from './app.module';
 import { TokensService } from './auth/tokens.service';
 import { answerClientError, answerFrameworkError, ProblemDetailsFilter } from './common/problem-details.filter';
 import { createLogger, PinoNestLogger, RequestLog } from './common/logging';
-import { RateLimitCounters, registerRateLimit } from './common/rate-limit';
+import { proxyTrust } from './common/client-address';
+import { RateLimitCounters, RateLimitKeys, registerRateLimit } from './common/rate-limit';
 import { createValidationPipe } from './common/validation';
 import { ControlConfig } from './config/control-config';
 import { MetricsRecorder } from './metrics/process-metrics';
@@ -25,6 +26,7 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   chmodSync(config.dataDir, 0o700);
   const logger = createLogger(config.logLevel);
   const rateLimits = config.rateLimitPerMinute > 0 ? new RateLimitCounters(config.rateLimitPerMinute) : null;
+  const trust = proxyTrust(config.trustedProxies);
   // Requests go to the fast path first (once the application exists); whatever it declines, to Fastify.
   let fastPath: FastPath | null = null;
   const adapter = new FastifyAdapter({
@@ -47,6 +49,7 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
     // the connection's first byte (or the previous answer): a client trickling bytes holds nothing for longer.
     requestTimeout: config.requestTimeoutSeconds * 1000,
     bodyLimit: config.bodyLimitBytes,
+    trustProxy: trust,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     frameworkErrors: answerFrameworkError,
@@ -63,7 +66,8 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   });
   app.useLogger(new PinoNestLogger(logger));
   // Before any route exists: the limiter hooks itself onto each route as it is added.
-  if (rateLimits) await registerRateLimit(app, rateLimits);
+  const rateLimitKeys = rateLimits ? new RateLimitKeys(app.get(TokensService)) : null;
+  if (rateLimits) await registerRateLimit(app, rateLimits, rateLimitKeys!);
   // Once the application is closing, reports go to Fastify too, which answers 503 while it drains: the fast path's
   // services (and the database) are being shut down.
   app
@@ -99,7 +103,8 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
     agents: app.get(AgentsService),
     tokens: app.get(TokensService),
     metrics: app.get(MetricsRecorder),
-    rateLimits,
+    rateLimits: rateLimits && { counters: rateLimits, keys: rateLimitKeys! },
+    trust,
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
   });

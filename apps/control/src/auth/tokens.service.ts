@@ -181,6 +181,12 @@ export class TokensService implements OnModuleInit {
     return { token: await this.repository.save(token, tx), secret };
   }
 
+  /** Whether the token (known by its hash) verified recently and is still trusted, without a database look-up. */
+  verifiedFromCache(secretHash: string): boolean {
+    const cached = this.cache.get(secretHash);
+    return cached !== undefined && cached.until > this.clock.now().getTime();
+  }
+
   /** Resolves a bearer secret to the principal it stands for, or throws Unauthenticated. */
   authenticate(secret: string): Promise<Principal> {
     return this.authenticateHash(hashSecret(secret));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { isValidResourceClassName } from '@dcm/domain';
 import { z } from 'zod';
+import { isProxyAddress } from '../common/client-address';
 import { readTlsCredentials, TlsCredentials } from './tls-credentials';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -33,6 +34,7 @@ export const ENVIRONMENT_VARIABLES = {
   DCM_RATE_LIMIT_PER_MINUTE: 'rateLimitPerMinute',
   DCM_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
   DCM_REQUEST_TIMEOUT_S: 'requestTimeoutSeconds',
+  DCM_TRUSTED_PROXIES: 'trustedProxies',
 } as const;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -87,6 +89,16 @@ const schema = z
     rateLimitPerMinute: integer(0, 10_000_000).default(1200),
     /** How long a client has to send a whole request, headers and body; a slower one is cut off (408). */
     requestTimeoutSeconds: integer(1, 300).default(30),
+    /**
+     * Peers (addresses, CIDRs) whose X-Forwarded-For names the client; a comma-separated list in DCM_TRUSTED_PROXIES.
+     * None by default: the socket's peer is the client.
+     */
+    trustedProxies: z
+      .preprocess(
+        (value) => (typeof value === 'string' ? value.split(',').map((entry) => entry.trim()) : value),
+        z.array(z.string().refine(isProxyAddress, { error: (issue) => `${String(issue.input)} is not an IP address or CIDR` })),
+      )
+      .default([]),
     /** Unset: audit events are kept for ever. */
     auditRetentionDays: integer(1, 100 * 366).optional(),
     showbackPrices: showbackPrices.optional(),
@@ -128,7 +140,7 @@ export function controlConfig(settings: Record<string, unknown> = {}): ControlCo
     throw new ConfigurationError(
       result.error.issues.map((issue) => {
         const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)');
-        const variable = settingNames[key];
+        const variable = settingNames[key] ?? settingNames[String(issue.path[0])];
         return `${variable ? `${variable} (${key})` : key}: ${issue.message}`;
       }),
     );
