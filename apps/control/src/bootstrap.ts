@@ -66,8 +66,8 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   });
   app.useLogger(new PinoNestLogger(logger));
   // Before any route exists: the limiter hooks itself onto each route as it is added.
-  const rateLimitKeys = rateLimits ? new RateLimitKeys(app.get(TokensService)) : null;
-  if (rateLimits) await registerRateLimit(app, rateLimits, rateLimitKeys!);
+  const rateLimiting = rateLimits && { counters: rateLimits, keys: new RateLimitKeys(app.get(TokensService)) };
+  if (rateLimiting) await registerRateLimit(app, rateLimiting.counters, rateLimiting.keys);
   // Once the application is closing, reports go to Fastify too, which answers 503 while it drains: the fast path's
   // services (and the database) are being shut down.
   app
@@ -103,7 +103,7 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
     agents: app.get(AgentsService),
     tokens: app.get(TokensService),
     metrics: app.get(MetricsRecorder),
-    rateLimits: rateLimits && { counters: rateLimits, keys: rateLimitKeys! },
+    rateLimits: rateLimiting,
     trust,
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
