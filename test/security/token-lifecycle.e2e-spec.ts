@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { RunningControl, startControl } from '../support/control';
 import { spawnControl } from '../support/control-process';
 import { createTenant, expectStatus } from '../support/facility';
@@ -114,6 +115,34 @@ describe('bootstrap admin token across restarts', () => {
     });
     expect(existsSync(join(dataDir, 'admin.token')) && readFileSync(join(dataDir, 'admin.token'), 'utf8')).toBe(`${CONFIGURED}\n`);
   }, 60_000);
+});
+
+describe('tokens of an offboarded tenant', () => {
+  it('are revoked at start, audited, when found valid (issued before offboarding revoked them, or edited back)', async () => {
+    const dataDir = createDataDir();
+    let running: ControlProcess | undefined;
+    try {
+      running = await bootControl(dataDir);
+      const admin = running.api(running.tokenFile());
+      await createTenant(admin, 'newport');
+      const tenantToken = await expectStatus(admin.post('/v1/tokens', { kind: 'api', role: 'tenant', tenant: 'newport' }), 201);
+      await expectStatus(admin.delete('/v1/tenants/newport'), 200);
+      await running.stop();
+      running = undefined;
+      const database = new Database(join(dataDir, 'dcm.sqlite'));
+      database.prepare('UPDATE tokens SET revoked_at = NULL WHERE id = ?').run(tenantToken.id);
+      database.close();
+
+      running = await bootControl(dataDir);
+
+      expectProblem(await running.api(tenantToken.token).get('/v1/tenants/newport'), 401, 'Unauthenticated');
+      const revocations = await expectStatus(running.api(running.tokenFile()).get(`/v1/audit?action=token.revoke&subject=${tenantToken.id}`), 200);
+      expect(revocations.map((event: { actor: string }) => event.actor)).toEqual(['system:offboarding', expect.stringMatching(/^token:/)]);
+    } finally {
+      await running?.stop();
+      removeDataDir(dataDir);
+    }
+  });
 });
 
 describe('offboarding a tenant', () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { rawQuery, TokenEntity, TokenKind, TokenRole } from '@dcm/persistence';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 
 /** What authentication needs of a token, read in plain SQL: it runs whenever a caller's cached principal expires. */
 export interface Credential {
@@ -59,6 +59,15 @@ export class TokensRepository {
 
   unrevokedOfTenant(tenantId: string, manager: EntityManager): Promise<TokenEntity[]> {
     return manager.find(TokenEntity, { where: { tenantId, revokedAt: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Tokens still valid though their tenant is offboarded: issued before offboarding revoked them, or edited back. */
+  async unrevokedOfOffboardedTenants(manager: EntityManager): Promise<TokenEntity[]> {
+    const rows = await rawQuery<{ id: string }>(
+      manager,
+      "SELECT t.id FROM tokens t JOIN tenants n ON n.id = t.tenant_id WHERE n.state = 'offboarded' AND t.revoked_at IS NULL",
+    );
+    return rows.length === 0 ? [] : manager.find(TokenEntity, { where: { id: In(rows.map((row) => row.id)) }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   list(): Promise<TokenEntity[]> {

@@ -57,6 +57,21 @@ export class TokensService implements OnModuleInit {
     });
   }
 
+  /**
+   * Revokes, audited, every token still bound to an offboarded tenant (one offboarded before offboarding revoked
+   * tokens, or a token edited back in the database); control runs this at every start. Returns how many.
+   */
+  async revokeTokensOfOffboardedTenants(): Promise<number> {
+    const revoked = await this.unitOfWork.run(async (tx) => {
+      const tokens = await this.repository.unrevokedOfOffboardedTenants(tx);
+      const now = this.clock.now();
+      for (const token of tokens) await this.markRevoked(token, now, 'system:offboarding', tx);
+      return tokens.length;
+    });
+    if (revoked > 0) this.forgetCached();
+    return revoked;
+  }
+
   /** Issues an API or join token; the secret is in the answer and nowhere else. */
   async issue(input: CreateTokenDto, actor: Actor): Promise<CreatedTokenResponseDto> {
     if (input.kind === 'join' && input.role !== undefined) throw Problems.validation('role: join tokens have no role');
