@@ -83,6 +83,19 @@ describe('slow requests', () => {
     expect(result.sent).toBeLessThan(BODY / 2);
   });
 
+  it('closes a connection that sends nothing at all', async () => {
+    const { hostname, port } = new URL(control.url);
+    const socket = connect(Number(port), hostname);
+    socket.on('error', () => undefined);
+    // The client would wait ten times the limit.
+    const giveUp = setTimeout(() => socket.destroy(new Error('still open')), 10 * TIMEOUT_S * 1000);
+
+    const closedByServer = await new Promise<boolean>((resolve) => socket.on('close', (hadError) => resolve(!hadError)));
+    clearTimeout(giveUp);
+
+    expect(closedByServer).toBe(true);
+  }, 60_000);
+
   it('still serves a request that arrives in time', async () => {
     await expect(control.api.get('/health/live', { token: null })).resolves.toMatchObject({ status: 200 });
   });

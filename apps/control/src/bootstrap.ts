@@ -46,8 +46,10 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
       return server;
     },
     // A request (headers and body, on every route and the report fast path) must arrive whole within this time from
-    // the connection's first byte (or the previous answer): a client trickling bytes holds nothing for longer.
+    // the connection's first byte (or the previous answer): a client trickling bytes holds nothing for longer. A
+    // connection silent for as long (one that never sends a byte, an idle keep-alive) is closed too.
     requestTimeout: config.requestTimeoutSeconds * 1000,
+    connectionTimeout: config.requestTimeoutSeconds * 1000,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trust,
     onProtoPoisoning: 'error',
