@@ -59,11 +59,13 @@ describe('audit log', () => {
       'quota.set',
       'tenant.update',
       'tenant.create',
+      'token.create',
     ]);
-    expect(log.every((event: { actor: string }) => event.actor === BOOTSTRAP_ACTOR)).toBe(true);
-    expect(log.map((event: { seq: number }) => event.seq)).toEqual([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    expect(log.slice(0, -1).every((event: { actor: string }) => event.actor === BOOTSTRAP_ACTOR)).toBe(true);
+    expect(log.at(-1)).toMatchObject({ actor: 'system:bootstrap', subject: BOOTSTRAP_ACTOR.slice('token:'.length) });
+    expect(log.map((event: { seq: number }) => event.seq)).toEqual([11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
 
-    const byAction = Object.fromEntries(log.map((event: { action: string }) => [event.action, event]));
+    const byAction = Object.fromEntries(log.slice(0, -1).map((event: { action: string }) => [event.action, event]));
     expect(byAction['tenant.update']).toMatchObject({
       subjectType: 'tenant',
       subject: 'torfaen',
@@ -204,19 +206,20 @@ describe('audit log', () => {
       jest.spyOn(clock, 'now').mockImplementation(() => new Date(start + 20 * DAY));
       await createTenant(retained.api, 'recent');
       jest.spyOn(clock, 'now').mockImplementation(() => new Date(start + 40 * DAY));
-      await expect(retained.app.get(AuditService).applyRetention()).resolves.toBe(2);
+      // The bootstrap token's minting (seq 1) and the two old tenants go.
+      await expect(retained.app.get(AuditService).applyRetention()).resolves.toBe(3);
 
       const kept = await expectStatus(retained.api.get('/v1/audit'), 200);
       expect(kept.map((event: { action: string; subject: string }) => `${event.action} ${event.subject}`)).toEqual([
         'audit.prune audit-log',
         'tenant.create recent',
       ]);
-      expect(kept[0]).toMatchObject({ actor: 'system:audit-retention', after: { throughSeq: 2 } });
+      expect(kept[0]).toMatchObject({ actor: 'system:audit-retention', after: { throughSeq: 3 } });
       await expect(expectStatus(retained.api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({
         intact: true,
         checked: 2,
-        firstSeq: 3,
-        lastSeq: 4,
+        firstSeq: 4,
+        lastSeq: 5,
         firstBroken: null,
       });
 
@@ -228,9 +231,9 @@ describe('audit log', () => {
 
       // Deleting the oldest kept event as well is not retention: verify says so.
       const database = new Database(join(retained.dataDir, 'dcm.sqlite'));
-      database.prepare('DELETE FROM audit_events WHERE seq = 3').run();
+      database.prepare('DELETE FROM audit_events WHERE seq = 4').run();
       database.close();
-      await expect(expectStatus(retained.api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({ intact: false, firstBroken: { seq: 4 } });
+      await expect(expectStatus(retained.api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({ intact: false, firstBroken: { seq: 5 } });
     } finally {
       await retained.close();
     }

@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync } from 'node:fs';
 import { createServer as createHttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { NestFactory } from '@nestjs/core';
@@ -10,15 +11,22 @@ import { AppModule } from './app.module';
 import { TokensService } from './auth/tokens.service';
 import { answerClientError, answerFrameworkError, ProblemDetailsFilter } from './common/problem-details.filter';
 import { createLogger, PinoNestLogger, RequestLog } from './common/logging';
-import { RateLimitCounters, registerRateLimit } from './common/rate-limit';
+import { proxyTrust } from './common/client-address';
+import { RateLimitCounters, RateLimitKeys, registerRateLimit } from './common/rate-limit';
 import { createValidationPipe } from './common/validation';
 import { ControlConfig } from './config/control-config';
 import { MetricsRecorder } from './metrics/process-metrics';
 
+const CONNECTION_CHECK_MS = 1000;
+
 /** Builds the control application (not yet listening); main and the end-to-end tests share it. */
 export async function createControlApp(config: ControlConfig): Promise<NestFastifyApplication> {
+  // The data directory holds the database, tokens and keys: its owner's only (0700), whoever made it and whatever the umask.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
   const logger = createLogger(config.logLevel);
   const rateLimits = config.rateLimitPerMinute > 0 ? new RateLimitCounters(config.rateLimitPerMinute) : null;
+  const trust = proxyTrust(config.trustedProxies);
   // Requests go to the fast path first (once the application exists); whatever it declines, to Fastify.
   let fastPath: FastPath | null = null;
   const adapter = new FastifyAdapter({
@@ -26,14 +34,24 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
       const listener = (request: IncomingMessage, response: ServerResponse) => {
         if (!fastPath?.(request, response)) handler(request, response);
       };
-      const server = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, listener) : createHttpServer(listener);
+      // Node checks the time-outs below every connectionsCheckingInterval (30 s by default): often enough to end a slow
+      // request close to its limit.
+      const timeouts = { requestTimeout: options.requestTimeout!, headersTimeout: options.requestTimeout!, connectionsCheckingInterval: CONNECTION_CHECK_MS };
+      const server = config.tls
+        ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key, ...timeouts }, listener)
+        : createHttpServer(timeouts, listener);
       // As Fastify sets up a server it creates itself.
       server.keepAliveTimeout = options.keepAliveTimeout!;
-      server.requestTimeout = options.requestTimeout!;
       server.setTimeout(options.connectionTimeout!);
       return server;
     },
+    // A request (headers and body, on every route and the report fast path) must arrive whole within this time from
+    // the connection's first byte (or the previous answer): a client trickling bytes holds nothing for longer. A
+    // connection silent for as long (one that never sends a byte, an idle keep-alive) is closed too.
+    requestTimeout: config.requestTimeoutSeconds * 1000,
+    connectionTimeout: config.requestTimeoutSeconds * 1000,
     bodyLimit: config.bodyLimitBytes,
+    trustProxy: trust,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     frameworkErrors: answerFrameworkError,
@@ -50,7 +68,8 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   });
   app.useLogger(new PinoNestLogger(logger));
   // Before any route exists: the limiter hooks itself onto each route as it is added.
-  if (rateLimits) await registerRateLimit(app, rateLimits);
+  const rateLimiting = rateLimits && { counters: rateLimits, keys: new RateLimitKeys(app.get(TokensService)) };
+  if (rateLimiting) await registerRateLimit(app, rateLimiting.counters, rateLimiting.keys);
   // Once the application is closing, reports go to Fastify too, which answers 503 while it drains: the fast path's
   // services (and the database) are being shut down.
   app
@@ -75,12 +94,19 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-  await app.init();
+  // A start refused on the way (a revoked DCM_ADMIN_TOKEN) lets go of the database and timers, then says why. Until
+  // the server listens nothing holds the process up, and closing waits on unref'd workers (the WAL checkpointer).
+  await app.init().catch(async (error: unknown) => {
+    const keepAlive = setInterval(() => undefined, 1000);
+    await app.close().finally(() => clearInterval(keepAlive));
+    throw error;
+  });
   fastPath = reportIngestFastPath({
     agents: app.get(AgentsService),
     tokens: app.get(TokensService),
     metrics: app.get(MetricsRecorder),
-    rateLimits,
+    rateLimits: rateLimiting,
+    trust,
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
   });

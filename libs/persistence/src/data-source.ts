@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { AgentEntity } from './entities/agent.entity';
@@ -86,7 +86,7 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     return { ...common, type: 'postgres', url: settings.url, extra: { max: settings.poolSize ?? 20, connectionTimeoutMillis: 10_000 } };
   }
   const database = sqlitePath(settings.url);
-  mkdirSync(dirname(database), { recursive: true });
+  createPrivately(database);
   const synchronous = (settings.sqliteSynchronous ?? 'normal').toUpperCase();
   return {
     ...common,
@@ -101,6 +101,17 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
       db.pragma('cache_size = -65536');
     },
   };
+}
+
+/**
+ * Creates the database file (and any missing directory above it) for the owner only, whatever the umask, before
+ * SQLite opens it: SQLite creates a file 0644 and gives its -wal and -shm files the database file's mode. Files left
+ * by an earlier start are narrowed too.
+ */
+function createPrivately(database: string): void {
+  mkdirSync(dirname(database), { recursive: true, mode: 0o700 });
+  closeSync(openSync(database, 'a', 0o600));
+  for (const file of [database, `${database}-wal`, `${database}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
 }
 
 /** Arbitrary but fixed: the advisory lock that keeps replicas starting together from migrating at the same time. */

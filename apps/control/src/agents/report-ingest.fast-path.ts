@@ -6,7 +6,8 @@ import { bearerToken, hashSecret } from '../common/bearer';
 import { requestLogLevel } from '../common/logging';
 import { ProblemDetails, Problems } from '../common/problem';
 import { problemHeaders, toProblem } from '../common/problem-details.filter';
-import { RateLimitCounters, rateLimitKeyFor } from '../common/rate-limit';
+import { clientAddress, ProxyTrust } from '../common/client-address';
+import { RateLimitCounters, RateLimitKeys } from '../common/rate-limit';
 import type { MetricsRecorder } from '../metrics/process-metrics';
 import type { AgentsService } from './agents.service';
 import { reportsOf } from './protocol-validation';
@@ -19,7 +20,9 @@ export interface ReportIngestDependencies {
   tokens: TokensService;
   metrics: MetricsRecorder;
   /** Null when rate limits are off. */
-  rateLimits: RateLimitCounters | null;
+  rateLimits: { counters: RateLimitCounters; keys: RateLimitKeys } | null;
+  /** DCM_TRUSTED_PROXIES, as Fastify applies it: the rate limit and the request log use the client's address. */
+  trust: ProxyTrust | false;
   bodyLimitBytes: number;
   logger: Logger;
 }
@@ -50,17 +53,19 @@ export function reportIngestFastPath(deps: ReportIngestDependencies): FastPath {
 
 async function serve(deps: ReportIngestDependencies, agentId: string, request: IncomingMessage, response: ServerResponse, length: number): Promise<void> {
   const started = performance.now();
+  const address = clientAddress(request, deps.trust);
   let status = 200;
   try {
     // The token is hashed once: the rate limit and authentication both know it by its hash.
     const token = bearerToken(request.headers.authorization);
     const secretHash = token === null ? null : hashSecret(token);
-    // Counted before the body is read, as the framework's limiter does.
-    const limited = deps.rateLimits?.take(rateLimitKeyFor(secretHash, request.socket.remoteAddress));
+    // Counted before the body is read, as the framework's limiter does, and against the same key.
+    const limits = deps.rateLimits;
+    const limited = limits?.counters.take(await limits.keys.keyOf(secretHash, address));
     if (limited?.exceeded) {
       request.resume();
       response.setHeader('retry-after', limited.retryAfterSeconds);
-      throw deps.rateLimits!.problem(limited.retryAfterSeconds);
+      throw limits!.counters.problem(limited.retryAfterSeconds);
     }
     const text = await readBody(request, length);
     if (secretHash === null) throw Problems.unauthenticated('send Authorization: Bearer <token>');
@@ -75,7 +80,7 @@ async function serve(deps: ReportIngestDependencies, agentId: string, request: I
     status = problem.status;
     sendProblem(response, problem);
   } finally {
-    logRequest(deps.logger, request, status, performance.now() - started);
+    logRequest(deps.logger, request, address, status, performance.now() - started);
   }
 }
 
@@ -113,8 +118,11 @@ function sendProblem(response: ServerResponse, problem: ProblemDetails): void {
 }
 
 /** The same line, at the same levels, as the framework's request log (RequestLog). */
-function logRequest(logger: Logger, request: IncomingMessage, status: number, milliseconds: number): void {
+function logRequest(logger: Logger, request: IncomingMessage, address: string, status: number, milliseconds: number): void {
   const level = requestLogLevel(status);
   if (!logger.isLevelEnabled(level)) return;
-  logger[level]({ req: { method: request.method, url: request.url }, res: { statusCode: status }, responseTime: milliseconds }, 'request completed');
+  logger[level](
+    { req: { method: request.method, url: request.url }, remoteAddress: address, res: { statusCode: status }, responseTime: milliseconds },
+    'request completed',
+  );
 }

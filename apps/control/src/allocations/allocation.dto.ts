@@ -1,10 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { PlacementStrategy } from '@dcm/domain';
 import type { AllocationStatus } from '@dcm/persistence';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, MaxLength, Min } from 'class-validator';
+import { IsIn, IsString, Matches, MaxLength } from 'class-validator';
 import { IsResourceMap, IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
-import { PageLimit } from '../common/paging';
+import { PageLimit, PageOffset } from '../common/paging';
 
 export class CreateAllocationDto {
   @ApiProperty({ example: 'torfaen' })
@@ -60,11 +59,7 @@ export class ListAllocationsQueryDto {
   @PageLimit()
   limit?: number;
 
-  @ApiPropertyOptional({ default: 0 })
-  @OptionalNotNull()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
+  @PageOffset()
   offset?: number;
 }
 

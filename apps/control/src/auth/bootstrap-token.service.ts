@@ -5,8 +5,9 @@ import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { TokensService } from './tokens.service';
 
 /**
- * On start, makes sure the bootstrap admin token exists and hands it over in <dataDir>/admin.token (0600): a generated
- * one when it is created, and DCM_ADMIN_TOKEN whenever it is set (so every replica's data dir has it).
+ * On start, revokes any token of an offboarded tenant still valid, makes sure an admin can get in and hands the
+ * bootstrap admin token over in <dataDir>/admin.token (0600): a generated one when it is minted, and DCM_ADMIN_TOKEN
+ * whenever it is set (so every replica's data dir has it).
  */
 @Injectable()
 export class BootstrapTokenService implements OnApplicationBootstrap {
@@ -18,8 +19,11 @@ export class BootstrapTokenService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    const orphans = await this.tokens.revokeTokensOfOffboardedTenants();
+    if (orphans > 0) this.logger.warn(`revoked ${orphans} token(s) still bound to offboarded tenants`);
     const secret = (await this.tokens.ensureBootstrapAdmin(this.config.adminToken)) ?? this.config.adminToken;
     const path = resolve(join(this.config.dataDir, 'admin.token'));
+    if (existsSync(path)) chmodSync(path, 0o600); // one left readable by an earlier start
     if (secret === undefined) {
       if (!existsSync(path)) this.logger.warn(`${path} is missing and the stored bootstrap token cannot be recovered; set DCM_ADMIN_TOKEN to replace it`);
       return;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { dialectOf, rawQuery, TokenEntity, TokenKind, TokenRole } from '@dcm/persistence';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 
 /** What authentication needs of a token, read in plain SQL: it runs whenever a caller's cached principal expires. */
 export interface Credential {
@@ -72,9 +72,27 @@ export class TokensRepository {
     return rows.length > 0;
   }
 
-  /** The bootstrap admin token, revoked or not. */
-  findBootstrapAdmin(manager: EntityManager): Promise<TokenEntity | null> {
-    return manager.findOneBy(TokenEntity, { kind: 'api', role: 'admin', name: 'bootstrap' });
+  /** Whether an admin token that is neither revoked nor expired exists. */
+  async hasUnrevokedAdmin(now: Date, manager: EntityManager): Promise<boolean> {
+    const rows = await rawQuery(
+      manager,
+      "SELECT 1 FROM tokens WHERE kind = 'api' AND role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) LIMIT 1",
+      [now.getTime()],
+    );
+    return rows.length > 0;
+  }
+
+  unrevokedOfTenant(tenantId: string, manager: EntityManager): Promise<TokenEntity[]> {
+    return manager.find(TokenEntity, { where: { tenantId, revokedAt: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Tokens still valid though their tenant is offboarded: issued before offboarding revoked them, or edited back. */
+  async unrevokedOfOffboardedTenants(manager: EntityManager): Promise<TokenEntity[]> {
+    const rows = await rawQuery<{ id: string }>(
+      manager,
+      "SELECT t.id FROM tokens t JOIN tenants n ON n.id = t.tenant_id WHERE n.state = 'offboarded' AND t.revoked_at IS NULL",
+    );
+    return rows.length === 0 ? [] : manager.find(TokenEntity, { where: { id: In(rows.map((row) => row.id)) }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   list(): Promise<TokenEntity[]> {

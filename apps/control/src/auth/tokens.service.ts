@@ -1,12 +1,14 @@
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Actor, AuditLog } from '../audit/audit-log';
 import { hashSecret } from '../common/bearer';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
+import { ConfigurationError } from '../config/control-config';
 import { TenantsRepository } from '../tenants/tenants.repository';
+import { TenantsService } from '../tenants/tenants.service';
 import { CreatedTokenResponseDto, CreateTokenDto, TokenResponseDto, toTokenResponse } from './token.dto';
 import { Principal } from './principal';
 import { TokenUsage } from './token-usage';
@@ -19,6 +21,7 @@ import { TokensRepository } from './tokens.repository';
 const CACHE_TTL_MS = 10 * 60_000;
 /** The bootstrap admin token's id, the same on every replica, so that two replicas starting together cannot both create one. */
 const BOOTSTRAP_TOKEN_ID = '00000000-0000-4000-8000-00000000b007';
+const BOOTSTRAP_ACTOR: Actor = 'system:bootstrap';
 /** Room for every agent of a 50,000-host facility and its operators (an entry is a few hundred bytes). */
 const CACHE_MAX_ENTRIES = 50_000;
 /** A join token's life: the default and the most an operator may give one (DESIGN: "expiry required, at most 30 days"). */
@@ -29,7 +32,7 @@ export function generateSecret(): string {
 }
 
 @Injectable()
-export class TokensService {
+export class TokensService implements OnModuleInit {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
   /** Moved by every forget(): a lookup that began before one must not cache what it read. */
   private generation = 0;
@@ -43,7 +46,33 @@ export class TokensService {
     private readonly clock: Clock,
     private readonly auditLog: AuditLog,
     private readonly usage: TokenUsage,
+    private readonly tenantsService: TenantsService,
   ) {}
+
+  /** A tenant's tokens do not outlive it: offboarding revokes them, each revocation audited. */
+  onModuleInit(): void {
+    this.tenantsService.onOffboarding({
+      within: async (tenant, now, actor, tx) => {
+        for (const token of await this.repository.unrevokedOfTenant(tenant.id, tx)) await this.markRevoked(token, now, actor, tx);
+      },
+      afterCommit: () => this.forgetCached(),
+    });
+  }
+
+  /**
+   * Revokes, audited, every token still bound to an offboarded tenant (one offboarded before offboarding revoked
+   * tokens, or a token edited back in the database); control runs this at every start. Returns how many.
+   */
+  async revokeTokensOfOffboardedTenants(): Promise<number> {
+    const revoked = await this.unitOfWork.run(async (tx) => {
+      const tokens = await this.repository.unrevokedOfOffboardedTenants(tx);
+      const now = this.clock.now();
+      for (const token of tokens) await this.markRevoked(token, now, 'system:offboarding', tx);
+      return tokens.length;
+    });
+    if (revoked > 0) this.forgetCached();
+    return revoked;
+  }
 
   /** Issues an API or join token; the secret is in the answer and nowhere else. */
   async issue(input: CreateTokenDto, actor: Actor): Promise<CreatedTokenResponseDto> {
@@ -175,6 +204,12 @@ export class TokensService {
     return { token: await this.repository.save(token, tx), secret };
   }
 
+  /** Whether the token (known by its hash) verified recently and is still trusted, without a database look-up. */
+  verifiedFromCache(secretHash: string): boolean {
+    const cached = this.cache.get(secretHash);
+    return cached !== undefined && cached.until > this.clock.now().getTime();
+  }
+
   /** Resolves a bearer secret to the principal it stands for, or throws Unauthenticated. */
   authenticate(secret: string): Promise<Principal> {
     return this.authenticateHash(hashSecret(secret));
@@ -210,42 +245,90 @@ export class TokensService {
   }
 
   /**
-   * Makes sure the bootstrap admin token exists. With `requested` (DCM_ADMIN_TOKEN) that secret becomes the bootstrap
-   * token; otherwise one is generated on first start. Returns the secret when it was (re)created, for the caller to
-   * hand to the operator; null when the stored one still stands.
+   * Makes sure an admin can get in, and hands over the bootstrap secret when one is minted. Minting happens only when
+   * no unrevoked admin token exists (audited: token.create by system:bootstrap); with `requested` (DCM_ADMIN_TOKEN)
+   * that secret is the one minted, and a requested secret other than the current bootstrap token's replaces it
+   * (audited: token.revoke, token.create). A revoked secret is never accepted again: requesting one is refused with a
+   * ConfigurationError, as is requesting a new one while the bootstrap token is revoked and other admins remain.
+   * Returns the secret when one was minted; null when nothing changed.
    */
   async ensureBootstrapAdmin(requested: string | undefined): Promise<string | null> {
     try {
       return await this.storeBootstrapAdmin(requested);
     } catch (error) {
-      // Replicas starting together on one PostgreSQL database: another one stored the bootstrap token (same fixed id)
-      // first; this one then finds it.
+      // Replicas starting together on one PostgreSQL database: another one minted the bootstrap token (the same id for
+      // the same generation) first; this one then finds it.
       if (!isUniqueViolation(error)) throw error;
       return this.storeBootstrapAdmin(requested);
     }
   }
 
-  private storeBootstrapAdmin(requested: string | undefined): Promise<string | null> {
-    return this.unitOfWork.run(async (manager) => {
-      const existing = await this.repository.findBootstrapAdmin(manager);
-      if (existing && !existing.revokedAt && (!requested || existing.secretHash === hashSecret(requested))) return null;
-      const secret = requested ?? generateSecret();
-      const token =
-        existing ?? Object.assign(new TokenEntity(), { id: BOOTSTRAP_TOKEN_ID, kind: 'api', role: 'admin', name: 'bootstrap', createdAt: this.clock.now() });
-      Object.assign(token, {
-        secretHash: hashSecret(secret),
-        revokedAt: null,
-        expiresAt: null,
+  private async storeBootstrapAdmin(requested: string | undefined): Promise<string | null> {
+    const secret = await this.unitOfWork.run(async (tx) => {
+      const requestedHash = requested === undefined ? null : hashSecret(requested);
+      if (requestedHash !== null && (await this.repository.findBySecretHash(requestedHash, tx))?.revokedAt) {
+        throw new ConfigurationError([
+          'DCM_ADMIN_TOKEN (adminToken): is the secret of a revoked token, and a revoked token is never accepted again; set a new secret, or unset it',
+        ]);
+      }
+      const { current, nextId } = await this.bootstrapGeneration(tx);
+      if (current && (requestedHash === null || current.secretHash === requestedHash)) return null;
+      const now = this.clock.now();
+      if (current) {
+        await this.markRevoked(current, now, BOOTSTRAP_ACTOR, tx); // replaced by the requested secret, minted below
+      } else if (await this.repository.hasUnrevokedAdmin(now, tx)) {
+        if (requestedHash === null) return null;
+        throw new ConfigurationError([
+          'DCM_ADMIN_TOKEN (adminToken): the bootstrap admin token was revoked and other admin tokens remain, so no new one is minted; unset it',
+        ]);
+      }
+      const minted = requested ?? generateSecret();
+      const token = Object.assign(new TokenEntity(), {
+        id: nextId,
+        kind: 'api',
+        role: 'admin',
         tenantId: null,
+        name: 'bootstrap',
+        secretHash: hashSecret(minted),
         usesLeft: null,
         hostName: null,
         accept: false,
+        expiresAt: null,
+        revokedAt: null,
         lastUsedAt: null,
+        createdAt: now,
+      } satisfies TokenEntity);
+      await this.repository.save(token, tx);
+      await this.auditLog.record(tx, {
+        actor: BOOTSTRAP_ACTOR,
+        action: 'token.create',
+        subjectType: 'token',
+        subject: token.id,
+        after: toTokenResponse(token, null),
       });
-      await this.repository.save(token, manager);
-      // A replaced bootstrap secret is a revocation of the old one, for the replicas that still trust it.
-      if (existing) await this.repository.countRevocation(manager);
-      return secret;
+      return minted;
     });
+    if (secret !== null) this.forgetCached();
+    return secret;
   }
+
+  /**
+   * The bootstrap tokens minted so far have ids derived from their generation (0, 1, …), the same on every replica;
+   * the current one is the first unrevoked one, and the next one minted takes the first id not yet used.
+   */
+  private async bootstrapGeneration(tx: EntityManager): Promise<{ current: TokenEntity | null; nextId: string }> {
+    for (let generation = 0; ; generation++) {
+      const id = bootstrapTokenId(generation);
+      const token = await this.repository.findById(id, tx);
+      if (!token) return { current: null, nextId: id };
+      if (!token.revokedAt) return { current: token, nextId: id };
+    }
+  }
+}
+
+/** Generation 0 keeps the id it always had; later ones a UUID drawn from a hash of the generation. */
+function bootstrapTokenId(generation: number): string {
+  if (generation === 0) return BOOTSTRAP_TOKEN_ID;
+  const hex = createHash('sha256').update(`dcm-bootstrap-admin-${generation}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -71,7 +71,13 @@ export class RequestLog extends LogController {
     const level = requestLogLevel(status, Boolean(error));
     if (!(request.log as Logger).isLevelEnabled(level)) return;
     request.log[level](
-      { req: { method: request.method, url: request.url }, res: { statusCode: status }, responseTime: reply.elapsedTime, ...(error ? { err: error } : {}) },
+      {
+        req: { method: request.method, url: request.url },
+        remoteAddress: request.ip, // the client's, through trusted proxies (DCM_TRUSTED_PROXIES)
+        res: { statusCode: status },
+        responseTime: reply.elapsedTime,
+        ...(error ? { err: error } : {}),
+      },
       'request completed',
     );
   }

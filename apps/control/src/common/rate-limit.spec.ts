@@ -1,4 +1,5 @@
-import { RateLimitCounters, rateLimitKeyOf } from './rate-limit';
+import { hashSecret } from './bearer';
+import { RateLimitCounters, RateLimitKeys, TokenVerifier } from './rate-limit';
 
 describe(RateLimitCounters.name, () => {
   it('allows perMinute requests a key in a one-minute window, then refuses until the window ends', () => {
@@ -27,11 +28,31 @@ describe(RateLimitCounters.name, () => {
   });
 });
 
-describe(rateLimitKeyOf.name, () => {
-  it('keys by a hash of the bearer token, never the token itself, and by address without one', () => {
-    const key = rateLimitKeyOf('Bearer dcm_secret-value', '10.0.0.1');
-    expect(key).toMatch(/^token:[0-9a-f]{64}$/);
-    expect(key).not.toContain('dcm_secret-value');
-    expect(rateLimitKeyOf(undefined, '10.0.0.1')).toBe('ip:10.0.0.1');
+describe(RateLimitKeys.name, () => {
+  const REAL = hashSecret('dcm_real-token');
+  const verifier = (): TokenVerifier => ({
+    verifiedFromCache: () => false,
+    authenticateHash: (secretHash) => (secretHash === REAL ? Promise.resolve({}) : Promise.reject(new Error('unknown'))),
+  });
+
+  it('keys a real token by its hash, never the token itself; anything else by address', async () => {
+    const sut = new RateLimitKeys(verifier());
+
+    await expect(sut.keyOf(REAL, '10.0.0.1')).resolves.toBe(`token:${REAL}`);
+    await expect(sut.keyOf(hashSecret('dcm_made-up'), '10.0.0.1')).resolves.toBe('ip:10.0.0.1');
+    await expect(sut.keyOf(null, '10.0.0.1')).resolves.toBe('ip:10.0.0.1');
+  });
+});
+
+describe('RateLimitCounters under a flood of addresses', () => {
+  it("never forgets a real token's count", () => {
+    const sut = new RateLimitCounters(3);
+    const start = 1_000_000;
+    sut.take('token:real', start);
+    sut.take('token:real', start);
+    for (let i = 0; i < 60_000; i++) sut.take(`ip:10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, start + 1);
+
+    expect(sut.take('token:real', start + 2).exceeded).toBe(false);
+    expect(sut.take('token:real', start + 3).exceeded).toBe(true);
   });
 });

@@ -5,27 +5,46 @@ import type { FastifyRequest } from 'fastify';
 import { bearerToken, hashSecret } from './bearer';
 import { ProblemException } from './problem';
 
-/** Room for the counters of every agent of a 50,000-host facility and its operators (about 200 bytes each). */
-const RATE_LIMIT_KEYS = 50_000;
+/** Room for the counters of this many client addresses; the least recently counted one is forgotten first when full. */
+const ADDRESS_KEYS = 50_000;
 const WINDOW_MS = 60_000;
 
+/** What a request is counted against, as decided per request by RateLimitKeys. */
+export type RateLimitKey = `token:${string}` | `ip:${string}`;
+
+/** The part of authentication the key needs: whether a token (known by its hash, see hashSecret) is a real one. */
+export interface TokenVerifier {
+  /** Whether the token verified recently (no database look-up). */
+  verifiedFromCache(secretHash: string): boolean;
+  /** Resolves to the principal of a real token; rejects for an unknown, revoked or expired one. */
+  authenticateHash(secretHash: string): Promise<unknown>;
+}
+
 /**
- * Whom a request is counted against: its bearer token, or the client's address when it has none (enrolment, API
- * docs). Only a hash of the token is kept as the key, so the counters never hold a usable secret. A token that turns
- * out to be unknown still gets its own counter; it is answered 401 straight after.
+ * Whom a request is counted against. A token that verifies (a real one) has its own counter, whatever else comes from
+ * its address; anything else — no bearer, an unknown, revoked or expired one — is counted against the client's
+ * address, so that a fresh random bearer per request gains nothing. Verifying costs a cache hit for a token in use,
+ * else one look-up by unique index (as authentication would make). Only a hash of a token is ever a key, so the
+ * counters never hold a usable secret.
  */
-export function rateLimitKeyOf(authorization: string | string[] | undefined, ip: string | undefined): string {
-  const token = bearerToken(authorization);
-  return rateLimitKeyFor(token === null ? null : hashSecret(token), ip);
-}
+export class RateLimitKeys {
+  constructor(private readonly tokens: TokenVerifier) {}
 
-/** The same key, for a caller that has hashed the token already (see hashSecret), or null without a token. */
-export function rateLimitKeyFor(secretHash: string | null, ip: string | undefined): string {
-  return secretHash === null ? `ip:${ip}` : `token:${secretHash}`;
-}
+  async keyOf(secretHash: string | null, address: string): Promise<RateLimitKey> {
+    if (secretHash === null) return `ip:${address}`;
+    if (this.tokens.verifiedFromCache(secretHash)) return `token:${secretHash}`;
+    const real = await this.tokens.authenticateHash(secretHash).then(
+      () => true,
+      () => false,
+    );
+    return real ? `token:${secretHash}` : `ip:${address}`;
+  }
 
-export function rateLimitKey(request: FastifyRequest): string {
-  return rateLimitKeyOf(request.headers.authorization, request.ip);
+  /** @fastify/rate-limit's keyGenerator: the request's bearer token, hashed, and the client's address (see trustProxy). */
+  keyGenerator = (request: FastifyRequest): Promise<RateLimitKey> => {
+    const token = bearerToken(request.headers.authorization);
+    return this.keyOf(token === null ? null : hashSecret(token), request.ip);
+  };
 }
 
 interface Counter {
@@ -35,12 +54,16 @@ interface Counter {
 }
 
 /**
- * Requests per key in fixed one-minute windows, the least recently counted key forgotten first when full. One per
- * process, shared by @fastify/rate-limit (as its store) and the agent-report fast path, so that a token's requests
- * count against one limit whichever way they are served.
+ * Requests per key in fixed one-minute windows. One per process, shared by @fastify/rate-limit (as its store) and the
+ * agent-report fast path, so that a key's requests count against one limit whichever way they are served. Real
+ * tokens' counters (`token:` keys, see RateLimitKeys) are kept apart from the addresses' and are never evicted: there
+ * is at most one per real token, and each goes once its window is over. Addresses' counters are bounded, the least
+ * recently counted forgotten first, so that a flood from many addresses cannot take the memory.
  */
 export class RateLimitCounters {
-  private readonly counters = new Map<string, Counter>();
+  private readonly byToken = new Map<string, Counter>();
+  private readonly byAddress = new Map<string, Counter>();
+  private sweptAt = 0;
 
   constructor(readonly perMinute: number) {}
 
@@ -55,7 +78,7 @@ export class RateLimitCounters {
     return new ProblemException(
       HttpStatus.TOO_MANY_REQUESTS,
       'RateLimited',
-      `more than ${this.perMinute} requests a minute with this token (or from this address without one); retry in ${retryAfterSeconds} seconds`,
+      `more than ${this.perMinute} requests a minute with this token (or from this address without a valid one); retry in ${retryAfterSeconds} seconds`,
       { limit: this.perMinute, retryAfterSeconds },
     );
   }
@@ -76,28 +99,47 @@ export class RateLimitCounters {
   }
 
   private count(key: string, now: number): Counter {
-    let counter = this.counters.get(key);
-    if (counter) this.counters.delete(key); // re-inserted below: Map order is then least recently counted first
-    if (!counter || counter.windowStart + WINDOW_MS <= now) counter = { current: 0, ttl: WINDOW_MS, windowStart: now };
-    counter.current += 1;
-    counter.ttl = counter.windowStart + WINDOW_MS - now;
-    if (this.counters.size >= RATE_LIMIT_KEYS) this.counters.delete(this.counters.keys().next().value!);
-    this.counters.set(key, counter);
+    return key.startsWith('token:') ? this.countToken(key, now) : this.countAddress(key, now);
+  }
+
+  private countToken(key: string, now: number): Counter {
+    if (this.sweptAt + WINDOW_MS <= now) {
+      for (const [stale, counter] of this.byToken) if (counter.windowStart + WINDOW_MS <= now) this.byToken.delete(stale);
+      this.sweptAt = now;
+    }
+    const counter = advance(this.byToken.get(key), now);
+    this.byToken.set(key, counter);
+    return counter;
+  }
+
+  private countAddress(key: string, now: number): Counter {
+    const counter = advance(this.byAddress.get(key), now);
+    this.byAddress.delete(key); // re-inserted below: Map order is then least recently counted first
+    if (this.byAddress.size >= ADDRESS_KEYS) this.byAddress.delete(this.byAddress.keys().next().value!);
+    this.byAddress.set(key, counter);
     return counter;
   }
 }
 
+/** Counts one request on a counter, starting a new window when the last one is over. */
+function advance(existing: Counter | undefined, now: number): Counter {
+  const counter = existing && existing.windowStart + WINDOW_MS > now ? existing : { current: 0, ttl: WINDOW_MS, windowStart: now };
+  counter.current += 1;
+  counter.ttl = counter.windowStart + WINDOW_MS - now;
+  return counter;
+}
+
 /**
- * Per-token rate limit on every route (fixed one-minute windows): over it, 429 RateLimited with Retry-After in
- * seconds. Counted in the onRequest hook, before the body is read or the token looked up, so a flood costs a hash
- * and a map look-up per request. Must be registered before the routes are.
+ * Per-token rate limit on every route (fixed one-minute windows; per client address for requests without a real
+ * token): over it, 429 RateLimited with Retry-After in seconds. Counted in the onRequest hook, before the body is
+ * read. Must be registered before the routes are.
  */
-export async function registerRateLimit(app: NestFastifyApplication, counters: RateLimitCounters): Promise<void> {
+export async function registerRateLimit(app: NestFastifyApplication, counters: RateLimitCounters, keys: RateLimitKeys): Promise<void> {
   await app.register(fastifyRateLimit, {
     max: counters.perMinute,
     timeWindow: WINDOW_MS,
     store: counters.asStore(),
-    keyGenerator: rateLimitKey,
+    keyGenerator: keys.keyGenerator,
     // The limit's headers only on a 429 (with Retry-After), not on every answer: agents and scripts ignore them.
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_request, context) => counters.problem(Math.ceil(context.ttl / 1000)),

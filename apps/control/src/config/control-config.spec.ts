@@ -130,6 +130,15 @@ describe(loadControlConfig.name, () => {
   });
 });
 
+describe('trustedProxies', () => {
+  it('takes a comma-separated DCM_TRUSTED_PROXIES of addresses and CIDRs, and names every bad entry', () => {
+    expect(loadControlConfig({ DCM_TRUSTED_PROXIES: '10.0.0.5, 10.0.1.0/24,::1' }).trustedProxies).toEqual(['10.0.0.5', '10.0.1.0/24', '::1']);
+    expect(() => loadControlConfig({ DCM_TRUSTED_PROXIES: '10.0.0.5,haproxy.local' })).toThrow(
+      /DCM_TRUSTED_PROXIES \(trustedProxies\.1\): haproxy\.local is not an IP address or CIDR/,
+    );
+  });
+});
+
 describe('config/dcm.example.yaml', () => {
   it('is a valid configuration that states the defaults', () => {
     const sut = loadControlConfig({ DCM_CONFIG: join(__dirname, '../../../../config/dcm.example.yaml') });

@@ -5,6 +5,7 @@ import { isValidResourceClassName } from '@dcm/domain';
 import { isPostgresUrl } from '@dcm/persistence';
 import { z } from 'zod';
 import { AuditKey, parseAuditKey } from './audit-keys';
+import { isProxyAddress } from '../common/client-address';
 import { readTlsCredentials, TlsCredentials } from './tls-credentials';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -38,6 +39,8 @@ export const ENVIRONMENT_VARIABLES = {
   DCM_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
   DCM_AUDIT_KEY: 'auditKey',
   DCM_AUDIT_KEYRING: 'auditKeyring',
+  DCM_REQUEST_TIMEOUT_S: 'requestTimeoutSeconds',
+  DCM_TRUSTED_PROXIES: 'trustedProxies',
 } as const;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -102,6 +105,18 @@ const schema = z
     leaderIntervalSeconds: integer(1, 300).default(5),
     /** Requests a minute per bearer token (per client address without one); 0 turns the limit off. */
     rateLimitPerMinute: integer(0, 10_000_000).default(1200),
+    /** How long a client has to send a whole request, headers and body; a slower one is cut off (408). */
+    requestTimeoutSeconds: integer(1, 300).default(30),
+    /**
+     * Peers (addresses, CIDRs) whose X-Forwarded-For names the client; a comma-separated list in DCM_TRUSTED_PROXIES.
+     * None by default: the socket's peer is the client.
+     */
+    trustedProxies: z
+      .preprocess(
+        (value) => (typeof value === 'string' ? value.split(',').map((entry) => entry.trim()) : value),
+        z.array(z.string().refine(isProxyAddress, { error: (issue) => `${String(issue.input)} is not an IP address or CIDR` })),
+      )
+      .default([]),
     /** Unset: audit events are kept for ever. */
     auditRetentionDays: integer(1, 100 * 366).optional(),
     showbackPrices: showbackPrices.optional(),
@@ -134,8 +149,11 @@ const schema = z
     message: 'must be set with tlsKeyFile (DCM_TLS_KEY_FILE): HTTPS needs the certificate and its private key',
   });
 
-/** `tls`: the certificate and key read from tlsCertFile and tlsKeyFile, when control serves HTTPS. */
-export type ControlConfig = z.infer<typeof schema> & { databaseUrl: string; tls: TlsCredentials | null };
+/**
+ * `tls`: the certificate and key read from tlsCertFile and tlsKeyFile, when control serves HTTPS. `webhookUrl` never
+ * holds credentials: a `user:pass@` in the setting becomes `webhookAuthorization` (an Authorization: Basic value).
+ */
+export type ControlConfig = z.infer<typeof schema> & { databaseUrl: string; tls: TlsCredentials | null; webhookAuthorization: string | null };
 
 export const CONTROL_CONFIG = Symbol('ControlConfig');
 
@@ -162,7 +180,23 @@ export function controlConfig(settings: Record<string, unknown> = {}): ControlCo
   const config = result.data;
   const tls = config.tlsCertFile && config.tlsKeyFile ? readTlsCredentials(config.tlsCertFile, config.tlsKeyFile) : null;
   if (tls && !tls.ok) throw new ConfigurationError(tls.problems.map(({ setting, message }) => `${settingNames[setting]} (${setting}): ${message}`));
-  return { ...config, databaseUrl: config.databaseUrl ?? `sqlite:${join(config.dataDir, 'dcm.sqlite')}`, tls: tls?.credentials ?? null };
+  return {
+    ...config,
+    ...webhookCredentials(config.webhookUrl),
+    databaseUrl: config.databaseUrl ?? `sqlite:${join(config.dataDir, 'dcm.sqlite')}`,
+    tls: tls?.credentials ?? null,
+  };
+}
+
+/** Moves a webhook URL's `user:pass@` into an Authorization: Basic value, so that the URL can be logged and stored. */
+function webhookCredentials(setting: string | undefined): { webhookUrl: string | undefined; webhookAuthorization: string | null } {
+  if (setting === undefined) return { webhookUrl: undefined, webhookAuthorization: null };
+  const url = new URL(setting);
+  if (url.username === '' && url.password === '') return { webhookUrl: setting, webhookAuthorization: null };
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { webhookUrl: url.href, webhookAuthorization: `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}` };
 }
 
 /** Reads DCM_CONFIG (optional YAML) and DCM_* environment variables, which win. Called once, in main. */

@@ -8,6 +8,8 @@ export const WEBHOOK_MAX_ATTEMPTS = 12;
 const FIRST_RETRY_MS = 5_000;
 const MAX_RETRY_MS = 10 * 60_000;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** Of a receiver's answer only this much is read (its status is what counts): a huge answer costs no memory. */
+export const WEBHOOK_ANSWER_READ_BYTES = 64 * 1024;
 const KEEP_FINISHED_MS = 7 * 86_400_000;
 /** Events delivered per run at most, so that a long backlog does not hold the job for ever. */
 const BATCH = 500;
@@ -70,18 +72,38 @@ export class WebhookDeliveryService {
   private async post(url: string, delivery: PendingDelivery): Promise<string | null> {
     try {
       const event = JSON.parse(delivery.payload) as { event: string };
+      const authorization = this.config.webhookAuthorization;
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'dcm-control', 'x-dcm-event': event.event, 'x-dcm-delivery': delivery.eventId },
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'dcm-control',
+          'x-dcm-event': event.event,
+          'x-dcm-delivery': delivery.eventId,
+          ...(authorization ? { authorization } : {}),
+        },
         body: delivery.payload,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         redirect: 'manual',
       });
-      await response.arrayBuffer().catch(() => undefined);
+      await readAtMost(response, WEBHOOK_ANSWER_READ_BYTES).catch(() => undefined);
       return response.ok ? null : `HTTP ${response.status}`;
     } catch (error) {
       const cause = (error as { cause?: { message?: string } }).cause?.message;
       return cause ? `${(error as Error).message}: ${cause}` : (error as Error).message;
     }
   }
+}
+
+/** Reads an answer's body up to `limit` bytes, then cancels the rest (which closes the connection). */
+async function readAtMost(response: Response, limit: number): Promise<void> {
+  if (!response.body) return;
+  const reader = response.body.getReader();
+  let read = 0;
+  while (read < limit) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    read += value.byteLength;
+  }
+  await reader.cancel();
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { TenantEntity, TenantState, UnitOfWork } from '@dcm/persistence';
+import { EntityManager } from 'typeorm';
 import { Actor, AuditLog } from '../audit/audit-log';
 import type { TenantScope } from '../auth/principal';
 import { Clock } from '../common/clock';
@@ -8,8 +9,19 @@ import { Problems } from '../common/problem';
 import { CreateTenantDto, toTenantResponse, UpdateTenantDto } from './tenant.dto';
 import { TenantsRepository } from './tenants.repository';
 
+/**
+ * What another feature does when a tenant is offboarded (auth revokes the tenant's tokens): `within` in the
+ * offboarding's transaction, `afterCommit` once it is stored. Features register themselves, so imports point one way.
+ */
+export interface OffboardingStep {
+  within(tenant: TenantEntity, now: Date, actor: Actor, tx: EntityManager): Promise<void>;
+  afterCommit(): void;
+}
+
 @Injectable()
 export class TenantsService {
+  private readonly offboardingSteps: OffboardingStep[] = [];
+
   constructor(
     private readonly tenants: TenantsRepository,
     private readonly unitOfWork: UnitOfWork,
@@ -77,9 +89,13 @@ export class TenantsService {
     });
   }
 
+  onOffboarding(step: OffboardingStep): void {
+    this.offboardingSteps.push(step);
+  }
+
   /** Offboarding keeps the record (audit, showback) and refuses while the tenant still holds allocations. */
-  offboard(slug: string, actor: Actor): Promise<TenantEntity> {
-    return this.unitOfWork.run(async (tx) => {
+  async offboard(slug: string, actor: Actor): Promise<TenantEntity> {
+    const offboarded = await this.unitOfWork.run(async (tx) => {
       const tenant = await this.tenants.findBySlug(slug, tx);
       if (!tenant) throw Problems.notFound(`tenant ${slug}`);
       if (tenant.state === 'offboarded') return tenant;
@@ -92,7 +108,10 @@ export class TenantsService {
       await this.tenants.unbindHosts(tenant.id, tx);
       const saved = await this.tenants.save(tenant, tx);
       await this.auditLog.record(tx, { actor, action: 'tenant.offboard', subjectType: 'tenant', subject: slug, before, after: toTenantResponse(saved) });
+      for (const step of this.offboardingSteps) await step.within(saved, now, actor, tx);
       return saved;
     });
+    for (const step of this.offboardingSteps) step.afterCommit();
+    return offboarded;
   }
 }
