@@ -225,8 +225,8 @@ describe('audit log', () => {
 
       // An anchor at the cut is checked against the hash the prune recorded; one before it cannot be checked any more.
       const verifyAt = (seq: number, hash: string) => expectStatus(retained.api.get(`/v1/audit/verify?anchorSeq=${seq}&anchorHash=${hash}`), 200);
-      await expect(verifyAt(oldAnchor.seq, oldAnchor.hash)).resolves.toMatchObject({ intact: true, anchor: { seq: 2, result: 'matches' } });
-      await expect(verifyAt(oldAnchor.seq, 'f'.repeat(64))).resolves.toMatchObject({ intact: false, anchor: { seq: 2, result: 'differs' } });
+      await expect(verifyAt(oldAnchor.seq, oldAnchor.hash)).resolves.toMatchObject({ intact: true, anchor: { seq: 3, result: 'matches' } });
+      await expect(verifyAt(oldAnchor.seq, 'f'.repeat(64))).resolves.toMatchObject({ intact: false, anchor: { seq: 3, result: 'differs' } });
       await expect(verifyAt(1, oldAnchor.hash)).resolves.toMatchObject({ intact: true, anchor: { seq: 1, result: 'pruned' } });
 
       // Deleting the oldest kept event as well is not retention: verify says so.
