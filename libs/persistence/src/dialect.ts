@@ -98,8 +98,8 @@ const UNAVAILABLE_MESSAGES =
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let cause = error, depth = 0; cause && typeof cause === 'object' && depth < 4; depth++) {
     const { code, message, name } = cause as { code?: unknown; message?: unknown; name?: unknown };
-    // TypeORM's answer to a query on a transaction whose connection the pool already dropped as broken.
-    if (name === 'QueryRunnerProviderAlreadyReleasedError') return true;
+    // TypeORM's answers to a query on a transaction whose connection the pool already dropped as broken.
+    if (name === 'QueryRunnerProviderAlreadyReleasedError' || name === 'QueryRunnerAlreadyReleasedError') return true;
     if (typeof code === 'string' && (UNAVAILABLE_POSTGRES_CODES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code))) return true;
     if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
     // TypeORM wraps the driver's error (driverError); Node's errors may carry a cause; AggregateError lists several.
