@@ -88,10 +88,11 @@ export class LeaderElection implements OnApplicationBootstrap, OnApplicationShut
   async fence(manager: EntityManager): Promise<void> {
     const pid = this.leading ? this.lockPid : null;
     if (!pid) throw new LeadershipLostError();
+    // Two statements, in this order: the fence is held before pg_locks is read, so a new leader cannot slip between.
+    await manager.query('SELECT pg_advisory_xact_lock_shared($1)', [FENCE_LOCK_ID]);
     const [{ held }] = await manager.query<{ held: boolean }[]>(
-      `SELECT pg_advisory_xact_lock_shared($1) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $2
-          AND classid = 0 AND objid = $3 AND objsubid = 1) AS held`,
-      [FENCE_LOCK_ID, pid, LEADER_LOCK_ID],
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1 AND classid = 0 AND objid = $2 AND objsubid = 1) AS held`,
+      [pid, LEADER_LOCK_ID],
     );
     if (!held) throw new LeadershipLostError();
   }
