@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -30,7 +31,8 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config),
         TypeOrmModule.forRootAsync({
-          useFactory: () => dataSourceOptions({ url: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous }),
+          useFactory: () =>
+            dataSourceOptions({ url: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous, applicationName: `dcm ${hostname()}/${process.pid}` }),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             await migrate(dataSource);

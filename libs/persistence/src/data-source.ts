@@ -70,6 +70,8 @@ export interface DatabaseSettings {
   sqliteSynchronous?: SqliteSynchronous;
   /** PostgreSQL only: connections in the pool. */
   poolSize?: number;
+  /** PostgreSQL only: how the pool's connections name themselves in pg_stat_activity (which replica they serve). */
+  applicationName?: string;
 }
 
 export function isPostgresUrl(url: string): boolean {
@@ -83,7 +85,15 @@ export function sqlitePath(url: string): string {
 export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
   const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false, logging: false } as const;
   if (isPostgresUrl(settings.url)) {
-    return { ...common, type: 'postgres', url: settings.url, extra: { max: settings.poolSize ?? 20, connectionTimeoutMillis: 10_000 } };
+    return {
+      ...common,
+      type: 'postgres',
+      url: settings.url,
+      applicationName: settings.applicationName?.slice(0, 63),
+      // connectionTimeoutMillis bounds the wait for a connection (a new one, or a free one of the pool): while the
+      // database is away requests fail (503) rather than queue without end. keepAlive finds half-open connections.
+      extra: { max: settings.poolSize ?? 20, connectionTimeoutMillis: 5_000, keepAlive: true },
+    };
   }
   const database = sqlitePath(settings.url);
   createPrivately(database);

@@ -83,6 +83,33 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+/**
+ * PostgreSQL error classes and socket errors that mean the database is away (stopped, restarting, refusing or dropping
+ * connections), not that the statement was wrong: 08 connection exception, 57P01–57P03 shutdown or cannot connect now,
+ * 53300 too many connections.
+ */
+const UNAVAILABLE_POSTGRES_CODES = new Set(['08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+/** What node-postgres says (without a code) when a connection ends under a query or the pool waits in vain for one. */
+const UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|Query read timeout|Connection terminated unexpectedly)/;
+
+/** Whether an error means the database cannot be reached right now (worth a 503 and a retry), on either backend. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause && typeof cause === 'object' && depth < 4; depth++) {
+    const { code, message, name } = cause as { code?: unknown; message?: unknown; name?: unknown };
+    // TypeORM's answers to a query on a transaction whose connection the pool already dropped as broken.
+    if (name === 'QueryRunnerProviderAlreadyReleasedError' || name === 'QueryRunnerAlreadyReleasedError') return true;
+    if (typeof code === 'string' && (UNAVAILABLE_POSTGRES_CODES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code))) return true;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
+    // TypeORM wraps the driver's error (driverError); Node's errors may carry a cause; AggregateError lists several.
+    const next = (cause as { driverError?: unknown; cause?: unknown; errors?: unknown[] }).driverError ?? (cause as { cause?: unknown }).cause;
+    const first = (cause as { errors?: unknown[] }).errors?.[0];
+    cause = next ?? first;
+  }
+  return false;
+}
+
 /** A nullable numeric column of a raw row (drivers give bigint columns as strings or numbers) as a number or null. */
 export function numberOrNull(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource, EntityManager } from 'typeorm';
 import { dialectOf, rawQuery } from './dialect';
 
@@ -21,6 +22,16 @@ interface QueuedWork {
   /** What undoes the work's in-memory effects, should its writes be rolled back (see onRollback). */
   undo: (() => void)[];
 }
+
+/**
+ * A check that every PostgreSQL transaction started inside `UnitOfWork.guarded` runs first, in that transaction: a
+ * scheduler job run proves there that its replica still leads, so that a run which lost leadership commits nothing.
+ */
+export type TransactionGuard = (manager: EntityManager) => Promise<void>;
+
+const guards = new AsyncLocalStorage<TransactionGuard>();
+/** Guarded calls under way: the storage is enabled only while there are some (on Node 20 it costs every promise). */
+let guardedCalls = 0;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -59,6 +70,19 @@ export class UnitOfWork {
       this.queued.push({ work, resolve: resolve as (value: unknown) => void, reject, undo: [] });
       this.schedule();
     });
+  }
+
+  /**
+   * Runs `work` so that every PostgreSQL transaction it starts through any UnitOfWork first passes `guard` (inside the
+   * transaction, so that the check and the writes commit together). SQLite has one process and needs no guard.
+   */
+  static async guarded<T>(guard: TransactionGuard, work: () => Promise<T>): Promise<T> {
+    guardedCalls++;
+    try {
+      return await guards.run(guard, work);
+    } finally {
+      if (--guardedCalls === 0) guards.disable();
+    }
   }
 
   /**
@@ -162,8 +186,10 @@ export class UnitOfWork {
     for (let attempt = 1; ; attempt++) {
       const undo: (() => void)[] = [];
       try {
-        return await this.dataSource.transaction('READ COMMITTED', (manager) => {
+        const guard = guardedCalls > 0 ? guards.getStore() : undefined;
+        return await this.dataSource.transaction('READ COMMITTED', async (manager) => {
           this.undoByManager.set(manager, undo);
+          if (guard) await guard(manager);
           return work(manager);
         });
       } catch (error) {

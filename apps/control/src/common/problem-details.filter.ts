@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '@dcm/persistence';
 import { PROBLEM_CONTENT_TYPE, ProblemCode, ProblemDetails, ProblemException, problemFor } from './problem';
 
 const CODES_BY_STATUS: Record<number, ProblemCode> = {
@@ -17,6 +18,12 @@ const CODES_BY_STATUS: Record<number, ProblemCode> = {
 };
 
 const logger = new Logger('Problems');
+
+/** What a 503 tells clients (and agents, which keep their spool) to wait before they try again. */
+export const UNAVAILABLE_RETRY_AFTER_S = 2;
+/** While the database is away every request fails alike: one warning per this many milliseconds is enough. */
+const UNAVAILABLE_LOG_EVERY_MS = 5_000;
+let unavailableLoggedAt = -Infinity;
 
 function messageOf(exception: HttpException): string {
   const response = exception.getResponse();
@@ -41,14 +48,24 @@ export function toProblem(error: unknown, instance?: string): ProblemDetails {
     const code = CODES_BY_STATUS[status] ?? 'ValidationFailed';
     return problemFor(status, code, (error as Error).message, instance);
   }
+  if (isDatabaseUnavailable(error)) {
+    const now = performance.now();
+    if (now - unavailableLoggedAt >= UNAVAILABLE_LOG_EVERY_MS) {
+      unavailableLoggedAt = now;
+      logger.warn(`the database is unreachable, answering 503: ${(error as Error).message}`);
+    }
+    return problemFor(503, 'Unavailable', 'The database is unreachable for a moment; retry after the time in Retry-After.', instance);
+  }
   logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return problemFor(500, 'InternalError', 'An internal error occurred; it has been logged.', instance);
 }
 
 /** The headers a problem is answered with. */
 export function problemHeaders(problem: ProblemDetails): Record<string, string> {
-  // RFC 9110 §11.6.1: a 401 says how to authenticate.
-  return problem.status === 401 ? { 'content-type': PROBLEM_CONTENT_TYPE, 'www-authenticate': 'Bearer realm="dcm"' } : { 'content-type': PROBLEM_CONTENT_TYPE };
+  // RFC 9110 §11.6.1: a 401 says how to authenticate; §10.2.3: a 503 may say when to come back.
+  if (problem.status === 401) return { 'content-type': PROBLEM_CONTENT_TYPE, 'www-authenticate': 'Bearer realm="dcm"' };
+  if (problem.code === 'Unavailable') return { 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) };
+  return { 'content-type': PROBLEM_CONTENT_TYPE };
 }
 
 export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {

@@ -13,6 +13,7 @@ export type ProblemCode =
   | 'PayloadTooLarge'
   | 'UnsupportedMediaType'
   | 'RateLimited'
+  | 'Unavailable'
   | 'InternalError';
 
 const TITLES: Record<ProblemCode, string> = {
@@ -28,6 +29,7 @@ const TITLES: Record<ProblemCode, string> = {
   PayloadTooLarge: 'The request body is too large',
   UnsupportedMediaType: 'Unsupported media type',
   RateLimited: 'Too many requests',
+  Unavailable: 'Service unavailable',
   InternalError: 'Internal error',
 };
 

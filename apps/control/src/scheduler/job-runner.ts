@@ -1,6 +1,7 @@
 import { Injectable, Logger, BeforeApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { LeaderElection } from './leader-election';
+import { UnitOfWork } from '@dcm/persistence';
+import { LeaderElection, LeadershipLostError } from './leader-election';
 
 export interface JobDefinition {
   /** Stable name: log lines, /v1/scheduler and dcm_scheduler_job_duration_seconds{job} use it. */
@@ -119,16 +120,34 @@ export class JobRunner implements BeforeApplicationShutdown {
 
   private async execute(job: RegisteredJob): Promise<void> {
     const started = process.hrtime.bigint();
+    const startedAt = new Date();
+    const fenced = !job.everyReplica && this.election.isShared();
     let outcome: Exclude<JobOutcome, 'skipped'> = 'ok';
+    let leadershipLost = false;
     try {
-      await job.run();
+      // A leader-only run proves in each of its transactions that this replica still leads (LeaderElection.fence).
+      await (fenced ? UnitOfWork.guarded((manager) => this.election.fence(manager), job.run) : job.run());
       job.lastError = null;
     } catch (error) {
       outcome = 'error';
       job.lastError = (error as Error).message;
-      this.logger.error({ msg: `scheduler job ${job.name} failed`, job: job.name, err: error });
+      leadershipLost = error instanceof LeadershipLostError;
+      if (leadershipLost) this.logger.warn({ msg: `scheduler job ${job.name} stopped: ${(error as Error).message}`, job: job.name });
+      else this.logger.error({ msg: `scheduler job ${job.name} failed`, job: job.name, err: error });
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (fenced) {
+      // One line per leader-only run, so that runs on different replicas can be shown never to overlap.
+      const details = {
+        job: job.name,
+        replica: this.election.replica,
+        startedAt: startedAt.toISOString(),
+        endedAt: new Date().toISOString(),
+        outcome,
+        leadershipLost,
+      };
+      this.logger.debug({ msg: 'scheduler job ran', ...details });
+    }
     Object.assign(job, { lastRunAt: new Date(), lastDurationSeconds: seconds, lastOutcome: outcome });
     for (const observer of this.observers) {
       try {
