@@ -125,7 +125,7 @@ describe('join tokens cannot take hosts over, and agents cannot forge inventorie
     const metrics = await series();
     expect(metrics.get('dcm_host_overcommitted{host="blv-c07",site="unassigned",resource="memory"}')).toBe(1);
     expect(metrics.get('dcm_host_overcommitted{host="blv-c07",site="unassigned",resource="vcpu"}')).toBe(0);
-    expect(metrics.get('dcm_host_measured_inventory{host="blv-c07",resource="memory",unit="bytes"}')).toBe(0);
+    expect(metrics.get('dcm_host_measured_total{host="blv-c07",resource="memory",unit="bytes"}')).toBe(0);
   });
 
   it('does not believe 100,000 cores or storage beyond 2^53: refused at enrolment, ignored in a report, and no placement follows them', async () => {
@@ -157,7 +157,7 @@ describe('join tokens cannot take hosts over, and agents cannot forge inventorie
     expect(host.inventories.memory).toMatchObject({ total: 256 * GIB, measuredTotal: 0 });
     expect(host.inventories.storage).toBeUndefined();
     const metrics = await series();
-    expect(metrics.get('dcm_host_measured_inventory{host="blv-op2",resource="vcpu",unit="count"}')).toBe(64);
+    expect(metrics.get('dcm_host_measured_total{host="blv-op2",resource="vcpu",unit="count"}')).toBe(64);
     expect(metrics.get('dcm_host_capacity{host="blv-op2",site="hall-a",resource="vcpu",unit="count"}')).toBe(128);
   });
 

@@ -52,7 +52,7 @@ describe(hostBlock.name, () => {
         `dcm_host_allocated{host="blv-c01",site="hall-a",resource="memory",unit="bytes"} ${GIB}\n` +
         'dcm_host_allocated{host="blv-c01",site="hall-a",resource="vcpu",unit="count"} 8\n',
       'dcm_host_up{host="blv-c01",site="hall-a"} 1\n',
-      'dcm_host_measured_inventory{host="blv-c01",resource="vcpu",unit="count"} 64\n',
+      'dcm_host_measured_total{host="blv-c01",resource="vcpu",unit="count"} 64\n',
       'dcm_host_overcommitted{host="blv-c01",site="hall-a",resource="custom_gpu"} 0\n' +
         'dcm_host_overcommitted{host="blv-c01",site="hall-a",resource="memory"} 0\n' +
         'dcm_host_overcommitted{host="blv-c01",site="hall-a",resource="vcpu"} 0\n',
@@ -62,7 +62,7 @@ describe(hostBlock.name, () => {
   it('says 1 where a total fell below what is allocated, and shows the measured total beside the inventory', () => {
     const sut = hostBlock(host(), `memory:0:0:1:${8 * GIB}:0`, units);
     expect(text(sut.lines).slice(3)).toEqual([
-      'dcm_host_measured_inventory{host="blv-c01",resource="memory",unit="bytes"} 0\n',
+      'dcm_host_measured_total{host="blv-c01",resource="memory",unit="bytes"} 0\n',
       'dcm_host_overcommitted{host="blv-c01",site="hall-a",resource="memory"} 1\n',
     ]);
   });

@@ -85,7 +85,7 @@ export function hostBlock(host: MetricsHostRow, inventories: string | undefined,
     capacity += sample(name('dcm_host_capacity'), labels, capacityOf(inventory));
     allocated += sample(name('dcm_host_allocated'), labels, inventory.allocated);
     if (inventory.measuredTotal !== null) {
-      measuredTotal += sample(name('dcm_host_measured_inventory'), `host="${labelValue(host.name)}",${resource},${unit}`, inventory.measuredTotal);
+      measuredTotal += sample(name('dcm_host_measured_total'), `host="${labelValue(host.name)}",${resource},${unit}`, inventory.measuredTotal);
     }
     overcommitted += sample(name('dcm_host_overcommitted'), `${hostAndSite},${resource}`, inventoryOvercommitted(inventory) ? 1 : 0);
   }

@@ -92,7 +92,7 @@ export class MetricsService {
     family('dcm_tenant_frozen', tenantLines, TENANT_SECTIONS.frozen);
     family('dcm_host_capacity', hostLines, HOST_SECTIONS.capacity);
     family('dcm_host_allocated', hostLines, HOST_SECTIONS.allocated);
-    family('dcm_host_measured_inventory', hostLines, HOST_SECTIONS.measuredTotal);
+    family('dcm_host_measured_total', hostLines, HOST_SECTIONS.measuredTotal);
     family('dcm_host_overcommitted', hostLines, HOST_SECTIONS.overcommitted);
     family('dcm_host_up', hostLines, HOST_SECTIONS.up);
     family('dcm_host_last_report_timestamp_seconds', measurements, MEASUREMENT_SECTIONS.lastReport);
