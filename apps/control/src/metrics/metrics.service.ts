@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { storageMountsOf } from '../common/agent-facts';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { measuredUseSince } from '../quotas/measured-use';
@@ -27,7 +28,6 @@ import { METRIC_CATALOGUE, MetricName } from './metric-catalogue';
 import { MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot } from './metrics.repository';
 import { ProcessMetrics } from './process-metrics';
 import { readDigest } from './report-digest';
-import { storageMountsOf } from '../common/agent-facts';
 
 const HEADERS = new Map(METRIC_CATALOGUE.map((definition) => [definition.name as MetricName, Buffer.from(familyHeader(definition))]));
 const header = (name: MetricName): Buffer => HEADERS.get(name)!;
