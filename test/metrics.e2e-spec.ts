@@ -18,6 +18,18 @@ const GIB = 2 ** 30;
 const TIB = 2 ** 40;
 const METRICS_TOKEN = 'metrics-token-for-the-e2e-suite';
 const ODD_MOUNTPOINT = '/srv/odd "quoted" \\ back\\slash';
+/** The storage mounts the suite's agents declare at enrolment: only these count as the hosts' storage. */
+const STORAGE_MOUNTS = [{ mountpoint: '/srv', sizeBytes: 20_480 * GIB }];
+
+/** A host's measured use per class, computed here from the report it sent and the mounts its agent declared. */
+function measuredFrom(report: ReturnType<typeof aReport>): Record<'vcpu' | 'memory' | 'storage', number> {
+  const mounts = new Set(STORAGE_MOUNTS.map((mount) => mount.mountpoint));
+  return {
+    vcpu: report.cpu.usageRatio * report.cpu.logicalCores,
+    memory: report.memory.totalBytes - report.memory.availableBytes,
+    storage: report.filesystems.filter((filesystem) => mounts.has(filesystem.mountpoint)).reduce((sum, filesystem) => sum + filesystem.usedBytes, 0),
+  };
+}
 
 /** The series of an exposition by their exact `name{labels}` text, and the families its HELP lines announce. */
 function parseExposition(text: string): { series: Map<string, number>; families: string[] } {
@@ -67,7 +79,7 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
               cpuModel: 'AMD EPYC 9354',
               logicalCores: 64,
               memoryTotalBytes: 512 * GIB,
-              storage: [{ mountpoint: '/srv', sizeBytes: 20_480 * GIB }],
+              storage: STORAGE_MOUNTS,
             },
           },
           { token: null },
@@ -149,7 +161,15 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
         'dcm_host_network_receive_bytes_total{host="blv-m02",device="eno1"}': 987_654_322,
         'dcm_host_network_transmit_bytes_total{host="blv-m02",device="eno2"}': 44_445,
       };
+      const used = measuredFrom(report);
+      expect(used.storage).toBe(6_000 * GIB); // /srv only: neither /, /var, /boot nor the odd mount was declared storage
+      Object.assign(expected, {
+        'dcm_host_used{host="blv-m02",site="unassigned",resource="vcpu",unit="count"}': used.vcpu,
+        'dcm_host_used{host="blv-m02",site="unassigned",resource="memory",unit="bytes"}': used.memory,
+        'dcm_host_used{host="blv-m02",site="unassigned",resource="storage",unit="bytes"}': used.storage,
+      });
       for (const [key, value] of Object.entries(expected)) expect([key, series.get(key)]).toEqual([key, value]);
+      expect([...series.keys()].filter((key) => key.startsWith('dcm_host_used{host="blv-m01"'))).toEqual([]); // no agent, no measurement
       // Exact integers: a 20 TiB limit is written out in full, not as 2.1990232555520e+13.
       expect(text).toContain('dcm_tenant_quota_limit{tenant="torfaen",resource="storage",unit="bytes"} 21990232555520\n');
 
@@ -199,12 +219,14 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       await expectStatus(api.delete('/v1/hosts/blv-m03'), 200);
       const agent = await enrol('blv-m04');
       await expectStatus(api.put('/v1/hosts/blv-m04/tenants/torfaen'), 200);
-      await expectStatus(
-        api.post(`/v1/agents/${agent.agentId}/reports`, aReport(7, { collectedAt: new Date().toISOString(), tenants: { torfaen: { memoryBytes: GIB } } }), {
-          token: agent.agentToken,
-        }),
-        200,
-      );
+      const report = aReport(7, {
+        collectedAt: new Date().toISOString(),
+        cpu: { usageRatio: 0.5, load1: 1, load5: 1, load15: 1, logicalCores: 48 },
+        memory: { totalBytes: 256 * GIB, availableBytes: 100 * GIB },
+        tenants: { torfaen: { memoryBytes: GIB } },
+      });
+      report.filesystems.find((filesystem) => filesystem.mountpoint === '/srv')!.usedBytes = 1_234 * GIB;
+      await expectStatus(api.post(`/v1/agents/${agent.agentId}/reports`, report, { token: agent.agentToken }), 200);
 
       ({ series } = await scrape());
       expect(series.get('dcm_tenant_quota_state{tenant="gwent-police",resource="vcpu",state="over"}')).toBe(1);
@@ -215,6 +237,18 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(series.get('dcm_tenant_used{tenant="torfaen",resource="memory",unit="bytes"}')).toBe(4 * GIB); // 3 GiB on blv-m02 + 1 GiB on blv-m04
       expect(series.get('dcm_host_network_receive_bytes_total{host="blv-m04",device="eno1"}')).toBe(987_654_328);
       expect([...series.keys()].filter((key) => key.includes('"leaving"') || key.includes('"blv-m03"'))).toEqual([]);
+      // Each host's measured use is its own report's; the site's, their sum, is what GET /v1/capacity calls used.
+      const m04 = measuredFrom(report);
+      const m02 = measuredFrom(aReport(1));
+      const capacity = await expectStatus(api.get('/v1/capacity'), 200);
+      const unassigned = capacity.sites.find((site: { site: string }) => site.site === 'unassigned').resources;
+      for (const resource of ['vcpu', 'memory', 'storage'] as const) {
+        const unit = resource === 'vcpu' ? 'count' : 'bytes';
+        const hostUsed = (host: string) => series.get(`dcm_host_used{host="${host}",site="unassigned",resource="${resource}",unit="${unit}"}`)!;
+        expect([resource, hostUsed('blv-m04')]).toEqual([resource, m04[resource]]);
+        expect([resource, hostUsed('blv-m02') + hostUsed('blv-m04')]).toEqual([resource, m02[resource] + m04[resource]]);
+        expect([resource, hostUsed('blv-m02') + hostUsed('blv-m04')]).toEqual([resource, unassigned[resource].used]);
+      }
 
       // Inventories changed through each path that writes them: the host API, and an allocation's release.
       await expectStatus(api.put('/v1/hosts/blv-m01/inventories/vcpu', { total: 40, reserved: 2 }), 200);
@@ -243,6 +277,22 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(series.get('dcm_host_memory_total_bytes{host="blv-m02"}')).toBe(512 * GIB); // the last report stays visible
       expect(series.get('dcm_host_up{host="blv-m01",site="hall-a"}')).toBe(1); // no agent: up until an operator says otherwise
       expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
+
+      // Once its latest report is older than a host counts as reporting (10 intervals and the minute), as
+      // GET /v1/capacity no longer counts it, its measured use goes; the report itself stays visible.
+      const measuredUsed = (keys: Iterable<string>) => [...keys].filter((key) => key.startsWith('dcm_host_used{host="blv-m02"'));
+      expect(measuredUsed(series.keys())).toHaveLength(3);
+      jest.spyOn(clock, 'now').mockReturnValue(new Date(Date.now() + 10 * 15_000 + 60_000 + 5_000));
+      try {
+        const later = await scrape();
+        expect(measuredUsed(later.series.keys())).toEqual([]);
+        expect([...later.series.keys()].filter((key) => key.startsWith('dcm_host_used{'))).toEqual([]); // blv-m04 fell silent too
+        expect(later.series.get('dcm_host_memory_total_bytes{host="blv-m02"}')).toBe(512 * GIB);
+        const capacity = await expectStatus(control.api.get('/v1/capacity'), 200);
+        expect(capacity.sites.find((site: { site: string }) => site.site === 'unassigned').resources.memory.used).toBeNull();
+      } finally {
+        jest.restoreAllMocks();
+      }
     });
 
     it('counts the allocation requests and agent reports this process answered, by outcome', async () => {

@@ -18,7 +18,8 @@ import {
 import { RunningPrometheus, startPrometheus } from '../support/prometheus';
 import { startAgent } from '../support/agent-process';
 import { RunningControl, startControl } from '../support/control';
-import { createHost, createTenant, expectStatus, setQuotas } from '../support/facility';
+import { createHost, createTenant, enrolAgent, expectStatus, setQuotas } from '../support/facility';
+import { aReport } from '../support/reports';
 import { Clock } from '../../apps/control/src/common/clock';
 import { CapacitySamplingService } from '../../apps/control/src/history/capacity-sampling.service';
 import { MetricsJobs } from '../../apps/control/src/metrics/metrics-jobs';
@@ -339,5 +340,74 @@ describe("the facility dashboard's forecast, through a real Prometheus, against 
     await expect(valueOf(soonest)).resolves.toBeCloseTo(shown, 3);
     const exported = await valueOf('dcm_capacity_forecast_full_timestamp_seconds{basis="allocated", site="hall-a", resource="vcpu"}');
     expect(exported).toBe(Date.parse(vcpu.fullAt.allocated) / 1000);
+  }, 90_000);
+});
+
+describe("the facility dashboard's used, through a real Prometheus, against GET /v1/capacity", () => {
+  const METRICS_TOKEN = 'metrics-token-for-the-used-dashboard';
+  const GIB = 2 ** 30;
+  let control: RunningControl;
+  let prometheus: RunningPrometheus | undefined;
+  let workDir: string;
+  const { valueOf } = querier(
+    () => prometheus,
+    () => 'control exported no dcm_host_used',
+  );
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'dcm-used-dashboard-'));
+    control = await startControl({ metricsToken: METRICS_TOKEN, reportIntervalSeconds: 15 });
+    // Two hosts at hall-a, one at hall-b, each reporting different figures; /srv is their declared storage mount.
+    const hosts = [
+      { name: 'blv-u01', site: 'hall-a', usageRatio: 0.31, cores: 64, total: 512, available: 300, srv: 6_000 },
+      { name: 'blv-u02', site: 'hall-a', usageRatio: 0.87, cores: 48, total: 256, available: 17, srv: 123 },
+      { name: 'blv-u03', site: 'hall-b', usageRatio: 0.05, cores: 16, total: 64, available: 60, srv: 1 },
+    ];
+    for (const host of hosts) {
+      const agent = await enrolAgent(control.api, host.name);
+      await expectStatus(control.api.patch(`/v1/hosts/${host.name}`, { site: host.site }), 200);
+      const report = aReport(1, {
+        collectedAt: new Date().toISOString(),
+        cpu: { usageRatio: host.usageRatio, load1: 1, load5: 1, load15: 1, logicalCores: host.cores },
+        memory: { totalBytes: host.total * GIB, availableBytes: host.available * GIB },
+      });
+      report.filesystems.find((filesystem) => filesystem.mountpoint === '/srv')!.usedBytes = host.srv * GIB;
+      await expectStatus(control.api.post(`/v1/agents/${agent.agentId}/reports`, report, { token: agent.agentToken }), 200);
+    }
+    prometheus = await startPrometheus(scrapeConfig(workDir, control, METRICS_TOKEN));
+  }, 60_000);
+
+  afterAll(async () => {
+    await prometheus?.close();
+    await control?.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("shows each site's used per class, and the facility's, as GET /v1/capacity gives them", async () => {
+    const capacity = await expectStatus(control.api.get('/v1/capacity'), 200);
+    const everything = { site: '.*', resource: '.*' };
+    const [, , , , bytesUsed] = panelExprs('facility-overview.json', 'Classes measured in bytes, now', everything);
+    const [, , , , unitsUsed] = panelExprs('facility-overview.json', 'Classes counted in units (vCPU, custom), now', everything);
+    const shown: Record<string, number> = {};
+    const expected: Record<string, number> = {};
+    for (const { site, resources } of capacity.sites as { site: string; resources: Record<string, { used: number | null }> }[]) {
+      for (const resource of ['vcpu', 'memory', 'storage']) {
+        expected[`${site} ${resource}`] = resources[resource].used!;
+        shown[`${site} ${resource}`] = await valueOf(resource === 'vcpu' ? unitsUsed : bytesUsed, { site, resource });
+      }
+    }
+    expect(Object.keys(shown)).toHaveLength(6);
+    expect(shown).toEqual(expected);
+    expect(expected['hall-a memory']).toBe((512 - 300 + 256 - 17) * GIB); // the sum of what hall-a's hosts reported
+
+    for (const resource of ['vcpu', 'memory', 'storage']) {
+      const [, , facilityUsed] = panelExprs('facility-overview.json', '$resource: capacity, allocated and used', { site: '.*', resource });
+      await expect(valueOf(facilityUsed, { resource })).resolves.toBeCloseTo(capacity.facility.resources[resource].used, 6);
+      const [, facilityShare] = panelExprs('facility-overview.json', 'Used (as the hosts measure it) share of capacity, by site and for the facility', {
+        resource: '.*',
+      });
+      const { used, capacity: total } = capacity.facility.resources[resource];
+      await expect(valueOf(facilityShare, { resource })).resolves.toBeCloseTo(used / total, 9);
+    }
   }, 90_000);
 });

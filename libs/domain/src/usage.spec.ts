@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { freeOf, HostUseFigures, isOvercommitted, measuredUse, sumUsage, UsageFigures, usageOf } from './usage';
+import { freeOf, HostUseFigures, isOvercommitted, measuredUse, storageUsedOn, sumUsage, UsageFigures, usageOf } from './usage';
 
 const GIB = 2 ** 30;
 const aHost: HostUseFigures = { cpuUsageRatio: 0.25, logicalCores: 8, memoryTotal: 16 * GIB, memoryAvailable: 6 * GIB, storageUsed: 40 * GIB };
@@ -15,6 +15,32 @@ describe(measuredUse.name, () => {
     expect(measuredUse('custom_gpu', aHost)).toBeNull();
     expect(measuredUse('storage', { ...aHost, storageUsed: null })).toBeNull();
     expect(measuredUse('memory', { ...aHost, memoryAvailable: 17 * GIB })).toBe(0);
+  });
+});
+
+describe(storageUsedOn.name, () => {
+  const mounts = new Set(['/srv', '/data']);
+
+  it('adds the bytes used on the storage mounts only, each mountpoint once, at its first reading', () => {
+    const filesystems: [string, number | null][] = [
+      ['/', 20 * GIB],
+      ['/srv', 6 * GIB],
+      ['/data', GIB],
+      ['/srv', 99 * GIB],
+    ];
+    expect(storageUsedOn(mounts, filesystems)).toBe(7 * GIB);
+  });
+
+  it('is null while no storage mount is measured, and 0 for an empty one', () => {
+    expect(storageUsedOn(mounts, [['/', GIB]])).toBeNull();
+    expect(
+      storageUsedOn(mounts, [
+        ['/srv', null],
+        ['/data', 'many'],
+      ]),
+    ).toBeNull();
+    expect(storageUsedOn(new Set(), [['/srv', GIB]])).toBeNull();
+    expect(storageUsedOn(mounts, [['/srv', 0]])).toBe(0);
   });
 });
 

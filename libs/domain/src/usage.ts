@@ -33,6 +33,21 @@ export function measuredUse(resourceClass: string, use: HostUseFigures): number 
   }
 }
 
+/**
+ * Bytes used on a host's storage mounts (those its agent declared at enrolment), as df counts them: each mountpoint
+ * once, at its first reading, so that a report listing one twice does not count it twice. Null while none is measured.
+ */
+export function storageUsedOn(storageMounts: ReadonlySet<string>, filesystems: Iterable<readonly [mountpoint: string, usedBytes: unknown]>): number | null {
+  const counted = new Set<string>();
+  let used: number | null = null;
+  for (const [mountpoint, usedBytes] of filesystems) {
+    if (!storageMounts.has(mountpoint) || counted.has(mountpoint) || typeof usedBytes !== 'number' || !Number.isFinite(usedBytes)) continue;
+    counted.add(mountpoint);
+    used = (used ?? 0) + usedBytes;
+  }
+  return used;
+}
+
 /** free = capacity − allocated, never below 0. */
 export function freeOf(capacity: number, allocated: number): number {
   return Math.max(0, capacity - allocated);

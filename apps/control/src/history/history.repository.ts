@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { HostUseFigures } from '@dcm/domain';
+import { HostUseFigures, storageUsedOn } from '@dcm/domain';
 import { numberOrNull, rawQuery } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
+import { storageMountsOf } from '../common/agent-facts';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -205,23 +206,9 @@ function hostUseOf(report: unknown, facts: unknown): HostUseFigures | null {
   const { usageRatio, logicalCores } = report.cpu;
   const { totalBytes, availableBytes } = report.memory;
   if (!finite(usageRatio) || !finite(logicalCores) || !finite(totalBytes) || !finite(availableBytes)) return null;
-  const storageMounts = new Set(
-    (isObject(facts) && Array.isArray(facts.storage) ? facts.storage : []).flatMap((mount: unknown) =>
-      isObject(mount) && typeof mount.mountpoint === 'string' ? [mount.mountpoint] : [],
-    ),
+  const filesystems = (Array.isArray(report.filesystems) ? report.filesystems : []).flatMap((filesystem: unknown): [string, unknown][] =>
+    isObject(filesystem) && typeof filesystem.mountpoint === 'string' ? [[filesystem.mountpoint, filesystem.usedBytes]] : [],
   );
-  // Each mountpoint once: a report that lists one twice must not count it twice.
-  const used = new Map<string, number>();
-  for (const filesystem of Array.isArray(report.filesystems) ? report.filesystems : []) {
-    if (
-      isObject(filesystem) &&
-      storageMounts.has(filesystem.mountpoint as string) &&
-      finite(filesystem.usedBytes) &&
-      !used.has(filesystem.mountpoint as string)
-    ) {
-      used.set(filesystem.mountpoint as string, filesystem.usedBytes);
-    }
-  }
-  const storageUsed = used.size === 0 ? null : [...used.values()].reduce((sum, bytes) => sum + bytes, 0);
+  const storageUsed = storageUsedOn(storageMountsOf(facts), filesystems);
   return { cpuUsageRatio: usageRatio, logicalCores, memoryTotal: totalBytes, memoryAvailable: availableBytes, storageUsed };
 }

@@ -1,5 +1,15 @@
 import type { ResourceUnit } from '@dcm/domain';
-import { hostBlock, measurementBlock, MEASUREMENT_SECTIONS, parseInventories, parseQuotas, tenantBlock, tenantUsedLines } from './exposition-blocks';
+import {
+  hostBlock,
+  measurementBlock,
+  MEASUREMENT_SECTIONS,
+  parseInventories,
+  parseQuotas,
+  tenantBlock,
+  tenantUsedLines,
+  usedBlock,
+  usedBlockIsCurrent,
+} from './exposition-blocks';
 import { Sections, sectionText } from './exposition';
 import type { MetricsHostRow } from './metrics.repository';
 import { digestOf, readDigest } from './report-digest';
@@ -139,6 +149,56 @@ describe(measurementBlock.name, () => {
     expect(lines[MEASUREMENT_SECTIONS.load1]).toBe('dcm_host_load1{host="blv-c01"} 2\n');
     expect([lines[MEASUREMENT_SECTIONS.load5], lines[MEASUREMENT_SECTIONS.load15], lines[MEASUREMENT_SECTIONS.filesystemUsed]]).toEqual(['', '', '']);
     expect(lines[MEASUREMENT_SECTIONS.filesystemAvail]).toBe('dcm_host_filesystem_avail_bytes{host="blv-c01",mountpoint="/"} 40\n');
+  });
+});
+
+describe(usedBlock.name, () => {
+  const inventories = `vcpu:64:4:4.0:8:64,memory:${512 * GIB}:0:1:0:,storage:${20 * 1024 * GIB}:0:1:0:,custom_gpu:4:0:1:1:`;
+  const report = {
+    collectedAt: '2026-11-22T10:00:00Z',
+    cpu: { usageRatio: 0.25, logicalCores: 64 },
+    memory: { totalBytes: 512 * GIB, availableBytes: 300 * GIB },
+    filesystems: [
+      { mountpoint: '/', sizeBytes: 100 * GIB, usedBytes: 20 * GIB, availBytes: 75 * GIB },
+      { mountpoint: '/srv', sizeBytes: 20_000 * GIB, usedBytes: 6_000 * GIB, availBytes: 14_000 * GIB },
+      { mountpoint: '/data', sizeBytes: 100 * GIB, usedBytes: 7 * GIB, availBytes: 93 * GIB },
+    ],
+  };
+  const storageMounts = new Set(['/srv', '/data', '/not-reported']);
+
+  it("writes per inventory class the domain measures what the report measured, storage on the agent's mounts only", () => {
+    const sut = usedBlock(hostBlock(host(), inventories, units), measurementBlock('blv-c01', 1, digestOf(report)), storageMounts, units);
+    expect(text(sut.lines)).toEqual([
+      `dcm_host_used{host="blv-c01",site="hall-a",resource="memory",unit="bytes"} ${212 * GIB}\n` +
+        `dcm_host_used{host="blv-c01",site="hall-a",resource="storage",unit="bytes"} ${6_007 * GIB}\n` +
+        'dcm_host_used{host="blv-c01",site="hall-a",resource="vcpu",unit="count"} 16\n',
+    ]);
+  });
+
+  it('leaves out storage without declared mounts, classes the host has no inventory of, and a report lacking a figure', () => {
+    const measurement = measurementBlock('blv-c01', 1, digestOf(report));
+    expect(text(usedBlock(hostBlock(host(), 'vcpu:64:0:1:0:', units), measurement, new Set(), units).lines)).toEqual([
+      'dcm_host_used{host="blv-c01",site="hall-a",resource="vcpu",unit="count"} 16\n',
+    ]);
+    expect(text(usedBlock(hostBlock(host(), inventories, units), measurement, new Set(), units).lines)[0]).not.toContain('resource="storage"');
+    const withoutCores = measurementBlock('blv-c01', 1, digestOf({ ...report, cpu: { usageRatio: 0.25 } }));
+    expect(text(usedBlock(hostBlock(host(), inventories, units), withoutCores, storageMounts, units).lines)).toEqual(['']);
+    // A digest stored before logical cores were kept: no measured use until the host reports again.
+    const stored = JSON.stringify({ ...digestOf(report), logicalCores: undefined });
+    expect(
+      text(usedBlock(hostBlock(host(), inventories, units), measurementBlock('blv-c01', 1, readDigest(stored, null)), storageMounts, units).lines),
+    ).toEqual(['']);
+  });
+
+  it('is current while its host block, report and storage mounts are the same ones', () => {
+    const block = hostBlock(host(), inventories, units);
+    const measurement = measurementBlock('blv-c01', 1, digestOf(report));
+    const sut = usedBlock(block, measurement, storageMounts, units);
+    expect(usedBlockIsCurrent(sut, block, measurement, storageMounts)).toBe(true);
+    expect(usedBlockIsCurrent(sut, hostBlock(host({ site: 'hall-b' }), inventories, units), measurement, storageMounts)).toBe(false);
+    expect(usedBlockIsCurrent(sut, block, measurementBlock('blv-c01', 2, digestOf(report)), storageMounts)).toBe(false);
+    expect(usedBlockIsCurrent(sut, block, measurement, new Set(storageMounts))).toBe(false);
+    expect(usedBlockIsCurrent(undefined, block, measurement, storageMounts)).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import { capacityOf, inventoryOvercommitted, QuotaState, ResourceUnit } from '@dcm/domain';
+import { capacityOf, HostUseFigures, inventoryOvercommitted, measuredUse, QuotaState, ResourceUnit, storageUsedOn } from '@dcm/domain';
 import { encodeSections, labelValue, sample, sampleValue, Sections } from './exposition';
 import { MetricName } from './metric-catalogue';
 import type { MetricsHostRow, MetricsTenantRow } from './metrics.repository';
@@ -130,6 +130,10 @@ export interface MeasurementBlock {
   /** The minute the report was collected in, as ingest buckets tenant samples; null if unreadable. */
   bucket: number | null;
   tenants: MeasuredTenantUse[];
+  /** When the agent collected the report (ms since the epoch); null if unreadable. */
+  collectedAt: number | null;
+  /** The report's figures that measuredUse needs, storage as used bytes by mountpoint; null if it lacks any of them. */
+  use: { figures: Omit<HostUseFigures, 'storageUsed'>; filesystemsUsed: [string, number | null | undefined][] } | null;
 }
 
 export function measurementIsCurrent(block: MeasurementBlock | undefined, host: MetricsHostRow): block is MeasurementBlock {
@@ -180,8 +184,55 @@ export function measurementBlock(hostName: string, lastReportAt: number, digest:
   ];
   const bucket = digest.collectedAt === null ? null : Math.floor(digest.collectedAt / MINUTE_MS) * MINUTE_MS;
   const tenants = digest.tenants.map(([slug, memory, storage]) => ({ slug, memory, storage }));
-  return { name: hostName, lastReportAt, lines: encodeSections(sections), bucket, tenants };
+  const { cpuUsageRatio, logicalCores, memoryTotal, memoryAvailable } = digest;
+  const use =
+    cpuUsageRatio == null || logicalCores == null || memoryTotal == null || memoryAvailable == null
+      ? null
+      : {
+          figures: { cpuUsageRatio, logicalCores, memoryTotal, memoryAvailable },
+          filesystemsUsed: digest.filesystems.map(([mountpoint, , , used]): [string, number | null | undefined] => [mountpoint, used]),
+        };
+  return { name: hostName, lastReportAt, lines: encodeSections(sections), bucket, tenants, collectedAt: digest.collectedAt, use };
 }
+
+/**
+ * `dcm_host_used` of one host: per inventory class that @dcm/domain's measuredUse defines, what its latest report
+ * measured, storage on the mounts its agent declared at enrolment (as GET /v1/capacity counts it). Rebuilt when the
+ * host's block, its report or its agent changes; whether the report is still current is decided at each scrape.
+ */
+export interface UsedBlock {
+  host: HostBlock;
+  measurement: MeasurementBlock;
+  storageMounts: ReadonlySet<string>;
+  lines: Sections;
+}
+
+export function usedBlockIsCurrent(
+  block: UsedBlock | undefined,
+  host: HostBlock,
+  measurement: MeasurementBlock,
+  storageMounts: ReadonlySet<string>,
+): block is UsedBlock {
+  return block !== undefined && block.host === host && block.measurement === measurement && block.storageMounts === storageMounts;
+}
+
+export function usedBlock(host: HostBlock, measurement: MeasurementBlock, storageMounts: ReadonlySet<string>, units: Units): UsedBlock {
+  let lines = '';
+  if (measurement.use) {
+    const use: HostUseFigures = { ...measurement.use.figures, storageUsed: storageUsedOn(storageMounts, measurement.use.filesystemsUsed) };
+    const hostAndSite = `host="${labelValue(host.name)}",site="${labelValue(host.site)}"`;
+    for (const inventory of parseInventories(host.inventories)) {
+      const used = measuredUse(inventory.resourceClass, use);
+      if (used === null) continue;
+      const labels = `${hostAndSite},resource="${labelValue(inventory.resourceClass)}",unit="${unitOf(units, inventory.resourceClass)}"`;
+      lines += sample(name('dcm_host_used'), labels, used);
+    }
+  }
+  return { host, measurement, storageMounts, lines: encodeSections([lines]) };
+}
+
+/** A used block's lines for a host without a current measurement. */
+export const NO_USED_LINES: Sections = encodeSections(['']);
 
 export interface QuotaFiguresRow {
   resourceClass: string;

@@ -36,6 +36,12 @@ export const METRIC_CATALOGUE = [
   ),
   metric('dcm_host_allocated', 'gauge', ['host', 'site', 'resource', 'unit'], 'The sum of the active allocations placed on a host, per resource class.'),
   metric(
+    'dcm_host_used',
+    'gauge',
+    ['host', 'site', 'resource', 'unit'],
+    "What a host's current report measures of a resource class: vCPU busy (usage ratio x logical cores), memory total - available, bytes used on its storage mounts.",
+  ),
+  metric(
     'dcm_host_measured_total',
     'untyped', // a gauge by meaning; see MetricType
     ['host', 'resource', 'unit'],

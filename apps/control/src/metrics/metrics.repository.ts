@@ -18,6 +18,8 @@ export interface MetricsHostRow {
   inventoryVersion: number;
   /** Control's receive time minus collectedAt of its latest report, written with lastReportAt; null before any. */
   clockSkewMs?: number | null;
+  /** Its current agent (a new one at each enrolment, whose facts never change); null for a host without one. */
+  agentId?: string | null;
 }
 
 /** A tenant that has not been offboarded. */
@@ -41,6 +43,12 @@ export interface InventoriesRow {
   hostId: string;
   /** The host's inventories as `class:total:reserved:ratio:allocated` joined by commas (see parseInventories). */
   inventories: string;
+}
+
+export interface AgentFactsRow {
+  agentId: string;
+  /** The facts the agent enrolled with, as JSON text (schema of @dcm/protocol). */
+  facts: string | null;
 }
 
 export interface MeasurementRow {
@@ -84,7 +92,7 @@ export class MetricsRepository {
       rawQuery<MetricsHostRow>(
         manager,
         `SELECT id, name, site, status, last_report_at AS "lastReportAt", inventory_version AS "inventoryVersion",
-                clock_skew_ms AS "clockSkewMs"
+                clock_skew_ms AS "clockSkewMs", agent_id AS "agentId"
            FROM hosts WHERE decommissioned_at IS NULL ORDER BY name`,
       ),
       rawQuery<MetricsTenantRow>(
@@ -127,12 +135,17 @@ export class MetricsRepository {
     return this.byHost<MeasurementRow>(columns, hostIds);
   }
 
-  /** `select` (ending in its FROM clause) for the given hosts, a few hundred at a time. */
-  private async byHost<T>(select: string, hostIds: readonly string[], rest = ''): Promise<T[]> {
+  /** The enrolment facts of the given agents: read once per agent, since an agent's facts never change. */
+  agentFacts(agentIds: readonly string[]): Promise<AgentFactsRow[]> {
+    return this.byHost<AgentFactsRow>('SELECT id AS "agentId", facts FROM agents', agentIds, '', 'id');
+  }
+
+  /** `select` (ending in its FROM clause) for the given hosts (or rows of another `column`), a few hundred at a time. */
+  private async byHost<T>(select: string, hostIds: readonly string[], rest = '', column = 'host_id'): Promise<T[]> {
     const chunks: string[][] = [];
     for (let start = 0; start < hostIds.length; start += IDS_PER_QUERY) chunks.push(hostIds.slice(start, start + IDS_PER_QUERY));
     const results = await Promise.all(
-      chunks.map((ids) => rawQuery<T>(this.dataSource.manager, `${select} WHERE host_id IN (${ids.map(() => '?').join(', ')})${rest}`, ids)),
+      chunks.map((ids) => rawQuery<T>(this.dataSource.manager, `${select} WHERE ${column} IN (${ids.map(() => '?').join(', ')})${rest}`, ids)),
     );
     return results.flat();
   }

@@ -1,7 +1,7 @@
 import type { ResourceUnit } from '@dcm/domain';
 import { Clock } from '../common/clock';
 import { METRIC_CATALOGUE } from './metric-catalogue';
-import { InventoriesRow, MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot, MetricsTenantRow } from './metrics.repository';
+import { AgentFactsRow, InventoriesRow, MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot, MetricsTenantRow } from './metrics.repository';
 import { MetricsService } from './metrics.service';
 import { ProcessMetrics } from './process-metrics';
 import { digestOf } from './report-digest';
@@ -13,6 +13,7 @@ class FakeRepository {
   units = new Map<string, ResourceUnit>([
     ['vcpu', 'count'],
     ['memory', 'bytes'],
+    ['storage', 'bytes'],
   ]);
   hosts: MetricsHostRow[] = [];
   private readonly folded = new Map<string, string>();
@@ -20,6 +21,8 @@ class FakeRepository {
   reports = new Map<string, string>();
   reportReads: string[][] = [];
   inventoryReads: string[][] = [];
+  facts = new Map<string, string>();
+  factReads: string[][] = [];
 
   /** Sets a host's inventories, moving its inventory version as the database's triggers do. */
   setInventories(id: string, folded: string): void {
@@ -41,6 +44,17 @@ class FakeRepository {
     return hostIds.filter((id) => this.folded.has(id)).map((id) => ({ hostId: id, inventories: this.folded.get(id)! }));
   }
 
+  async agentFacts(agentIds: readonly string[]): Promise<AgentFactsRow[]> {
+    this.factReads.push([...agentIds]);
+    return agentIds.filter((id) => this.facts.has(id)).map((id) => ({ agentId: id, facts: this.facts.get(id)! }));
+  }
+
+  /** Enrols a new agent for the host, declaring these storage mounts. */
+  enrol(hostId: string, agentId: string, mounts: string[]): void {
+    this.facts.set(agentId, JSON.stringify({ storage: mounts.map((mountpoint) => ({ mountpoint, sizeBytes: 100 })) }));
+    this.hosts.find((host) => host.id === hostId)!.agentId = agentId;
+  }
+
   async measurements(hostIds: readonly string[]): Promise<MeasurementRow[]> {
     this.reportReads.push([...hostIds]);
     // As ingest stores them: the whole report and its digest.
@@ -52,9 +66,13 @@ class FakeRepository {
 
 const report = (seq: number, tenant = 'torfaen') =>
   JSON.stringify({
-    cpu: { usageRatio: (seq % 100) / 100, load1: seq },
+    cpu: { usageRatio: (seq % 100) / 100, load1: seq, logicalCores: 8 },
     memory: { totalBytes: 1000, availableBytes: seq },
-    filesystems: [{ mountpoint: '/', sizeBytes: 100, availBytes: seq }],
+    filesystems: [
+      { mountpoint: '/', sizeBytes: 100, availBytes: seq },
+      { mountpoint: '/srv', sizeBytes: 5000, usedBytes: seq, availBytes: 10 },
+      { mountpoint: '/data', sizeBytes: 5000, usedBytes: 2 * seq, availBytes: 10 },
+    ],
     network: [{ device: 'eno1', rxBytesTotal: seq, txBytesTotal: seq }],
     tenants: { [tenant]: { memoryBytes: seq } },
     collectedAt: new Date(NOW).toISOString(),
@@ -87,8 +105,9 @@ describe(MetricsService.name, () => {
         lastReportAt: index % 4 ? 1000 : null,
         inventoryVersion: 0,
       });
-      repository.setInventories(id, `vcpu:16:0:4.0:${index},memory:1024:0:1.0:0`);
+      repository.setInventories(id, `vcpu:16:0:4.0:${index},memory:1024:0:1.0:0,storage:10000:0:1.0:0`);
       if (index % 4) repository.reports.set(id, report(index));
+      if (index % 2) repository.enrol(id, `agent-${index}`, ['/srv']);
     }
     for (const slug of ['torfaen', 'blaenau']) repository.tenants.push({ id: slug, slug, state: 'active', quotas: 'vcpu:64:8:ok' });
   });
@@ -141,6 +160,34 @@ describe(MetricsService.name, () => {
     expect(text).toContain('dcm_host_up{host="blv-99",site="hall-b"} 1\n');
   });
 
+  it("reads an agent's storage mounts once, and a new agent's when the host is enrolled again", async () => {
+    let text = Buffer.concat(await sut.exposition()).toString();
+    expect(repository.factReads).toEqual([repository.hosts.filter((host) => host.agentId).map((host) => host.agentId)]);
+    expect(text).toContain('dcm_host_used{host="blv-05",site="hall-a",resource="storage",unit="bytes"} 5\n'); // /srv
+    expect(text).toContain('dcm_host_used{host="blv-05",site="hall-a",resource="memory",unit="bytes"} 995\n');
+    expect(text).toContain('dcm_host_used{host="blv-05",site="hall-a",resource="vcpu",unit="count"} 0.4\n');
+    expect(text).not.toContain('dcm_host_used{host="blv-06",site="hall-a",resource="storage"'); // no agent: no storage mounts
+    expect(text).toContain('dcm_host_used{host="blv-06",site="hall-a",resource="memory",unit="bytes"} 994\n');
+
+    await sut.exposition();
+    expect(repository.factReads).toHaveLength(1);
+
+    repository.enrol('h5', 'agent-5-again', ['/srv', '/data']);
+    text = Buffer.concat(await sut.exposition()).toString();
+    expect(repository.factReads[1]).toEqual(['agent-5-again']);
+    expect(text).toContain('dcm_host_used{host="blv-05",site="hall-a",resource="storage",unit="bytes"} 15\n'); // /srv and /data
+  });
+
+  it('shows no measured use of a report older than a host counts as reporting', async () => {
+    const later = new MetricsService(repository as unknown as MetricsRepository, processMetrics, { now: () => new Date(NOW + 10 * 15_000 + 60_001) } as Clock, {
+      reportIntervalSeconds: 15,
+    });
+    const text = Buffer.concat(await later.exposition()).toString();
+    expect(text).toContain('dcm_host_memory_total_bytes{host="blv-05"} 1000\n');
+    expect(text).not.toContain('dcm_host_used{');
+    expect(Buffer.concat(await sut.exposition()).toString()).toContain('dcm_host_used{host="blv-05"');
+  });
+
   it('shows exactly what a fresh renderer shows after any sequence of changes', async () => {
     let state = 7;
     const random = (below: number) => {
@@ -156,6 +203,7 @@ describe(MetricsService.name, () => {
         repository.reports.set(host.id, report(random(1000), random(2) ? 'torfaen' : 'blaenau'));
       },
       () => (repository.hosts[random(repository.hosts.length)].name = `renamed-${random(1_000_000)}`),
+      () => repository.enrol(repository.hosts[random(repository.hosts.length)].id, `agent-${random(1_000_000)}`, random(2) ? ['/srv'] : ['/data', '/']),
       () => repository.hosts.splice(random(repository.hosts.length), 1),
       () =>
         repository.hosts.push({

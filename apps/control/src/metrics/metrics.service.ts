@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { storageMountsOf } from '../common/agent-facts';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { measuredUseSince } from '../quotas/measured-use';
@@ -13,11 +14,15 @@ import {
   measurementBlock,
   measurementIsCurrent,
   NO_LINES,
+  NO_USED_LINES,
   TENANT_SECTIONS,
   TenantBlock,
   tenantBlock,
   tenantBlockIsCurrent,
   tenantUsedLines,
+  UsedBlock,
+  usedBlock,
+  usedBlockIsCurrent,
 } from './exposition-blocks';
 import { METRIC_CATALOGUE, MetricName } from './metric-catalogue';
 import { MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot } from './metrics.repository';
@@ -27,9 +32,19 @@ import { readDigest } from './report-digest';
 const HEADERS = new Map(METRIC_CATALOGUE.map((definition) => [definition.name as MetricName, Buffer.from(familyHeader(definition))]));
 const header = (name: MetricName): Buffer => HEADERS.get(name)!;
 
+/** The storage mounts a host's agent declared at enrolment; none for a host without an agent. */
+interface StorageMounts {
+  agentId: string | null;
+  mounts: ReadonlySet<string>;
+}
+
+const NO_AGENT: StorageMounts = { agentId: null, mounts: new Set() };
+
 interface HostEntry {
   host: HostBlock;
   measurement: MeasurementBlock | undefined;
+  storage: StorageMounts;
+  used: UsedBlock | undefined;
 }
 
 /**
@@ -68,13 +83,18 @@ export class MetricsService {
     const snapshot = await this.repository.snapshot();
     const hosts = await this.refreshHosts(snapshot);
     const tenants = this.refreshTenants(snapshot);
+    const since = measuredUseSince(this.clock.now(), this.config).getTime();
     const used = tenantUsedLines(
       snapshot.tenants,
       hosts.map((entry) => entry.measurement),
       snapshot.units,
-      measuredUseSince(this.clock.now(), this.config).getTime(),
+      since,
     );
     const hostLines = hosts.map((entry) => entry.host.lines);
+    // As GET /v1/capacity: a host's latest report counts while it was collected from `since` on (the host is not down).
+    const hostUsed = hosts.map(({ used }) =>
+      used && used.measurement.collectedAt !== null && used.measurement.collectedAt >= since ? used.lines : NO_USED_LINES,
+    );
     const measurements = hosts.map((entry) => entry.measurement?.lines ?? NO_LINES);
     const tenantLines = tenants.map((block) => block.lines);
 
@@ -92,6 +112,7 @@ export class MetricsService {
     family('dcm_tenant_frozen', tenantLines, TENANT_SECTIONS.frozen);
     family('dcm_host_capacity', hostLines, HOST_SECTIONS.capacity);
     family('dcm_host_allocated', hostLines, HOST_SECTIONS.allocated);
+    family('dcm_host_used', hostUsed, 0);
     family('dcm_host_measured_total', hostLines, HOST_SECTIONS.measuredTotal);
     family('dcm_host_overcommitted', hostLines, HOST_SECTIONS.overcommitted);
     family('dcm_host_up', hostLines, HOST_SECTIONS.up);
@@ -125,7 +146,12 @@ export class MetricsService {
       if (previous?.host.inventoryVersion !== host.inventoryVersion) changedInventories.push(host);
       if (host.lastReportAt !== null && !measurementIsCurrent(previous?.measurement, host)) changedReports.push(host);
     }
-    const [inventories, reports] = await Promise.all([this.readInventories(changedInventories, rows.length), this.readReports(changedReports, rows.length)]);
+    const changedAgents = rows.flatMap((host) => (host.agentId && this.hosts.get(host.id)?.storage.agentId !== host.agentId ? [host.agentId] : []));
+    const [inventories, reports, storage] = await Promise.all([
+      this.readInventories(changedInventories, rows.length),
+      this.readReports(changedReports, rows.length),
+      this.readStorageMounts(changedAgents),
+    ]);
 
     const next = new Map<string, HostEntry>();
     const entries = new Array<HostEntry>(rows.length);
@@ -134,10 +160,16 @@ export class MetricsService {
       const previous = this.hosts.get(row.id);
       // A host whose inventories were read but has none is in the map as undefined.
       const folded = inventories.has(row.id) ? inventories.get(row.id) : previous?.host.inventories;
-      const entry: HostEntry = {
-        host: hostBlockIsCurrent(previous?.host, row) ? previous.host : hostBlock(row, folded, units),
-        measurement: row.lastReportAt === null ? undefined : (reports.get(row.id) ?? previous?.measurement),
-      };
+      const host = hostBlockIsCurrent(previous?.host, row) ? previous.host : hostBlock(row, folded, units);
+      const measurement = row.lastReportAt === null ? undefined : (reports.get(row.id) ?? previous?.measurement);
+      const agentStorage = row.agentId ? (storage.get(row.agentId) ?? previous?.storage ?? NO_AGENT) : NO_AGENT;
+      const used =
+        measurement === undefined
+          ? undefined
+          : usedBlockIsCurrent(previous?.used, host, measurement, agentStorage.mounts)
+            ? previous.used
+            : usedBlock(host, measurement, agentStorage.mounts, units);
+      const entry: HostEntry = { host, measurement, storage: agentStorage, used };
       next.set(row.id, entry);
       entries[index] = entry;
     }
@@ -155,6 +187,16 @@ export class MetricsService {
     );
     for (const row of rows) if (folded.has(row.hostId)) folded.set(row.hostId, row.inventories);
     return folded;
+  }
+
+  /** The storage mounts of the given agents, by agent id; an agent whose row is missing declares none. */
+  private async readStorageMounts(agentIds: readonly string[]): Promise<Map<string, StorageMounts>> {
+    const mounts = new Map<string, StorageMounts>(agentIds.map((agentId) => [agentId, { agentId, mounts: new Set<string>() }]));
+    if (agentIds.length === 0) return mounts;
+    for (const row of await this.repository.agentFacts(agentIds)) {
+      mounts.set(row.agentId, { agentId: row.agentId, mounts: storageMountsOf(parseJson(row.facts)) });
+    }
+    return mounts;
   }
 
   /**
@@ -188,5 +230,13 @@ export class MetricsService {
     });
     this.tenants = next;
     return blocks;
+  }
+}
+
+function parseJson(text: string | null): unknown {
+  try {
+    return text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
   }
 }

@@ -8,6 +8,8 @@ export interface ReportDigest {
   /** When the agent collected the report (ms since the epoch), or null if unreadable. */
   collectedAt: number | null;
   cpuUsageRatio: number | null;
+  /** Absent from digests stored before dcm_host_used was exported: such a host shows no measured use until it reports. */
+  logicalCores?: number | null;
   load1: number | null;
   /** Absent from digests stored before it was exported. */
   load5?: number | null;
@@ -30,6 +32,7 @@ const numberOrNull = (value: unknown): number | null => (typeof value === 'numbe
 export const EMPTY_DIGEST: ReportDigest = {
   collectedAt: null,
   cpuUsageRatio: null,
+  logicalCores: null,
   load1: null,
   load5: null,
   load15: null,
@@ -77,6 +80,7 @@ export function digestOf(report: unknown): ReportDigest {
   return {
     collectedAt: Number.isFinite(collectedAt) ? collectedAt : null,
     cpuUsageRatio: numberOrNull(cpu.usageRatio),
+    logicalCores: numberOrNull(cpu.logicalCores),
     load1: numberOrNull(cpu.load1),
     load5: numberOrNull(cpu.load5),
     load15: numberOrNull(cpu.load15),
