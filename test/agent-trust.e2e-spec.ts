@@ -190,6 +190,24 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
     expect((await metrics()).get('dcm_agent_clock_skew_seconds{host="blv-clock"}')).toBeLessThan(-3500);
   });
 
+  it('refuses, on its own, a report collected at a leap second (a date-time no Date holds), never answering 500', async () => {
+    const agent = await enrol('blv-leap');
+    for (const path of PATHS) {
+      const leap = next(agent, { collectedAt: '2026-12-06T23:59:60Z' });
+      const honest = next(agent);
+      expect(await send(agent, [leap, honest], path)).toMatchObject({
+        accepted: 1,
+        refused: [{ seq: leap.seq, reason: 'collected-at-invalid' }],
+        lastSeq: honest.seq,
+      });
+      const alone = next(agent, { collectedAt: '2026-12-06T23:59:60.5+00:00' });
+      expect(await send(agent, alone, path)).toMatchObject({ accepted: 0, refused: [{ seq: alone.seq, reason: 'collected-at-invalid' }], lastSeq: honest.seq });
+      expect((await host('blv-leap')).measurements).toMatchObject({ seq: honest.seq, collectedAt: honest.collectedAt });
+    }
+    const skew = (await metrics()).get('dcm_agent_clock_skew_seconds{host="blv-leap"}')!;
+    expect(Number.isFinite(skew)).toBe(true);
+  });
+
   it('refuses a seq more than 1,000,000 beyond the last without moving lastSeq, so that later reports are not duplicates', async () => {
     const agent = await enrol('blv-seq');
     await send(agent, next(agent), 'fast path');

@@ -78,12 +78,14 @@ export interface ReportWindow {
 
 /**
  * Why control refuses a report on its own, or null to store it: collected outside the window around control's clock
- * (`now`), or a seq more than MAX_SEQ_JUMP beyond the agent's last stored one (`lastSeq`; 0 before its first report,
- * whose seq sets the start: an agent keeps its seqs across enrolments).
+ * (`now`) or at a time no Date can hold, or a seq more than MAX_SEQ_JUMP beyond the agent's last stored one
+ * (`lastSeq`; 0 before its first report, whose seq sets the start: an agent keeps its seqs across enrolments).
  */
 export function reportRefusal(report: Report, lastSeq: number, now: number, window: ReportWindow): ReportRefusal | null {
   if (lastSeq > 0 && report.seq - lastSeq > MAX_SEQ_JUMP) return 'seq-jump';
   const collectedAt = Date.parse(report.collectedAt);
+  // The schema's date-time format admits instants Date cannot place (a leap second, 23:59:60): no window holds them.
+  if (Number.isNaN(collectedAt)) return 'collected-at-invalid';
   if (collectedAt > now + window.maxAheadSeconds * 1000) return 'collected-too-far-ahead';
   if (collectedAt < now - window.maxBehindSeconds * 1000) return 'collected-too-far-behind';
   return null;
