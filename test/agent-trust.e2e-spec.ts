@@ -90,7 +90,7 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
   };
 
   beforeAll(async () => {
-    control = await startControl({ freezeGraceSeconds: 0, reportIntervalSeconds: 15 });
+    control = await startControl({ freezeGraceSeconds: 0, reportIntervalSeconds: 15, bodyLimitBytes: 4 * 1024 * 1024 });
     for (const slug of ['victim', 'torfaen']) {
       await createTenant(control.api, slug);
       await setQuotas(control.api, slug, { memory: '4GiB', storage: '10GiB', vcpu: 8 });
@@ -206,6 +206,25 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
     }
     const skew = (await metrics()).get('dcm_agent_clock_skew_seconds{host="blv-leap"}')!;
     expect(Number.isFinite(skew)).toBe(true);
+  });
+
+  it('answers 200 to a batch naming 500 × 256 distinct tenants, more slugs than one statement may bind, and finds the one it may speak for', async () => {
+    const agent = await enrol('blv-slugs');
+    await createTenant(control.api, 'last-named');
+    await expectStatus(control.api.put('/v1/hosts/blv-slugs/tenants/last-named'), 200);
+    for (const path of PATHS) {
+      let named = 0;
+      const batch = Array.from({ length: 500 }, () =>
+        next(agent, {
+          filesystems: [],
+          network: [],
+          tenants: Object.fromEntries(Array.from({ length: 256 }, () => [`t${(named++).toString(36)}-${path === 'framework' ? 'f' : 'p'}`, {}])),
+        }),
+      );
+      batch[499].tenants = { ...Object.fromEntries(Object.entries(batch[499].tenants).slice(1)), 'last-named': { memoryBytes: GIB } };
+      expect(await send(agent, batch, path)).toMatchObject({ accepted: 500, refused: [], lastSeq: agent.seq });
+    }
+    expect(new Set(tenantSamples('last-named').map((row) => row.memory_bytes))).toEqual(new Set([GIB])); // a sample a minute
   });
 
   it('refuses a seq more than 1,000,000 beyond the last without moving lastSeq, so that later reports are not duplicates', async () => {
