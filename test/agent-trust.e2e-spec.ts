@@ -259,6 +259,28 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
     expect((await host('blv-totals')).measurements.tenants).toEqual({ monmouth: { memoryBytes: 40 * GIB } });
   });
 
+  it("bounds an allocated tenant's memory by control's recorded memory total, not the report's: a 2^53 memory total freezes no one", async () => {
+    await createHost(control.api, 'blv-inflated', { vcpu: { total: 16 }, memory: { total: '64GiB' }, storage: { total: '1TiB' } });
+    await createTenant(control.api, 'gwent');
+    await setQuotas(control.api, 'gwent', { memory: '4GiB', vcpu: 8 });
+    await expectStatus(control.api.post('/v1/allocations', { tenant: 'gwent', host: 'blv-inflated', resources: { vcpu: 2 } }), 201);
+    const agent = await enrol('blv-inflated', { host: 'blv-inflated' });
+    const before = await dropped('above-host-total');
+    const inflated = { totalBytes: Number.MAX_SAFE_INTEGER, availableBytes: 0 };
+    for (const path of PATHS) {
+      expect(await send(agent, next(agent, { memory: inflated, tenants: { gwent: { memoryBytes: 2 ** 52 } } }), path)).toMatchObject({ accepted: 1 });
+    }
+    await expect(dropped('above-host-total')).resolves.toBe(before + 2);
+    expect(tenantSamples('gwent')).toEqual([]);
+    await control.app.get(EnforcementService).evaluate();
+    await expect(expectStatus(control.api.get('/v1/tenants/gwent'), 200)).resolves.toMatchObject({ state: 'active' });
+    expect((await expectStatus(control.api.get('/v1/tenants/gwent/quotas'), 200)).quotas.memory).toMatchObject({ used: null, state: 'ok' });
+
+    // Use within the recorded total is still taken, whatever total the report claims.
+    await send(agent, next(agent, { memory: inflated, tenants: { gwent: { memoryBytes: GIB } } }), 'fast path');
+    expect(tenantSamples('gwent').map((row) => row.memory_bytes)).toEqual([GIB]);
+  });
+
   it('drops a filesystem or interface with text that is not well-formed or has control characters, and stores the rest', async () => {
     const agent = await enrol('blv-text');
     const before = await dropped('malformed-text');

@@ -56,6 +56,8 @@ export interface IngestTarget {
   hostOrigin: HostOrigin | null;
   /** Per inventory class, what the agent last measured (measured_total; null before any measurement); empty when the host is gone. */
   measuredTotals: Record<string, number | null>;
+  /** Per inventory class, the total control holds (what bounds a report's tenant use); empty when the host is gone. */
+  totals: Record<string, number>;
 }
 
 @Injectable()
@@ -83,9 +85,10 @@ export class AgentsRepository {
       origin: HostOrigin | null;
       resource_class: string | null;
       measured_total: unknown;
+      total: unknown;
     }>(
       tx,
-      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.name, h.status, h.origin, i.resource_class, i.measured_total
+      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.name, h.status, h.origin, i.resource_class, i.measured_total, i.total
          FROM agents a
          LEFT JOIN hosts h ON h.id = a.host_id AND h.decommissioned_at IS NULL
          LEFT JOIN inventories i ON i.host_id = h.id
@@ -94,6 +97,7 @@ export class AgentsRepository {
     );
     if (rows.length === 0) return null;
     const [agent] = rows;
+    const inventories = rows.filter((row) => row.resource_class !== null);
     return {
       agentId,
       tokenId: agent.token_id,
@@ -103,9 +107,8 @@ export class AgentsRepository {
       hostName: agent.name,
       hostStatus: agent.status,
       hostOrigin: agent.origin,
-      measuredTotals: Object.fromEntries(
-        rows.filter((row) => row.resource_class !== null).map((row) => [row.resource_class!, numberOrNull(row.measured_total)]),
-      ),
+      measuredTotals: Object.fromEntries(inventories.map((row) => [row.resource_class!, numberOrNull(row.measured_total)])),
+      totals: Object.fromEntries(inventories.map((row) => [row.resource_class!, Number(row.total)])),
     };
   }
 

@@ -153,7 +153,7 @@ export class AgentsService {
         const mayReportFor = (slug: string) => tenantIds.has(slug);
         let latest: Report | undefined;
         for (const report of admitted) {
-          const screened = screenReport(report, mayReportFor);
+          const screened = screenReport(report, mayReportFor, target.totals.memory ?? null);
           for (const [reason, count] of screened.dropped) dropped.set(reason, (dropped.get(reason) ?? 0) + count);
           for (const slug of screened.foreignTenants) foreignTenants.add(slug);
           await this.storeSamples(target.hostId, screened.report, tenantIds, tx);
