@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { IngestResponse, Report } from '@dcm/protocol';
 import { EnforcementService } from '../apps/control/src/enforcement/enforcement.service';
+import { CapacitySamplingService } from '../apps/control/src/history/capacity-sampling.service';
 import { RunningControl, startControl } from './support/control';
 import { createHost, createTenant, enrolAgent, expectStatus, hostFacts, setQuotas } from './support/facility';
 import { expectProblem } from './support/problems';
@@ -279,6 +280,38 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
     // Use within the recorded total is still taken, whatever total the report claims.
     await send(agent, next(agent, { memory: inflated, tenants: { gwent: { memoryBytes: GIB } } }), 'fast path');
     expect(tenantSamples('gwent').map((row) => row.memory_bytes)).toEqual([GIB]);
+  });
+
+  it("keeps a host's measured use within its recorded totals in GET /v1/capacity and the forecast's samples, whatever cores, memory or bytes used it reports", async () => {
+    const totals = { vcpu: 16, memory: 64 * GIB, storage: 1024 * GIB };
+    await createHost(control.api, 'blv-absurd', { vcpu: { total: 16 }, memory: { total: '64GiB' }, storage: { total: '1TiB' } }, { site: 'hall-absurd' });
+    const agent = await enrol('blv-absurd', { host: 'blv-absurd' });
+    const max = Number.MAX_SAFE_INTEGER;
+    const absurd = {
+      cpu: { usageRatio: 1, load1: 0, load5: 0, load15: 0, logicalCores: 100_000 },
+      memory: { totalBytes: max, availableBytes: 0 },
+      // '/srv' is the storage mount the agent enrolled with.
+      filesystems: [{ mountpoint: '/srv', fstype: 'xfs', sizeBytes: max, usedBytes: max, availBytes: 0 }],
+    };
+    for (const path of PATHS) expect(await send(agent, next(agent, absurd), path)).toMatchObject({ accepted: 1 });
+    const inventories = (await host('blv-absurd')).inventories as Record<string, { total: number }>;
+    expect({ vcpu: inventories.vcpu.total, memory: inventories.memory.total, storage: inventories.storage.total }).toEqual(totals);
+
+    const capacity = await expectStatus(control.api.get('/v1/capacity'), 200);
+    const site = (capacity.sites as { site: string; resources: Record<string, { capacity: number; used: number | null }> }[]).find(
+      (scope) => scope.site === 'hall-absurd',
+    )!;
+    for (const [resourceClass, total] of Object.entries(totals)) {
+      expect(site.resources[resourceClass].used).toBe(total);
+      expect(site.resources[resourceClass].used).toBeLessThanOrEqual(site.resources[resourceClass].capacity);
+    }
+    const samples = await control.app.get(CapacitySamplingService).sample();
+    expect(Object.fromEntries(samples.filter((sample) => sample.site === 'hall-absurd').map((sample) => [sample.resourceClass, sample.used]))).toEqual(totals);
+
+    // Half busy: the fewer of the reported and the recorded cores, times the ratio.
+    await send(agent, next(agent, { ...absurd, cpu: { ...absurd.cpu, usageRatio: 0.5 } }), 'fast path');
+    const after = await expectStatus(control.api.get('/v1/capacity'), 200);
+    expect(after.sites.find((scope: { site: string }) => scope.site === 'hall-absurd').resources.vcpu.used).toBe(8);
   });
 
   it('drops a filesystem or interface with text that is not well-formed or has control characters, and stores the rest', async () => {

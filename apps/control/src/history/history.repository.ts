@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { HostUseFigures } from '@dcm/domain';
+import { filesystemsUsed, HostUseFigures } from '@dcm/domain';
 import { numberOrNull, rawQuery } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 
@@ -211,17 +211,18 @@ function hostUseOf(report: unknown, facts: unknown): HostUseFigures | null {
     ),
   );
   // Each mountpoint once: a report that lists one twice must not count it twice.
-  const used = new Map<string, number>();
+  const mounts = new Map<string, { sizeBytes: number; usedBytes: number }>();
   for (const filesystem of Array.isArray(report.filesystems) ? report.filesystems : []) {
     if (
       isObject(filesystem) &&
       storageMounts.has(filesystem.mountpoint as string) &&
       finite(filesystem.usedBytes) &&
-      !used.has(filesystem.mountpoint as string)
+      finite(filesystem.sizeBytes) &&
+      !mounts.has(filesystem.mountpoint as string)
     ) {
-      used.set(filesystem.mountpoint as string, filesystem.usedBytes);
+      mounts.set(filesystem.mountpoint as string, { sizeBytes: filesystem.sizeBytes, usedBytes: filesystem.usedBytes });
     }
   }
-  const storageUsed = used.size === 0 ? null : [...used.values()].reduce((sum, bytes) => sum + bytes, 0);
+  const storageUsed = mounts.size === 0 ? null : filesystemsUsed(mounts.values());
   return { cpuUsageRatio: usageRatio, logicalCores, memoryTotal: totalBytes, memoryAvailable: availableBytes, storageUsed };
 }
