@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { IngestResponse, Report } from '@dcm/protocol';
 import { EnforcementService } from '../apps/control/src/enforcement/enforcement.service';
+import { CapacitySamplingService } from '../apps/control/src/history/capacity-sampling.service';
 import { RunningControl, startControl } from './support/control';
 import { createHost, createTenant, enrolAgent, expectStatus, hostFacts, setQuotas } from './support/facility';
 import { expectProblem } from './support/problems';
@@ -90,7 +91,7 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
   };
 
   beforeAll(async () => {
-    control = await startControl({ freezeGraceSeconds: 0, reportIntervalSeconds: 15 });
+    control = await startControl({ freezeGraceSeconds: 0, reportIntervalSeconds: 15, bodyLimitBytes: 4 * 1024 * 1024 });
     for (const slug of ['victim', 'torfaen']) {
       await createTenant(control.api, slug);
       await setQuotas(control.api, slug, { memory: '4GiB', storage: '10GiB', vcpu: 8 });
@@ -190,6 +191,43 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
     expect((await metrics()).get('dcm_agent_clock_skew_seconds{host="blv-clock"}')).toBeLessThan(-3500);
   });
 
+  it('refuses, on its own, a report collected at a leap second (a date-time no Date holds), never answering 500', async () => {
+    const agent = await enrol('blv-leap');
+    for (const path of PATHS) {
+      const leap = next(agent, { collectedAt: '2026-12-06T23:59:60Z' });
+      const honest = next(agent);
+      expect(await send(agent, [leap, honest], path)).toMatchObject({
+        accepted: 1,
+        refused: [{ seq: leap.seq, reason: 'collected-at-invalid' }],
+        lastSeq: honest.seq,
+      });
+      const alone = next(agent, { collectedAt: '2026-12-06T23:59:60.5+00:00' });
+      expect(await send(agent, alone, path)).toMatchObject({ accepted: 0, refused: [{ seq: alone.seq, reason: 'collected-at-invalid' }], lastSeq: honest.seq });
+      expect((await host('blv-leap')).measurements).toMatchObject({ seq: honest.seq, collectedAt: honest.collectedAt });
+    }
+    const skew = (await metrics()).get('dcm_agent_clock_skew_seconds{host="blv-leap"}')!;
+    expect(Number.isFinite(skew)).toBe(true);
+  });
+
+  it('answers 200 to a batch naming 500 × 256 distinct tenants, more slugs than one statement may bind, and finds the one it may speak for', async () => {
+    const agent = await enrol('blv-slugs');
+    await createTenant(control.api, 'last-named');
+    await expectStatus(control.api.put('/v1/hosts/blv-slugs/tenants/last-named'), 200);
+    for (const path of PATHS) {
+      let named = 0;
+      const batch = Array.from({ length: 500 }, () =>
+        next(agent, {
+          filesystems: [],
+          network: [],
+          tenants: Object.fromEntries(Array.from({ length: 256 }, () => [`t${(named++).toString(36)}-${path === 'framework' ? 'f' : 'p'}`, {}])),
+        }),
+      );
+      batch[499].tenants = { ...Object.fromEntries(Object.entries(batch[499].tenants).slice(1)), 'last-named': { memoryBytes: GIB } };
+      expect(await send(agent, batch, path)).toMatchObject({ accepted: 500, refused: [], lastSeq: agent.seq });
+    }
+    expect(new Set(tenantSamples('last-named').map((row) => row.memory_bytes))).toEqual(new Set([GIB])); // a sample a minute
+  });
+
   it('refuses a seq more than 1,000,000 beyond the last without moving lastSeq, so that later reports are not duplicates', async () => {
     const agent = await enrol('blv-seq');
     await send(agent, next(agent), 'fast path');
@@ -220,6 +258,60 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
     await expect(dropped('above-host-total')).resolves.toBe(before + 6);
     expect(tenantSamples('victim')).toEqual([]);
     expect((await host('blv-totals')).measurements.tenants).toEqual({ monmouth: { memoryBytes: 40 * GIB } });
+  });
+
+  it("bounds an allocated tenant's memory by control's recorded memory total, not the report's: a 2^53 memory total freezes no one", async () => {
+    await createHost(control.api, 'blv-inflated', { vcpu: { total: 16 }, memory: { total: '64GiB' }, storage: { total: '1TiB' } });
+    await createTenant(control.api, 'gwent');
+    await setQuotas(control.api, 'gwent', { memory: '4GiB', vcpu: 8 });
+    await expectStatus(control.api.post('/v1/allocations', { tenant: 'gwent', host: 'blv-inflated', resources: { vcpu: 2 } }), 201);
+    const agent = await enrol('blv-inflated', { host: 'blv-inflated' });
+    const before = await dropped('above-host-total');
+    const inflated = { totalBytes: Number.MAX_SAFE_INTEGER, availableBytes: 0 };
+    for (const path of PATHS) {
+      expect(await send(agent, next(agent, { memory: inflated, tenants: { gwent: { memoryBytes: 2 ** 52 } } }), path)).toMatchObject({ accepted: 1 });
+    }
+    await expect(dropped('above-host-total')).resolves.toBe(before + 2);
+    expect(tenantSamples('gwent')).toEqual([]);
+    await control.app.get(EnforcementService).evaluate();
+    await expect(expectStatus(control.api.get('/v1/tenants/gwent'), 200)).resolves.toMatchObject({ state: 'active' });
+    expect((await expectStatus(control.api.get('/v1/tenants/gwent/quotas'), 200)).quotas.memory).toMatchObject({ used: null, state: 'ok' });
+
+    // Use within the recorded total is still taken, whatever total the report claims.
+    await send(agent, next(agent, { memory: inflated, tenants: { gwent: { memoryBytes: GIB } } }), 'fast path');
+    expect(tenantSamples('gwent').map((row) => row.memory_bytes)).toEqual([GIB]);
+  });
+
+  it("keeps a host's measured use within its recorded totals in GET /v1/capacity and the forecast's samples, whatever cores, memory or bytes used it reports", async () => {
+    const totals = { vcpu: 16, memory: 64 * GIB, storage: 1024 * GIB };
+    await createHost(control.api, 'blv-absurd', { vcpu: { total: 16 }, memory: { total: '64GiB' }, storage: { total: '1TiB' } }, { site: 'hall-absurd' });
+    const agent = await enrol('blv-absurd', { host: 'blv-absurd' });
+    const max = Number.MAX_SAFE_INTEGER;
+    const absurd = {
+      cpu: { usageRatio: 1, load1: 0, load5: 0, load15: 0, logicalCores: 100_000 },
+      memory: { totalBytes: max, availableBytes: 0 },
+      // '/srv' is the storage mount the agent enrolled with.
+      filesystems: [{ mountpoint: '/srv', fstype: 'xfs', sizeBytes: max, usedBytes: max, availBytes: 0 }],
+    };
+    for (const path of PATHS) expect(await send(agent, next(agent, absurd), path)).toMatchObject({ accepted: 1 });
+    const inventories = (await host('blv-absurd')).inventories as Record<string, { total: number }>;
+    expect({ vcpu: inventories.vcpu.total, memory: inventories.memory.total, storage: inventories.storage.total }).toEqual(totals);
+
+    const capacity = await expectStatus(control.api.get('/v1/capacity'), 200);
+    const site = (capacity.sites as { site: string; resources: Record<string, { capacity: number; used: number | null }> }[]).find(
+      (scope) => scope.site === 'hall-absurd',
+    )!;
+    for (const [resourceClass, total] of Object.entries(totals)) {
+      expect(site.resources[resourceClass].used).toBe(total);
+      expect(site.resources[resourceClass].used).toBeLessThanOrEqual(site.resources[resourceClass].capacity);
+    }
+    const samples = await control.app.get(CapacitySamplingService).sample();
+    expect(Object.fromEntries(samples.filter((sample) => sample.site === 'hall-absurd').map((sample) => [sample.resourceClass, sample.used]))).toEqual(totals);
+
+    // Half busy: the fewer of the reported and the recorded cores, times the ratio.
+    await send(agent, next(agent, { ...absurd, cpu: { ...absurd.cpu, usageRatio: 0.5 } }), 'fast path');
+    const after = await expectStatus(control.api.get('/v1/capacity'), 200);
+    expect(after.sites.find((scope: { site: string }) => scope.site === 'hall-absurd').resources.vcpu.used).toBe(8);
   });
 
   it('drops a filesystem or interface with text that is not well-formed or has control characters, and stores the rest', async () => {

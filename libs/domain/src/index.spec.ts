@@ -19,6 +19,7 @@ describe('@dcm/domain', () => {
       'rankHosts',
       'quotaState',
       'measuredUse',
+      'filesystemsUsed',
       'freeOf',
       'isOvercommitted',
       'inventoryFree',

@@ -1,20 +1,67 @@
 import fc from 'fast-check';
-import { freeOf, HostUseFigures, isOvercommitted, measuredUse, storageUsedOn, sumUsage, UsageFigures, usageOf } from './usage';
+import { filesystemsUsed, freeOf, HostUseFigures, isOvercommitted, measuredUse, storageUsedOn, sumUsage, UsageFigures, usageOf } from './usage';
 
 const GIB = 2 ** 30;
 const aHost: HostUseFigures = { cpuUsageRatio: 0.25, logicalCores: 8, memoryTotal: 16 * GIB, memoryAvailable: 6 * GIB, storageUsed: 40 * GIB };
+/** The host's totals as control records them (its inventories), here what it reports. */
+const RECORDED = { vcpu: 8, memory: 16 * GIB, storage: 100 * GIB, custom_gpu: 4 };
+const MAX = Number.MAX_SAFE_INTEGER;
 
 describe(measuredUse.name, () => {
   it('is vCPU busy, memory total − available and bytes used on the storage mounts', () => {
-    expect(measuredUse('vcpu', aHost)).toBe(2);
-    expect(measuredUse('memory', aHost)).toBe(10 * GIB);
-    expect(measuredUse('storage', aHost)).toBe(40 * GIB);
+    expect(measuredUse('vcpu', aHost, RECORDED.vcpu)).toBe(2);
+    expect(measuredUse('memory', aHost, RECORDED.memory)).toBe(10 * GIB);
+    expect(measuredUse('storage', aHost, RECORDED.storage)).toBe(40 * GIB);
   });
 
   it('knows nothing of custom classes or of storage without mounts, and never measures memory below 0', () => {
-    expect(measuredUse('custom_gpu', aHost)).toBeNull();
-    expect(measuredUse('storage', { ...aHost, storageUsed: null })).toBeNull();
-    expect(measuredUse('memory', { ...aHost, memoryAvailable: 17 * GIB })).toBe(0);
+    expect(measuredUse('custom_gpu', aHost, RECORDED.custom_gpu)).toBeNull();
+    expect(measuredUse('storage', { ...aHost, storageUsed: null }, RECORDED.storage)).toBeNull();
+    expect(measuredUse('memory', { ...aHost, memoryAvailable: 17 * GIB }, RECORDED.memory)).toBe(0);
+  });
+
+  it("never exceeds the host's recorded totals, whatever cores, memory or bytes used the report claims", () => {
+    const absurd: HostUseFigures = { cpuUsageRatio: 1, logicalCores: 100_000, memoryTotal: MAX, memoryAvailable: 0, storageUsed: MAX };
+    expect(measuredUse('vcpu', absurd, RECORDED.vcpu)).toBe(8);
+    expect(measuredUse('vcpu', { ...absurd, cpuUsageRatio: 0.5 }, RECORDED.vcpu)).toBe(4);
+    expect(measuredUse('memory', absurd, RECORDED.memory)).toBe(16 * GIB);
+    expect(measuredUse('storage', absurd, RECORDED.storage)).toBe(100 * GIB);
+  });
+
+  it('is at most the recorded total and never below 0 for any report, and is the plain definition where the report stays within it', () => {
+    const figures = fc.record({
+      cpuUsageRatio: fc.double({ min: 0, max: 1, noNaN: true }),
+      logicalCores: fc.integer({ min: 1, max: 100_000 }),
+      memoryTotal: fc.nat(MAX),
+      memoryAvailable: fc.nat(MAX),
+      storageUsed: fc.option(fc.nat(MAX), { nil: null }),
+    });
+    fc.assert(
+      fc.property(figures, fc.constantFrom('vcpu', 'memory', 'storage'), fc.nat(MAX), (use: HostUseFigures, resourceClass, recordedTotal) => {
+        const sut = measuredUse(resourceClass, use, recordedTotal);
+        if (sut === null) return expect(resourceClass === 'storage' && use.storageUsed === null).toBe(true);
+        expect(sut).toBeGreaterThanOrEqual(0);
+        expect(sut).toBeLessThanOrEqual(recordedTotal);
+        const plain = { vcpu: use.cpuUsageRatio * use.logicalCores, memory: Math.max(0, use.memoryTotal - use.memoryAvailable), storage: use.storageUsed! };
+        const within = { vcpu: use.logicalCores <= recordedTotal, memory: plain.memory <= recordedTotal, storage: plain.storage <= recordedTotal };
+        if (within[resourceClass]) expect(sut).toBe(plain[resourceClass]);
+      }),
+    );
+  });
+});
+
+describe(filesystemsUsed.name, () => {
+  it('counts each filesystem at most at its size, and adds up reports that stay within their sizes unchanged', () => {
+    const filesystem = fc.record({ sizeBytes: fc.nat(2 ** 40), usedBytes: fc.nat(2 ** 40) });
+    fc.assert(
+      fc.property(fc.array(filesystem, { maxLength: 128 }), (filesystems) => {
+        const sut = filesystemsUsed(filesystems);
+        const sum = (figures: number[]) => figures.reduce((total, figure) => total + figure, 0);
+        expect(sut).toBeLessThanOrEqual(sum(filesystems.map((fs) => fs.sizeBytes)));
+        if (filesystems.every((fs) => fs.usedBytes <= fs.sizeBytes)) expect(sut).toBe(sum(filesystems.map((fs) => fs.usedBytes)));
+      }),
+    );
+    expect(filesystemsUsed([{ sizeBytes: GIB, usedBytes: MAX }])).toBe(GIB);
   });
 });
 

@@ -12,40 +12,53 @@ export interface HostUseFigures {
   logicalCores: number;
   memoryTotal: number;
   memoryAvailable: number;
-  /** Bytes used on the storage mounts (the filesystems whose size is the storage inventory), as df counts them. */
+  /** Bytes used on the storage mounts (the filesystems whose size is the storage inventory), as df counts them (see filesystemsUsed). */
   storageUsed: number | null;
 }
 
 /**
- * A host's measured use of a built-in class: vCPU busy = usage ratio × logical cores; memory = total − available
+ * A host's measured use of a built-in class, never more than the host's total of that class as control records it
+ * (`recordedTotal`, the inventory's total): a report's own figures are the host's word, up to 2^53 or 100,000 cores.
+ * vCPU busy = usage ratio × the fewer of the report's logical cores and the recorded total; memory = total − available
  * (never below 0); storage = bytes used on the storage mounts. Null for a class agents do not measure (custom ones).
  */
-export function measuredUse(resourceClass: string, use: HostUseFigures): number | null {
+export function measuredUse(resourceClass: string, use: HostUseFigures, recordedTotal: number): number | null {
+  const total = Math.max(0, recordedTotal);
   switch (resourceClass) {
     case 'vcpu':
-      return use.cpuUsageRatio * use.logicalCores;
+      return Math.min(use.logicalCores, total) * Math.min(Math.max(use.cpuUsageRatio, 0), 1);
     case 'memory':
-      return Math.max(0, use.memoryTotal - use.memoryAvailable);
+      return Math.min(Math.max(0, use.memoryTotal - use.memoryAvailable), total);
     case 'storage':
-      return use.storageUsed;
+      return use.storageUsed === null ? null : Math.min(Math.max(0, use.storageUsed), total);
     default:
       return null;
   }
 }
 
+/** Bytes used on a set of filesystems, each taking at most its size (a report's used bytes are the host's word). */
+export function filesystemsUsed(filesystems: Iterable<{ sizeBytes: number; usedBytes: number }>): number {
+  let used = 0;
+  for (const filesystem of filesystems) used += Math.min(Math.max(0, filesystem.usedBytes), Math.max(0, filesystem.sizeBytes));
+  return used;
+}
+
 /**
  * Bytes used on a host's storage mounts (those its agent declared at enrolment), as df counts them: each mountpoint
- * once, at its first reading, so that a report listing one twice does not count it twice. Null while none is measured.
+ * once, at its first reading, so that a report listing one twice does not count it twice, and at most its size where
+ * the size is known (filesystemsUsed). Null while none is measured.
  */
-export function storageUsedOn(storageMounts: ReadonlySet<string>, filesystems: Iterable<readonly [mountpoint: string, usedBytes: unknown]>): number | null {
-  const counted = new Set<string>();
-  let used: number | null = null;
-  for (const [mountpoint, usedBytes] of filesystems) {
+export function storageUsedOn(
+  storageMounts: ReadonlySet<string>,
+  filesystems: Iterable<readonly [mountpoint: string, usedBytes: unknown, sizeBytes?: unknown]>,
+): number | null {
+  const counted = new Map<string, { sizeBytes: number; usedBytes: number }>();
+  for (const [mountpoint, usedBytes, sizeBytes] of filesystems) {
     if (!storageMounts.has(mountpoint) || counted.has(mountpoint) || typeof usedBytes !== 'number' || !Number.isFinite(usedBytes)) continue;
-    counted.add(mountpoint);
-    used = (used ?? 0) + usedBytes;
+    counted.set(mountpoint, { usedBytes, sizeBytes: typeof sizeBytes === 'number' && Number.isFinite(sizeBytes) ? sizeBytes : Number.MAX_SAFE_INTEGER });
   }
-  return used;
+  if (counted.size === 0) return null;
+  return filesystemsUsed(counted.values());
 }
 
 /** free = capacity − allocated, never below 0. */

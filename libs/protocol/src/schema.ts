@@ -99,7 +99,7 @@ export const ReportSchema = Type.Object(
 export const ReportBatchSchema = Type.Union([ReportSchema, Type.Array(ReportSchema, { minItems: 1, maxItems: MAX_REPORTS_PER_BATCH })]);
 
 /** Why control refused a report on its own (the rest of its batch is stored); the agent must not send it again. */
-export const REPORT_REFUSALS = ['collected-too-far-ahead', 'collected-too-far-behind', 'seq-jump'] as const;
+export const REPORT_REFUSALS = ['collected-too-far-ahead', 'collected-too-far-behind', 'collected-at-invalid', 'seq-jump'] as const;
 export type ReportRefusal = (typeof REPORT_REFUSALS)[number];
 
 export const IngestResponseSchema = Type.Object(

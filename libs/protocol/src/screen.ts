@@ -16,17 +16,22 @@ export interface ScreenedReport {
 
 /**
  * What control stores of a valid report: filesystems and interfaces with clean, unique names within the host's series
- * budget, and use only for tenants the host may speak for (`mayReportFor`) that stays within what the same report
- * says the host has (memory total; the size of its filesystems), per tenant and in sum. Each entry that breaks a
+ * budget, each filesystem's used bytes at most its size, and use only for tenants the host may speak for
+ * (`mayReportFor`) that stays within what the host has, per tenant and in sum: memory within the report's memory
+ * total and control's recorded one (`recordedMemoryBytes`, the host's memory inventory total; null when it has none,
+ * and then no memory use is taken), storage within the size of the report's filesystems. The recorded total is the
+ * bound a hostile host cannot raise: its own report's total can say anything up to 2^53. Each entry that breaks a
  * rule is dropped on its own, so that one bad field never costs the rest of the report. The report is not changed.
  */
-export function screenReport(report: Report, mayReportFor: (slug: string) => boolean): ScreenedReport {
+export function screenReport(report: Report, mayReportFor: (slug: string) => boolean, recordedMemoryBytes: number | null): ScreenedReport {
   const dropped = new Map<EntryDropReason, number>();
   const drop = (reason: EntryDropReason) => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
-  const filesystems = keepNamed(report.filesystems, (fs) => [fs.mountpoint, fs.fstype], HOST_SERIES_BUDGET.filesystems, drop);
+  const named = keepNamed(report.filesystems, (fs) => [fs.mountpoint, fs.fstype], HOST_SERIES_BUDGET.filesystems, drop);
+  const clamped = named.some((fs) => fs.usedBytes > fs.sizeBytes);
+  const filesystems = clamped ? named.map((fs) => (fs.usedBytes > fs.sizeBytes ? { ...fs, usedBytes: fs.sizeBytes } : fs)) : named;
   const network = keepNamed(report.network, (nic) => [nic.device], HOST_SERIES_BUDGET.interfaces, drop);
   const storageSize = filesystems.reduce((total, fs) => total + fs.sizeBytes, 0);
-  const memorySize = report.memory.totalBytes;
+  const memorySize = Math.min(report.memory.totalBytes, recordedMemoryBytes ?? 0);
   const tenants: Record<string, TenantUse> = {};
   const foreignTenants: string[] = [];
   let memorySum = 0;
@@ -47,7 +52,7 @@ export function screenReport(report: Report, mayReportFor: (slug: string) => boo
     storageSum += storage;
     tenants[slug] = use;
   }
-  if (dropped.size === 0) return { report, dropped, foreignTenants };
+  if (dropped.size === 0 && !clamped) return { report, dropped, foreignTenants };
   return { report: { ...report, filesystems, network, tenants }, dropped, foreignTenants };
 }
 
@@ -78,12 +83,14 @@ export interface ReportWindow {
 
 /**
  * Why control refuses a report on its own, or null to store it: collected outside the window around control's clock
- * (`now`), or a seq more than MAX_SEQ_JUMP beyond the agent's last stored one (`lastSeq`; 0 before its first report,
- * whose seq sets the start: an agent keeps its seqs across enrolments).
+ * (`now`) or at a time no Date can hold, or a seq more than MAX_SEQ_JUMP beyond the agent's last stored one
+ * (`lastSeq`; 0 before its first report, whose seq sets the start: an agent keeps its seqs across enrolments).
  */
 export function reportRefusal(report: Report, lastSeq: number, now: number, window: ReportWindow): ReportRefusal | null {
   if (lastSeq > 0 && report.seq - lastSeq > MAX_SEQ_JUMP) return 'seq-jump';
   const collectedAt = Date.parse(report.collectedAt);
+  // The schema's date-time format admits instants Date cannot place (a leap second, 23:59:60): no window holds them.
+  if (Number.isNaN(collectedAt)) return 'collected-at-invalid';
   if (collectedAt > now + window.maxAheadSeconds * 1000) return 'collected-too-far-ahead';
   if (collectedAt < now - window.maxBehindSeconds * 1000) return 'collected-too-far-behind';
   return null;

@@ -39,6 +39,9 @@ const UPSERT_MEASUREMENT = `INSERT INTO host_measurements (host_id, seq, collect
   ON CONFLICT (host_id) DO UPDATE SET seq = excluded.seq, collected_at = excluded.collected_at,
     received_at = excluded.received_at, report = excluded.report, digest = excluded.digest`;
 
+/** Slugs bound in one statement: well under SQLite's 32,766 parameters and PostgreSQL's 65,535. */
+const SLUGS_PER_STATEMENT = 10_000;
+
 /** What ingest needs of an agent and its host, read in plain SQL: it runs for every report. */
 export interface IngestTarget {
   agentId: string;
@@ -53,6 +56,8 @@ export interface IngestTarget {
   hostOrigin: HostOrigin | null;
   /** Per inventory class, what the agent last measured (measured_total; null before any measurement); empty when the host is gone. */
   measuredTotals: Record<string, number | null>;
+  /** Per inventory class, the total control holds (what bounds a report's tenant use); empty when the host is gone. */
+  totals: Record<string, number>;
 }
 
 @Injectable()
@@ -80,9 +85,10 @@ export class AgentsRepository {
       origin: HostOrigin | null;
       resource_class: string | null;
       measured_total: unknown;
+      total: unknown;
     }>(
       tx,
-      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.name, h.status, h.origin, i.resource_class, i.measured_total
+      `SELECT a.host_id, a.token_id, a.last_seq, a.revoked_at, h.name, h.status, h.origin, i.resource_class, i.measured_total, i.total
          FROM agents a
          LEFT JOIN hosts h ON h.id = a.host_id AND h.decommissioned_at IS NULL
          LEFT JOIN inventories i ON i.host_id = h.id
@@ -91,6 +97,7 @@ export class AgentsRepository {
     );
     if (rows.length === 0) return null;
     const [agent] = rows;
+    const inventories = rows.filter((row) => row.resource_class !== null);
     return {
       agentId,
       tokenId: agent.token_id,
@@ -100,9 +107,8 @@ export class AgentsRepository {
       hostName: agent.name,
       hostStatus: agent.status,
       hostOrigin: agent.origin,
-      measuredTotals: Object.fromEntries(
-        rows.filter((row) => row.resource_class !== null).map((row) => [row.resource_class!, numberOrNull(row.measured_total)]),
-      ),
+      measuredTotals: Object.fromEntries(inventories.map((row) => [row.resource_class!, numberOrNull(row.measured_total)])),
+      totals: Object.fromEntries(inventories.map((row) => [row.resource_class!, Number(row.total)])),
     };
   }
 
@@ -149,19 +155,25 @@ export class AgentsRepository {
   }
 
   /**
-   * Of the slugs given, the live (not offboarded) tenants the host's agent may report use for, ids by slug: those
-   * with an active allocation on the host or bound to it by an operator. One statement for a whole batch.
+   * Of the slugs given (each once), the live (not offboarded) tenants the host's agent may report use for, ids by
+   * slug: those with an active allocation on the host or bound to it by an operator. One statement for a usual batch;
+   * a batch naming more slugs than a statement may bind (500 reports × 256 tenants) takes one per SLUGS_PER_STATEMENT.
    */
   async reportableTenantIds(hostId: string, slugs: string[], tx: EntityManager): Promise<Map<string, string>> {
-    const rows = await rawQuery<{ id: string; slug: string }>(
-      tx,
-      `SELECT t.id, t.slug FROM tenants t
-        WHERE t.state <> 'offboarded' AND t.slug IN (${slugs.map(() => '?').join(', ')})
-          AND (EXISTS (SELECT 1 FROM allocations a WHERE a.tenant_id = t.id AND a.host_id = ? AND a.status = 'active')
-               OR EXISTS (SELECT 1 FROM host_tenants b WHERE b.tenant_id = t.id AND b.host_id = ?))`,
-      [...slugs, hostId, hostId],
-    );
-    return new Map(rows.map((row) => [row.slug, row.id]));
+    const ids = new Map<string, string>();
+    for (let start = 0; start < slugs.length; start += SLUGS_PER_STATEMENT) {
+      const chunk = slugs.slice(start, start + SLUGS_PER_STATEMENT);
+      const rows = await rawQuery<{ id: string; slug: string }>(
+        tx,
+        `SELECT t.id, t.slug FROM tenants t
+          WHERE t.state <> 'offboarded' AND t.slug IN (${chunk.map(() => '?').join(', ')})
+            AND (EXISTS (SELECT 1 FROM allocations a WHERE a.tenant_id = t.id AND a.host_id = ? AND a.status = 'active')
+                 OR EXISTS (SELECT 1 FROM host_tenants b WHERE b.tenant_id = t.id AND b.host_id = ?))`,
+        [...chunk, hostId, hostId],
+      );
+      for (const row of rows) ids.set(row.slug, row.id);
+    }
+    return ids;
   }
 
   async saveLatest(hostId: string, seq: number, collectedAt: Date, receivedAt: Date, report: unknown, tx: EntityManager): Promise<void> {

@@ -153,7 +153,7 @@ export class AgentsService {
         const mayReportFor = (slug: string) => tenantIds.has(slug);
         let latest: Report | undefined;
         for (const report of admitted) {
-          const screened = screenReport(report, mayReportFor);
+          const screened = screenReport(report, mayReportFor, target.totals.memory ?? null);
           for (const [reason, count] of screened.dropped) dropped.set(reason, (dropped.get(reason) ?? 0) + count);
           for (const slug of screened.foreignTenants) foreignTenants.add(slug);
           await this.storeSamples(target.hostId, screened.report, tenantIds, tx);
@@ -187,7 +187,7 @@ export class AgentsService {
   /**
    * The fresh reports (in seq order) to store, and those refused with why; a refused report never moves the agent's
    * last seq. `newestTimed`: the newest report whose collection time counts for the host's clock skew (a seq jump's
-   * does not).
+   * does not, nor one with no valid instant).
    */
   private admit(fresh: Report[], lastSeq: number, now: number) {
     const window = { maxAheadSeconds: this.config.reportMaxAheadSeconds, maxBehindSeconds: this.config.reportMaxBehindSeconds };
@@ -197,7 +197,7 @@ export class AgentsService {
     let last = lastSeq;
     for (const report of fresh) {
       const reason = reportRefusal(report, last, now, window);
-      if (reason !== 'seq-jump') newestTimed = report;
+      if (reason !== 'seq-jump' && reason !== 'collected-at-invalid') newestTimed = report;
       if (reason) refused.push({ seq: report.seq, reason });
       else {
         admitted.push(report);

@@ -27,7 +27,8 @@ export class CapacityService {
 
   /**
    * Facility and per-site totals per class, over every live host: capacity, allocated, used (what the hosts' current
-   * reports measure, by @dcm/domain's measuredUse), free and overcommitted (by its usageOf, on each scope's sums).
+   * reports measure, at most each host's recorded total, by @dcm/domain's measuredUse), free and overcommitted (by its
+   * usageOf, on each scope's sums).
    */
   async summary(): Promise<CapacityResponseDto> {
     const [hosts, uses] = await Promise.all([this.hosts.listLive(), this.history.latestHostUse(measuredUseSince(this.clock.now(), this.config))]);
@@ -66,7 +67,7 @@ function add(scope: Scope, host: HostEntity, use: HostUseFigures | undefined): v
     const figures = scope.classes.get(inventory.resourceClass) ?? { parts: [], placeable: 0 };
     scope.classes.set(inventory.resourceClass, figures);
     const capacity = capacityOf(inventory);
-    figures.parts.push(usageOf(capacity, inventory.allocated, use ? measuredUse(inventory.resourceClass, use) : null));
+    figures.parts.push(usageOf(capacity, inventory.allocated, use ? measuredUse(inventory.resourceClass, use, inventory.total) : null));
     if (placeable) figures.placeable += freeOf(capacity, inventory.allocated);
   }
 }

@@ -32,7 +32,7 @@ export class CapacitySamplingService {
       sample.capacity += capacityOf(inventory);
       sample.allocated += inventory.allocated;
       const use = useByHost.get(inventory.hostId);
-      const used = use ? measuredUse(inventory.resourceClass, use) : null;
+      const used = use ? measuredUse(inventory.resourceClass, use, inventory.total) : null;
       if (used !== null) sample.used = (sample.used ?? 0) + used;
     }
     const rows = [...samples.values()];

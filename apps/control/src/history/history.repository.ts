@@ -206,8 +206,8 @@ function hostUseOf(report: unknown, facts: unknown): HostUseFigures | null {
   const { usageRatio, logicalCores } = report.cpu;
   const { totalBytes, availableBytes } = report.memory;
   if (!finite(usageRatio) || !finite(logicalCores) || !finite(totalBytes) || !finite(availableBytes)) return null;
-  const filesystems = (Array.isArray(report.filesystems) ? report.filesystems : []).flatMap((filesystem: unknown): [string, unknown][] =>
-    isObject(filesystem) && typeof filesystem.mountpoint === 'string' ? [[filesystem.mountpoint, filesystem.usedBytes]] : [],
+  const filesystems = (Array.isArray(report.filesystems) ? report.filesystems : []).flatMap((filesystem: unknown): [string, unknown, unknown][] =>
+    isObject(filesystem) && typeof filesystem.mountpoint === 'string' ? [[filesystem.mountpoint, filesystem.usedBytes, filesystem.sizeBytes]] : [],
   );
   const storageUsed = storageUsedOn(storageMountsOf(facts), filesystems);
   return { cpuUsageRatio: usageRatio, logicalCores, memoryTotal: totalBytes, memoryAvailable: availableBytes, storageUsed };

@@ -133,7 +133,7 @@ export interface MeasurementBlock {
   /** When the agent collected the report (ms since the epoch); null if unreadable. */
   collectedAt: number | null;
   /** The report's figures that measuredUse needs, storage as used bytes by mountpoint; null if it lacks any of them. */
-  use: { figures: Omit<HostUseFigures, 'storageUsed'>; filesystemsUsed: [string, number | null | undefined][] } | null;
+  use: { figures: Omit<HostUseFigures, 'storageUsed'>; filesystemsUsed: [string, number | null | undefined, number | null | undefined][] } | null;
 }
 
 export function measurementIsCurrent(block: MeasurementBlock | undefined, host: MetricsHostRow): block is MeasurementBlock {
@@ -190,7 +190,11 @@ export function measurementBlock(hostName: string, lastReportAt: number, digest:
       ? null
       : {
           figures: { cpuUsageRatio, logicalCores, memoryTotal, memoryAvailable },
-          filesystemsUsed: digest.filesystems.map(([mountpoint, , , used]): [string, number | null | undefined] => [mountpoint, used]),
+          filesystemsUsed: digest.filesystems.map(([mountpoint, size, , used]): [string, number | null | undefined, number | null | undefined] => [
+            mountpoint,
+            used,
+            size,
+          ]),
         };
   return { name: hostName, lastReportAt, lines: encodeSections(sections), bucket, tenants, collectedAt: digest.collectedAt, use };
 }
@@ -222,7 +226,7 @@ export function usedBlock(host: HostBlock, measurement: MeasurementBlock, storag
     const use: HostUseFigures = { ...measurement.use.figures, storageUsed: storageUsedOn(storageMounts, measurement.use.filesystemsUsed) };
     const hostAndSite = `host="${labelValue(host.name)}",site="${labelValue(host.site)}"`;
     for (const inventory of parseInventories(host.inventories)) {
-      const used = measuredUse(inventory.resourceClass, use);
+      const used = measuredUse(inventory.resourceClass, use, inventory.total);
       if (used === null) continue;
       const labels = `${hostAndSite},resource="${labelValue(inventory.resourceClass)}",unit="${unitOf(units, inventory.resourceClass)}"`;
       lines += sample(name('dcm_host_used'), labels, used);
