@@ -282,6 +282,24 @@ describe('agents speak only for their own host and its tenants (SQLite)', () => 
     expect(tenantSamples('gwent').map((row) => row.memory_bytes)).toEqual([GIB]);
   });
 
+  it("bounds an allocated tenant's storage by control's recorded storage total, not the report's filesystems: a 2^53-byte filesystem freezes no one", async () => {
+    await createHost(control.api, 'blv-hoard', { vcpu: { total: 16 }, memory: { total: '64GiB' }, storage: { total: '1TiB' } });
+    await createTenant(control.api, 'powys');
+    await setQuotas(control.api, 'powys', { storage: '100GiB', vcpu: 8 });
+    await expectStatus(control.api.post('/v1/allocations', { tenant: 'powys', host: 'blv-hoard', resources: { vcpu: 2 } }), 201);
+    const agent = await enrol('blv-hoard', { host: 'blv-hoard' });
+    const before = await dropped('above-host-total');
+    const huge = [{ mountpoint: '/srv', fstype: 'xfs', sizeBytes: Number.MAX_SAFE_INTEGER, usedBytes: 2 ** 52, availBytes: 0 }];
+    for (const path of PATHS) {
+      const report = next(agent, { filesystems: huge, tenants: { powys: { storageUsedBytes: 2 ** 52 } } });
+      expect(await send(agent, report, path)).toMatchObject({ accepted: 1 });
+    }
+    await expect(dropped('above-host-total')).resolves.toBe(before + 2);
+    await control.app.get(EnforcementService).evaluate();
+    await expect(expectStatus(control.api.get('/v1/tenants/powys'), 200)).resolves.toMatchObject({ state: 'active' });
+    expect((await expectStatus(control.api.get('/v1/tenants/powys/quotas'), 200)).quotas.storage).toMatchObject({ used: null, state: 'ok' });
+  });
+
   it("keeps a host's measured use within its recorded totals in GET /v1/capacity and the forecast's samples, whatever cores, memory or bytes used it reports", async () => {
     const totals = { vcpu: 16, memory: 64 * GIB, storage: 1024 * GIB };
     await createHost(control.api, 'blv-absurd', { vcpu: { total: 16 }, memory: { total: '64GiB' }, storage: { total: '1TiB' } }, { site: 'hall-absurd' });

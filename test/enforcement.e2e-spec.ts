@@ -136,7 +136,15 @@ describe.each(['sqlite', 'postgres'])('quota enforcement on %s', (backend) => {
     await createTenant(control.api, 'torfaen');
     await setQuotas(control.api, 'torfaen', { storage: '10GiB', vcpu: 4 });
     const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
-    const facts = { hostname: 'blv-e02', os: 'Debian', kernel: '6.1', cpuModel: 'EPYC', logicalCores: 8, memoryTotalBytes: 64 * GIB, storage: [] };
+    const facts = {
+      hostname: 'blv-e02',
+      os: 'Debian',
+      kernel: '6.1',
+      cpuModel: 'EPYC',
+      logicalCores: 8,
+      memoryTotalBytes: 64 * GIB,
+      storage: [{ mountpoint: '/srv', sizeBytes: 100 * GIB }],
+    };
     const agent = await expectStatus(control.api.post('/v1/agents/enrol', { joinToken: join.token, hostname: 'blv-e02', facts }, { token: null }), 201);
     await expectStatus(control.api.put('/v1/hosts/blv-e02/tenants/torfaen'), 200);
     const report = async (seq: number, storageUsedBytes: number) => {

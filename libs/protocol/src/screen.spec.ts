@@ -26,7 +26,7 @@ function aReport(overrides: Partial<Report> = {}): Report {
 
 const anyTenant = () => true;
 /** The host's memory total as control records it (its memory inventory). */
-const RECORDED_MEMORY = 64 * GIB;
+const RECORDED = { memoryBytes: 64 * GIB, storageBytes: 1024 ** 5 };
 const fs = (mountpoint: string, fstype = 'ext4') => ({ mountpoint, fstype, sizeBytes: GIB, usedBytes: 0, availBytes: GIB });
 
 describe(isCleanText.name, () => {
@@ -64,7 +64,7 @@ describe(cleanText.name, () => {
 describe(screenReport.name, () => {
   it('keeps a sound report whole, as the same object', () => {
     const report = aReport();
-    const sut = screenReport(report, anyTenant, RECORDED_MEMORY);
+    const sut = screenReport(report, anyTenant, RECORDED);
     expect(sut.report).toBe(report);
     expect(sut.dropped.size).toBe(0);
   });
@@ -72,14 +72,14 @@ describe(screenReport.name, () => {
   it('drops two mountpoints that differ only in lone surrogates (they encode to the same UTF-8), and keeps the rest', () => {
     const report = aReport({ filesystems: [fs('/'), fs('/data\ud800'), fs('/data\udbff'), fs('/var', 'ext4\r')], tenants: {} });
     expect(validateReport(report).ok).toBe(true);
-    const sut = screenReport(report, anyTenant, RECORDED_MEMORY);
+    const sut = screenReport(report, anyTenant, RECORDED);
     expect(sut.report.filesystems.map((kept) => kept.mountpoint)).toEqual(['/']);
     expect(Object.fromEntries(sut.dropped)).toEqual({ 'malformed-text': 3 });
   });
 
   it('drops a device with a NUL and a duplicate device', () => {
     const nic = (device: string) => ({ device, rxBytesTotal: 0, txBytesTotal: 0 });
-    const sut = screenReport(aReport({ network: [nic('eth0'), nic('eth\u00001'), nic('eth0')] }), anyTenant, RECORDED_MEMORY);
+    const sut = screenReport(aReport({ network: [nic('eth0'), nic('eth\u00001'), nic('eth0')] }), anyTenant, RECORDED);
     expect(sut.report.network.map((kept) => kept.device)).toEqual(['eth0']);
     expect(Object.fromEntries(sut.dropped)).toEqual({ 'malformed-text': 1, duplicate: 1 });
   });
@@ -87,7 +87,7 @@ describe(screenReport.name, () => {
   it("keeps a host's filesystems and interfaces within its series budget and label length", () => {
     const many = Array.from({ length: HOST_SERIES_BUDGET.filesystems + 5 }, (_, index) => fs(`/m${index}`));
     const long = fs(`/${'x'.repeat(HOST_SERIES_BUDGET.labelLength)}`);
-    const sut = screenReport(aReport({ filesystems: [long, ...many], tenants: {} }), anyTenant, RECORDED_MEMORY);
+    const sut = screenReport(aReport({ filesystems: [long, ...many], tenants: {} }), anyTenant, RECORDED);
     expect(sut.report.filesystems).toHaveLength(HOST_SERIES_BUDGET.filesystems);
     expect(sut.report.filesystems[0].mountpoint).toBe('/m0');
     expect(Object.fromEntries(sut.dropped)).toEqual({ 'label-too-long': 1, 'series-budget': 5 });
@@ -95,7 +95,7 @@ describe(screenReport.name, () => {
 
   it('drops use for tenants the host may not speak for, and names them', () => {
     const report = aReport({ tenants: { torfaen: { memoryBytes: GIB }, victim: { memoryBytes: GIB } } });
-    const sut = screenReport(report, (slug) => slug === 'torfaen', RECORDED_MEMORY);
+    const sut = screenReport(report, (slug) => slug === 'torfaen', RECORDED);
     expect(sut.report.tenants).toEqual({ torfaen: { memoryBytes: GIB } });
     expect(sut.foreignTenants).toEqual(['victim']);
     expect(Object.fromEntries(sut.dropped)).toEqual({ 'tenant-not-on-host': 1 });
@@ -112,7 +112,7 @@ describe(screenReport.name, () => {
         fourth: { memoryBytes: 24 * GIB, storageUsedBytes: 400 * GIB },
       },
     });
-    const sut = screenReport(report, anyTenant, RECORDED_MEMORY);
+    const sut = screenReport(report, anyTenant, RECORDED);
     expect(Object.keys(sut.report.tenants)).toEqual(['first', 'fourth']);
     expect(Object.fromEntries(sut.dropped)).toEqual({ 'above-host-total': 4 });
   });
@@ -122,16 +122,28 @@ describe(screenReport.name, () => {
       memory: { totalBytes: 2 ** 53 - 1, availableBytes: 0 },
       tenants: { victim: { memoryBytes: 2 ** 52 }, torfaen: { memoryBytes: 40 * GIB }, gwent: { memoryBytes: 30 * GIB }, dyfed: { storageUsedBytes: GIB } },
     });
-    const sut = screenReport(report, anyTenant, RECORDED_MEMORY);
+    const sut = screenReport(report, anyTenant, RECORDED);
     expect(Object.keys(sut.report.tenants)).toEqual(['torfaen', 'dyfed']);
     expect(Object.fromEntries(sut.dropped)).toEqual({ 'above-host-total': 2 });
-    const unrecorded = screenReport(report, anyTenant, null);
+    const unrecorded = screenReport(report, anyTenant, { ...RECORDED, memoryBytes: null });
     expect(Object.keys(unrecorded.report.tenants)).toEqual(['dyfed']);
+  });
+
+  it("bounds tenant storage by control's recorded storage total when the report's filesystems claim more, and takes none without one", () => {
+    const report = aReport({
+      filesystems: [{ ...fs('/srv'), sizeBytes: 2 ** 53 - 1 }],
+      tenants: { victim: { storageUsedBytes: 2 ** 52 }, torfaen: { storageUsedBytes: 600 * GIB }, gwent: { storageUsedBytes: 500 * GIB } },
+    });
+    const sut = screenReport(report, anyTenant, { ...RECORDED, storageBytes: 1024 * GIB });
+    expect(Object.keys(sut.report.tenants)).toEqual(['torfaen']);
+    expect(Object.fromEntries(sut.dropped)).toEqual({ 'above-host-total': 2 });
+    const unrecorded = screenReport(report, anyTenant, { ...RECORDED, storageBytes: null });
+    expect(Object.keys(unrecorded.report.tenants)).toEqual([]);
   });
 
   it('clamps a filesystem whose used bytes exceed its size to its size, and leaves the others as they were', () => {
     const report = aReport({ filesystems: [{ ...fs('/'), usedBytes: 2 ** 53 - 1 }, fs('/srv')], tenants: {} });
-    const sut = screenReport(report, anyTenant, RECORDED_MEMORY);
+    const sut = screenReport(report, anyTenant, RECORDED);
     expect(sut.report.filesystems.map((kept) => kept.usedBytes)).toEqual([GIB, 0]);
     expect(sut.report.filesystems[1]).toBe(report.filesystems[1]);
     expect(report.filesystems[0].usedBytes).toBe(2 ** 53 - 1);

@@ -14,24 +14,34 @@ export interface ScreenedReport {
   foreignTenants: string[];
 }
 
+/** What control has recorded of a host: the totals of its memory and storage inventories (null: no such inventory). */
+export interface RecordedTotals {
+  memoryBytes: number | null;
+  storageBytes: number | null;
+}
+
 /**
  * What control stores of a valid report: filesystems and interfaces with clean, unique names within the host's series
  * budget, each filesystem's used bytes at most its size, and use only for tenants the host may speak for
  * (`mayReportFor`) that stays within what the host has, per tenant and in sum: memory within the report's memory
- * total and control's recorded one (`recordedMemoryBytes`, the host's memory inventory total; null when it has none,
- * and then no memory use is taken), storage within the size of the report's filesystems. The recorded total is the
- * bound a hostile host cannot raise: its own report's total can say anything up to 2^53. Each entry that breaks a
- * rule is dropped on its own, so that one bad field never costs the rest of the report. The report is not changed.
+ * total and control's recorded one, storage within the size of the report's filesystems and control's recorded
+ * storage total (`recorded`: the host's memory and storage inventory totals; null where it has none, and then no use of
+ * that kind is taken). The recorded totals are the bound a hostile host cannot raise: its own report's figures can say
+ * anything up to 2^53. Each entry that breaks a rule is dropped on its own, so that one bad field never costs the rest
+ * of the report. The report is not changed.
  */
-export function screenReport(report: Report, mayReportFor: (slug: string) => boolean, recordedMemoryBytes: number | null): ScreenedReport {
+export function screenReport(report: Report, mayReportFor: (slug: string) => boolean, recorded: RecordedTotals): ScreenedReport {
   const dropped = new Map<EntryDropReason, number>();
   const drop = (reason: EntryDropReason) => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
   const named = keepNamed(report.filesystems, (fs) => [fs.mountpoint, fs.fstype], HOST_SERIES_BUDGET.filesystems, drop);
   const clamped = named.some((fs) => fs.usedBytes > fs.sizeBytes);
   const filesystems = clamped ? named.map((fs) => (fs.usedBytes > fs.sizeBytes ? { ...fs, usedBytes: fs.sizeBytes } : fs)) : named;
   const network = keepNamed(report.network, (nic) => [nic.device], HOST_SERIES_BUDGET.interfaces, drop);
-  const storageSize = filesystems.reduce((total, fs) => total + fs.sizeBytes, 0);
-  const memorySize = Math.min(report.memory.totalBytes, recordedMemoryBytes ?? 0);
+  const storageSize = Math.min(
+    filesystems.reduce((total, fs) => total + fs.sizeBytes, 0),
+    recorded.storageBytes ?? 0,
+  );
+  const memorySize = Math.min(report.memory.totalBytes, recorded.memoryBytes ?? 0);
   const tenants: Record<string, TenantUse> = {};
   const foreignTenants: string[] = [];
   let memorySum = 0;

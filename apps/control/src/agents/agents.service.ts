@@ -152,8 +152,9 @@ export class AgentsService {
         const tenantIds = await this.reportableTenantIds(target.hostId, admitted, tx);
         const mayReportFor = (slug: string) => tenantIds.has(slug);
         let latest: Report | undefined;
+        const recorded = { memoryBytes: target.totals.memory ?? null, storageBytes: target.totals.storage ?? null };
         for (const report of admitted) {
-          const screened = screenReport(report, mayReportFor, target.totals.memory ?? null);
+          const screened = screenReport(report, mayReportFor, recorded);
           for (const [reason, count] of screened.dropped) dropped.set(reason, (dropped.get(reason) ?? 0) + count);
           for (const slug of screened.foreignTenants) foreignTenants.add(slug);
           await this.storeSamples(target.hostId, screened.report, tenantIds, tx);
