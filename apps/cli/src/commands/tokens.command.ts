@@ -30,7 +30,7 @@ export function registerTokens(program: Command, context: CommandContext): void 
       .option('--name <name>', 'what it is for'),
     'dcm tokens create --role operator --name "SRS operations"',
     'dcm tokens create --role tenant --tenant torfaen --name "Torfaen self-service"',
-    'dcm tokens create --kind join --uses 1 --expires-at 2026-12-01T00:00:00Z',
+    'dcm tokens create --kind join --uses 1 --expires-at "$(date -u -d \'+1 day\' +%FT%TZ)"',
   ).action(async (options: CreateOptions) => {
     if (options.kind === 'api' && !options.role) throw new UsageError('an api token needs --role admin, operator, viewer or tenant');
     if (options.role === 'tenant' && !options.tenant) throw new UsageError('a tenant token needs --tenant SLUG');
