@@ -49,20 +49,24 @@ async function waitUntilReady(control: ControlProcess, url: string): Promise<voi
   }
 }
 
-/** Runs `script` in its own process group, and ends the group after it (the walk-through starts an agent). */
-function runBash(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+/**
+ * Runs `script` in its own process group and, once bash has exited, ends whatever it left running there (the
+ * walk-through starts an agent), saying whether there was anything.
+ */
+function runBash(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; leftRunning: boolean }> {
   const bash = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   bash.stdout.on('data', (chunk) => (output += chunk));
   bash.stderr.on('data', (chunk) => (output += chunk));
   return new Promise((resolve) =>
     bash.once('close', (code) => {
+      let leftRunning = true;
       try {
         process.kill(-bash.pid!, 'SIGTERM');
       } catch {
-        // the group has ended already
+        leftRunning = false; // ESRCH: nothing of the group is left
       }
-      resolve({ code, output });
+      resolve({ code, output, leftRunning });
     }),
   );
 }
@@ -99,7 +103,7 @@ describe('README.md', () => {
     for (const step of [
       'npx dcm login',
       'npx dcm tokens create --kind join',
-      'npm run start:agent',
+      'dist/apps/agent/src/main.js --config',
       'npx dcm tenants create',
       'npx dcm quotas set',
       'npx dcm allocations create',
@@ -113,13 +117,14 @@ describe('README.md', () => {
   it('runs the walk-through against a fresh control, every command succeeding', async () => {
     expect(blocks.length).toBeGreaterThan(0);
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DCM_') && !name.startsWith('npm_')));
-    const { code, output } = await runBash(walkThroughScript(blocks), checkout, {
+    const { code, output, leftRunning } = await runBash(walkThroughScript(blocks), checkout, {
       ...env,
       DCM_URL: url,
       XDG_CONFIG_HOME: join(checkout, 'config-home'),
       TZ: 'UTC',
     });
     if (code !== 0) throw new Error(`${output.match(/^doctest: .*$/m)?.[0] ?? `the walk-through exited with ${code}`}\n${output}`);
+    expect(leftRunning).toBe(false); // it stops the agent it started
 
     // What the walk-through did, as control saw it.
     const api = control.api;
