@@ -1,11 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './support/ports';
 
 // `npm start` runs scripts/start-local.js, which builds only when the sources changed since the last build. Run here
-// in a copy of the checkout (sharing node_modules), so that changing a source and rebuilding leaves this one alone.
+// in a copy of the checkout (sharing node_modules, starting from this checkout's dist/), so that changing a source
+// and rebuilding leaves this one alone.
 
 const ROOT = join(__dirname, '..');
 const CHECKOUT_FILES = ['apps', 'libs', 'scripts', 'tsconfig.json', 'nest-cli.json', 'package.json', 'package-lock.json'];
@@ -42,6 +43,10 @@ async function startUntilReady(checkout: string): Promise<string> {
 }
 
 const node = (cwd: string, ...args: string[]) => execFileSync(process.execPath, args, { cwd, encoding: 'utf8' });
+/** What the launcher decides for `root` (scripts/build-state.js, asked as the launcher asks it). */
+const staleBecause = (root: string): string | null =>
+  JSON.parse(node(ROOT, '-p', `JSON.stringify(require('./scripts/build-state').staleBecause(${JSON.stringify(root)}))`));
+const isStale = (root: string) => staleBecause(root) !== null;
 const builtAt = (checkout: string) => statSync(join(checkout, BUILT_CONTROL)).mtimeMs;
 
 describe('npm start (scripts/start-local.js)', () => {
@@ -51,29 +56,29 @@ describe('npm start (scripts/start-local.js)', () => {
     checkout = mkdtempSync(join(tmpdir(), 'dcm-start-'));
     for (const file of CHECKOUT_FILES) cpSync(join(ROOT, file), join(checkout, file), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
-  });
+    // This checkout's build, when it is of these sources (as after `npm run build`), saves the copy one build.
+    if (existsSync(join(ROOT, 'dist'))) cpSync(join(ROOT, 'dist'), join(checkout, 'dist'), { recursive: true });
+    if (isStale(checkout)) execFileSync('npm', ['run', 'build'], { cwd: checkout, stdio: 'ignore' });
+  }, 600_000);
 
   afterAll(() => rmSync(checkout, { recursive: true, force: true }));
 
-  it('builds on a first start, does not build again when nothing changed, and rebuilds when a source changed', async () => {
-    const first = await startUntilReady(checkout);
-    expect(first).toContain(`npm start: building, because ${BUILT_CONTROL} is missing`);
-    expect(first).toMatch(NPM_RUN_BUILD);
-    const firstBuild = builtAt(checkout);
-
-    const second = await startUntilReady(checkout);
-    expect(second).toContain('npm start: dist/ is up to date with the sources, not building');
-    expect(second).not.toMatch(NPM_RUN_BUILD);
-    expect(builtAt(checkout)).toBe(firstBuild);
+  it('does not build when nothing changed since the last build, and rebuilds when a source changed', async () => {
+    const built = builtAt(checkout);
+    const unchanged = await startUntilReady(checkout);
+    expect(unchanged).toContain('npm start: dist/ is up to date with the sources, not building');
+    expect(unchanged).not.toMatch(NPM_RUN_BUILD);
+    expect(builtAt(checkout)).toBe(built);
 
     appendFileSync(join(checkout, 'libs', 'domain', 'src', 'index.ts'), '\nexport const CHANGED_SINCE_THE_LAST_BUILD = true;\n');
-    const third = await startUntilReady(checkout);
-    expect(third).toContain('npm start: building, because the sources changed since the last build');
-    expect(third).toMatch(NPM_RUN_BUILD);
-    expect(builtAt(checkout)).toBeGreaterThan(firstBuild);
+    const changed = await startUntilReady(checkout);
+    expect(changed).toContain('npm start: building, because the sources changed since the last build');
+    expect(changed).toMatch(NPM_RUN_BUILD);
+    expect(builtAt(checkout)).toBeGreaterThan(built);
 
-    const fourth = await startUntilReady(checkout);
-    expect(fourth).toContain('npm start: dist/ is up to date with the sources, not building');
+    const again = await startUntilReady(checkout);
+    expect(again).toContain('npm start: dist/ is up to date with the sources, not building');
+    expect(again).not.toMatch(NPM_RUN_BUILD);
   }, 600_000);
 
   it('counts an interrupted build as stale: `npm run build` forgets the last stamp before it starts', () => {
@@ -81,8 +86,15 @@ describe('npm start (scripts/start-local.js)', () => {
     expect(statSync(stamp).isFile()).toBe(true);
     expect(node(checkout, 'scripts/build-state.js', '--begin')).toBe('');
     expect(() => statSync(stamp)).toThrow(/ENOENT/);
-    expect(node(checkout, '-p', "require('./scripts/build-state').staleBecause('.')")).toBe(
-      'dist/.source-hash is missing (dist/ was not built by npm run build)\n',
-    );
+    expect(staleBecause(checkout)).toBe('dist/.source-hash is missing (dist/ was not built by npm run build)');
+  });
+
+  it('builds a checkout that was never built', () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'dcm-start-fresh-'));
+    try {
+      expect(staleBecause(fresh)).toBe(`${BUILT_CONTROL} is missing`);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 });
