@@ -7,10 +7,7 @@ const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true } }],
-    // ESM-only dependencies (content-disposition 3, under @fastify/static) are compiled to CommonJS for Jest.
-    '^.+\\.js$': ['ts-jest', { tsconfig: { isolatedModules: true, allowJs: true } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   testEnvironment: 'node',
   moduleNameMapper,
 };

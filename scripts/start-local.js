@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `npm start`: control on embedded SQLite plus an agent that enrols this machine, so a newcomer sees real numbers.
 // Production runs the two separately (config/systemd/); this only wires them together on one machine.
+// It builds first only when the sources changed since the last `npm run build` (see build-state.js).
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const { existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
+const { staleBecause } = require('./build-state');
 
 const dataDir = resolve(process.env.DCM_DATA_DIR ?? './data');
 const host = process.env.DCM_HOST ?? '127.0.0.1';
@@ -73,7 +75,19 @@ function stopAll(signal) {
   for (const child of children) if (child.exitCode === null) child.kill(signal);
 }
 
+function buildIfStale() {
+  const reason = staleBecause(process.cwd());
+  if (reason === null) {
+    process.stdout.write('npm start: dist/ is up to date with the sources, not building\n');
+    return;
+  }
+  process.stdout.write(`npm start: building, because ${reason}\n`);
+  const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error(`npm run build failed (${build.error?.message ?? `exit ${build.status ?? build.signal}`})`);
+}
+
 async function main() {
+  buildIfStale();
   let stopping = false;
   const control = run('dist/apps/control/src/main.js');
   control.on('exit', async (code) => {

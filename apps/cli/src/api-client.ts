@@ -509,8 +509,10 @@ function describeFetchFailure(error: unknown, baseUrl: string, trusted: TrustedC
   const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
   if (cause?.code && CERTIFICATE_ERROR.test(cause.code)) {
     const against = trusted ? `the CA in ${trusted.caFile}` : "Node's built-in public CAs";
+    // Node 24 appends advice about --use-system-ca, which does not apply: dcm trusts its CA file or Node's own CAs.
+    const reason = cause.message?.replace(/; if the root CA is installed locally, try running Node\.js with --use-system-ca$/, '');
     return (
-      `the certificate of dcm control at ${baseUrl} is not trusted: ${cause.message} (${cause.code}), checked against ${against}; ` +
+      `the certificate of dcm control at ${baseUrl} is not trusted: ${reason} (${cause.code}), checked against ${against}; ` +
       'give the CA that signed it with "dcm login --ca-file FILE" or DCM_CA_FILE'
     );
   }

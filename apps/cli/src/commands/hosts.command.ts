@@ -47,7 +47,7 @@ export function registerHosts(program: Command, context: CommandContext): void {
       .option('--site <site>', 'only hosts of this site')
       .addOption(new Option('--status <status>', 'only hosts with this status').choices(['up', 'stale', 'down', 'maintenance'])),
     'dcm hosts list',
-    'dcm hosts list --site blaenavon-hall-a --status down',
+    'dcm hosts list --site blv-hall-a --status down',
   ).action(async (options: OutputOptions & { site?: string; status?: string }) => {
     render(context.printer, options.output, await context.client().listHosts({ site: options.site, status: options.status }), hostTable);
   });
@@ -66,12 +66,12 @@ export function registerHosts(program: Command, context: CommandContext): void {
           .description('register a host (one without an agent, or before its agent enrols) with its inventories')
           .argument('<name>', 'e.g. blv-c01')
           .argument('[inventories...]', 'CLASS=TOTAL, e.g. vcpu=64 memory=512GiB storage=20TiB (reserve and overcommit with "hosts set-inventory")')
-          .requiredOption('--site <site>', 'its site, e.g. blaenavon-hall-a')
+          .requiredOption('--site <site>', 'its site, e.g. blv-hall-a')
           .option('--rack <rack>', 'its rack, e.g. a03'),
       ),
     ),
-    'dcm hosts create blv-c01 --site blaenavon-hall-a --rack a03 vcpu=64 memory=512GiB storage=20TiB',
-    'dcm hosts create blv-p01 --site blaenavon-hall-b --accreditation SECRET --dedicated-tenant gwent-police --label model=R760',
+    'dcm hosts create blv-c01 --site blv-hall-a --rack a03 vcpu=64 memory=512GiB storage=20TiB',
+    'dcm hosts create blv-p01 --site blv-hall-b --accreditation SECRET --dedicated-tenant gwent-police --label model=R760',
   ).action(async (name: string, inventoryArgs: string[], options: CreateOptions) => {
     const { site, rack, accreditation, dedicatedTenant, status } = options;
     const inventories =
@@ -99,7 +99,7 @@ export function registerHosts(program: Command, context: CommandContext): void {
       .option('--unlabel <key>', 'remove a label (repeatable)', (key: string, keys: string[] = []) => [...keys, key])
       .option('--no-dedicated-tenant', 'make it a shared host again'),
     'dcm hosts update blv-c01 --status maintenance',
-    'dcm hosts update blv-c01 --site blaenavon-hall-b --rack b07 --label model=R760 --unlabel spare',
+    'dcm hosts update blv-c01 --site blv-hall-b --rack b07 --label model=R760 --unlabel spare',
     'dcm hosts update blv-p01 --no-dedicated-tenant',
   ).action(async (name: string, options: UpdateOptions) => {
     const client = context.client();

@@ -32,7 +32,7 @@ export function registerTokens(program: Command, context: CommandContext): void 
       .option('--name <name>', 'what it is for'),
     'dcm tokens create --role operator --name "SRS operations"',
     'dcm tokens create --role tenant --tenant torfaen --name "Torfaen self-service"',
-    'dcm tokens create --kind join --uses 1 --expires-at 2026-12-01T00:00:00Z',
+    'dcm tokens create --kind join --uses 1 --expires-at "$(date -u -d \'+1 day\' +%FT%TZ)"',
     'dcm tokens create --kind join --host blv-c01 --name "blv-c01 reinstalled"',
   ).action(async (options: CreateOptions) => {
     if (options.kind === 'api' && !options.role) throw new UsageError('an api token needs --role admin, operator, viewer or tenant');
