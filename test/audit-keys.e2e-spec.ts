@@ -337,6 +337,53 @@ describe('audit log: keyed chain, rotation, anchors', () => {
 describe('audit log on PostgreSQL: replicas sharing one key', () => {
   const ADMIN_TOKEN = 'audit-pg-test-admin-token-0123456789';
 
+  /** Rewrites the whole chain as plain SHA-256 straight in the database; returns how many events it holds. */
+  async function rechainUnkeyed(url: string, options: { asBeforeAuditKeys: boolean }): Promise<number> {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows: stored } = await client.query<Row>('SELECT * FROM audit_events ORDER BY seq');
+      let prevHash = GENESIS_HASH;
+      for (const row of stored) {
+        const event = toEvent({ ...row, seq: Number(row.seq), at: Number(row.at) });
+        const hash = hashEvent({ ...event, prevHash, keyId: null }, null);
+        await client.query('UPDATE audit_events SET prev_hash = $1, hash = $2, key_id = NULL WHERE seq = $3', [prevHash, hash, event.seq]);
+        prevHash = hash;
+      }
+      if (options.asBeforeAuditKeys) {
+        await client.query('ALTER TABLE audit_events DROP COLUMN key_id');
+        await client.query('DELETE FROM migrations WHERE name = $1', [AUDIT_KEYS_MIGRATION]);
+      }
+      return stored.length;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('never seals a chain rewritten unkeyed at a later start: a rolling restart leaves it broken', async () => {
+    const database = await createTestDatabase();
+    try {
+      const first = await startControl({ databaseUrl: database.url, adminToken: ADMIN_TOKEN });
+      let second: Awaited<ReturnType<typeof startControl>> | undefined;
+      try {
+        await createTenant(first.api, 'torfaen');
+        const forged = await rechainUnkeyed(database.url, { asBeforeAuditKeys: false });
+        second = await startControl({ databaseUrl: database.url, adminToken: ADMIN_TOKEN });
+        const events = await expectStatus(second.api.get('/v1/audit?limit=1000'), 200);
+        expect(events).toHaveLength(forged);
+        expect(events.filter((event: { action: string }) => event.action === 'audit.checkpoint')).toEqual([]);
+        await expect(expectStatus(second.api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({
+          intact: false,
+          firstBroken: { seq: 1, reason: expect.stringMatching(/unkeyed and no keyed audit.checkpoint follows them/) },
+        });
+      } finally {
+        await Promise.all([first.close(), second?.close()]);
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
   it('seals an unkeyed chain once, however many replicas start together, and verifies under the shared key', async () => {
     const database = await createTestDatabase();
     try {
@@ -345,24 +392,7 @@ describe('audit log on PostgreSQL: replicas sharing one key', () => {
       await first.close();
 
       // What the previous version left: a plain SHA-256 chain, no key_id column, the migration keying it pending.
-      let stored: Row[] = [];
-      const client = new Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        ({ rows: stored } = await client.query('SELECT * FROM audit_events ORDER BY seq'));
-        let prevHash = GENESIS_HASH;
-        for (const row of stored) {
-          const event = toEvent({ ...row, seq: Number(row.seq), at: Number(row.at) });
-          const hash = hashEvent({ ...event, prevHash, keyId: null }, null);
-          await client.query('UPDATE audit_events SET prev_hash = $1, hash = $2, key_id = NULL WHERE seq = $3', [prevHash, hash, event.seq]);
-          prevHash = hash;
-        }
-        await client.query('ALTER TABLE audit_events DROP COLUMN key_id');
-        await client.query('DELETE FROM migrations WHERE name = $1', [AUDIT_KEYS_MIGRATION]);
-      } finally {
-        await client.end();
-      }
-      const unkeyed = stored.length; // the bootstrap token's minting and the three tenants
+      const unkeyed = await rechainUnkeyed(database.url, { asBeforeAuditKeys: true }); // the bootstrap token's minting and the three tenants
 
       const replicas = await Promise.all([1, 2, 3].map(() => startControl({ databaseUrl: database.url, adminToken: ADMIN_TOKEN })));
       try {
