@@ -77,6 +77,20 @@ function rechain(dataDir: string, fromSeq: number, edit: (event: ChainedEvent) =
 
 const plainSha256 = (event: ChainedEvent) => hashEvent({ ...event, keyId: null }, null);
 
+/** The migration that keys the chain: pending in a database the version before it wrote. */
+const AUDIT_KEYS_MIGRATION = 'AuditKeys1733126400000';
+
+/** Turns the database back into what the version before the keyed chain left: no key ids, a plain SHA-256 chain. */
+function asBeforeAuditKeys(dataDir: string): void {
+  rechain(dataDir, 1, (event) => (event.keyId = null), plainSha256);
+  withDatabase(dataDir, (db) => {
+    db.prepare('ALTER TABLE audit_events DROP COLUMN key_id').run();
+    db.prepare('DELETE FROM migrations WHERE name = ?').run(AUDIT_KEYS_MIGRATION);
+  });
+}
+
+const checkpoints = (dataDir: string) => rows(dataDir).filter((row) => row.action === 'audit.checkpoint');
+
 describe('audit log: keyed chain, rotation, anchors', () => {
   let dataDir: string;
   let control: ControlProcess | null = null;
@@ -192,26 +206,93 @@ describe('audit log: keyed chain, rotation, anchors', () => {
     });
   });
 
-  it('seals a chain written before it was keyed with a keyed checkpoint at start, once, and reports the unkeyed part', async () => {
+  it('seals a chain written before it was keyed with a keyed checkpoint when the migration keying it runs, once, and reports the unkeyed part', async () => {
     let api = await start({ auditKey: KEY_A });
     for (const slug of ['torfaen', 'newport', 'monmouth']) await createTenant(api, slug);
     await stop();
-    // What the previous version left: no key ids, a plain SHA-256 chain.
-    rechain(dataDir, 1, (event) => (event.keyId = null), plainSha256);
-    const unkeyed = rows(dataDir).length;
+    asBeforeAuditKeys(dataDir);
+    const unkeyed = rows(dataDir);
 
     api = await start({ auditKey: KEY_A });
     await createTenant(api, 'blaenau-gwent');
     const [, checkpoint] = await expectStatus(api.get('/v1/audit'), 200);
-    expect(checkpoint).toMatchObject({ seq: unkeyed + 1, action: 'audit.checkpoint', keyId: 'key-a', after: { unkeyedThroughSeq: unkeyed } });
+    expect(checkpoint).toMatchObject({
+      seq: unkeyed.length + 1,
+      action: 'audit.checkpoint',
+      keyId: 'key-a',
+      after: { unkeyedThroughSeq: unkeyed.length, unkeyedHeadHash: unkeyed.at(-1)!.hash },
+    });
     await stop();
     api = await start({ auditKey: KEY_A });
-    expect(rows(dataDir).filter((row) => row.action === 'audit.checkpoint')).toHaveLength(1);
+    expect(checkpoints(dataDir)).toHaveLength(1);
     await expect(expectStatus(api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({
       intact: true,
-      checked: unkeyed + 2,
-      unkeyedUntilSeq: unkeyed,
+      checked: unkeyed.length + 2,
+      unkeyedUntilSeq: unkeyed.length,
       keys: [{ id: 'key-a', events: 2 }],
+    });
+  });
+
+  it('refuses a whole chain rewritten unkeyed in the database, and never seals it at a later start', async () => {
+    let api = await start({ auditKey: KEY_A });
+    for (const slug of ['torfaen', 'newport']) await createTenant(api, slug);
+    await setQuotas(api, 'newport', { vcpu: 32 });
+    const quotaSeq = rows(dataDir).find((row) => row.action === 'quota.set')!.seq;
+    // Someone with the database but not the key rewrites history as a plain SHA-256 chain, as if never keyed.
+    rechain(
+      dataDir,
+      1,
+      (event) => {
+        event.keyId = null;
+        if (event.seq === quotaSeq) event.after = JSON.stringify({ vcpu: 3200 });
+      },
+      plainSha256,
+    );
+    const forged = rows(dataDir).length;
+    const unsealed = { seq: 1, reason: expect.stringMatching(new RegExp(`^events 1-${forged} are unkeyed and no keyed audit.checkpoint follows them`)) };
+    await expect(expectStatus(api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({ intact: false, checked: 0, firstBroken: unsealed });
+    await stop();
+
+    api = await start({ auditKey: KEY_A });
+    expect(rows(dataDir)).toHaveLength(forged);
+    expect(checkpoints(dataDir)).toEqual([]);
+    await expect(expectStatus(api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({ intact: false, firstBroken: unsealed });
+    // The next event is keyed, but it is no checkpoint: the forged history stays unsealed.
+    await createTenant(api, 'monmouth');
+    await expect(expectStatus(api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({
+      intact: false,
+      firstBroken: {
+        seq: 1,
+        reason: expect.stringMatching(/^events 1-\d+ are unkeyed and the keyed event after them \(\d+\) is tenant.create, not an audit.checkpoint/),
+      },
+    });
+  });
+
+  it('names the first event re-signed with a retired key after events signed with the current one', async () => {
+    let api = await start({ auditKey: KEY_A });
+    await createTenant(api, 'torfaen');
+    await stop();
+    api = await start({ auditKey: KEY_B, auditKeyring: [KEY_A] });
+    await createTenant(api, 'newport');
+    await setQuotas(api, 'newport', { vcpu: 32 });
+    const firstUnderB = rows(dataDir).find((row) => row.key_id === 'key-b')!.seq;
+    const quotaSeq = rows(dataDir).find((row) => row.action === 'quota.set')!.seq;
+    expect(quotaSeq).toBeGreaterThan(firstUnderB);
+
+    // Someone holding the retired key re-signs the newest events under it, with a forged quota.
+    rechain(
+      dataDir,
+      quotaSeq,
+      (event) => {
+        event.keyId = 'key-a';
+        event.after = JSON.stringify({ vcpu: 3200 });
+      },
+      (event) => hashEvent(event, secretOf(KEY_A)),
+    );
+    await expect(expectStatus(api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({
+      intact: false,
+      checked: quotaSeq - 1,
+      firstBroken: { seq: quotaSeq, reason: `it is signed by a retired key after a newer one: key-a after key-b (from event ${firstUnderB} on)` },
     });
   });
 
@@ -256,6 +337,53 @@ describe('audit log: keyed chain, rotation, anchors', () => {
 describe('audit log on PostgreSQL: replicas sharing one key', () => {
   const ADMIN_TOKEN = 'audit-pg-test-admin-token-0123456789';
 
+  /** Rewrites the whole chain as plain SHA-256 straight in the database; returns how many events it holds. */
+  async function rechainUnkeyed(url: string, options: { asBeforeAuditKeys: boolean }): Promise<number> {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows: stored } = await client.query<Row>('SELECT * FROM audit_events ORDER BY seq');
+      let prevHash = GENESIS_HASH;
+      for (const row of stored) {
+        const event = toEvent({ ...row, seq: Number(row.seq), at: Number(row.at) });
+        const hash = hashEvent({ ...event, prevHash, keyId: null }, null);
+        await client.query('UPDATE audit_events SET prev_hash = $1, hash = $2, key_id = NULL WHERE seq = $3', [prevHash, hash, event.seq]);
+        prevHash = hash;
+      }
+      if (options.asBeforeAuditKeys) {
+        await client.query('ALTER TABLE audit_events DROP COLUMN key_id');
+        await client.query('DELETE FROM migrations WHERE name = $1', [AUDIT_KEYS_MIGRATION]);
+      }
+      return stored.length;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('never seals a chain rewritten unkeyed at a later start: a rolling restart leaves it broken', async () => {
+    const database = await createTestDatabase();
+    try {
+      const first = await startControl({ databaseUrl: database.url, adminToken: ADMIN_TOKEN });
+      let second: Awaited<ReturnType<typeof startControl>> | undefined;
+      try {
+        await createTenant(first.api, 'torfaen');
+        const forged = await rechainUnkeyed(database.url, { asBeforeAuditKeys: false });
+        second = await startControl({ databaseUrl: database.url, adminToken: ADMIN_TOKEN });
+        const events = await expectStatus(second.api.get('/v1/audit?limit=1000'), 200);
+        expect(events).toHaveLength(forged);
+        expect(events.filter((event: { action: string }) => event.action === 'audit.checkpoint')).toEqual([]);
+        await expect(expectStatus(second.api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({
+          intact: false,
+          firstBroken: { seq: 1, reason: expect.stringMatching(/unkeyed and no keyed audit.checkpoint follows them/) },
+        });
+      } finally {
+        await Promise.all([first.close(), second?.close()]);
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
   it('seals an unkeyed chain once, however many replicas start together, and verifies under the shared key', async () => {
     const database = await createTestDatabase();
     try {
@@ -263,23 +391,8 @@ describe('audit log on PostgreSQL: replicas sharing one key', () => {
       for (const slug of ['torfaen', 'newport', 'monmouth']) await createTenant(first.api, slug);
       await first.close();
 
-      // What the previous version left: no key ids, a plain SHA-256 chain.
-      let stored: Row[] = [];
-      const client = new Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        ({ rows: stored } = await client.query('SELECT * FROM audit_events ORDER BY seq'));
-        let prevHash = GENESIS_HASH;
-        for (const row of stored) {
-          const event = toEvent({ ...row, seq: Number(row.seq), at: Number(row.at) });
-          const hash = hashEvent({ ...event, prevHash, keyId: null }, null);
-          await client.query('UPDATE audit_events SET prev_hash = $1, hash = $2, key_id = NULL WHERE seq = $3', [prevHash, hash, event.seq]);
-          prevHash = hash;
-        }
-      } finally {
-        await client.end();
-      }
-      const unkeyed = stored.length; // the bootstrap token's minting and the three tenants
+      // What the previous version left: a plain SHA-256 chain, no key_id column, the migration keying it pending.
+      const unkeyed = await rechainUnkeyed(database.url, { asBeforeAuditKeys: true }); // the bootstrap token's minting and the three tenants
 
       const replicas = await Promise.all([1, 2, 3].map(() => startControl({ databaseUrl: database.url, adminToken: ADMIN_TOKEN })));
       try {

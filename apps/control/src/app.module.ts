@@ -6,6 +6,8 @@ import { dataSourceOptions, migrate } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
 import { AgentsModule } from './agents/agents.module';
 import { AllocationsModule } from './allocations/allocations.module';
+import { AuditChainModule } from './audit/audit-chain.module';
+import { AuditLog } from './audit/audit-log';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CapacityModule } from './capacity/capacity.module';
@@ -31,8 +33,15 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config),
         TypeOrmModule.forRootAsync({
-          useFactory: () =>
-            dataSourceOptions({ url: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous, applicationName: `dcm ${hostname()}/${process.pid}` }),
+          imports: [AuditChainModule],
+          inject: [AuditLog],
+          useFactory: (auditLog: AuditLog) =>
+            dataSourceOptions({
+              url: config.databaseUrl,
+              sqliteSynchronous: config.sqliteSynchronous,
+              applicationName: `dcm ${hostname()}/${process.pid}`,
+              sealAuditChain: (tx) => auditLog.sealUnkeyed(tx),
+            }),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             await migrate(dataSource);

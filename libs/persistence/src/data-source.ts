@@ -23,7 +23,7 @@ import { AuditAndGrants1732694400000 } from './migrations/1732694400000-audit-an
 import { InventoryVersions1732780800000 } from './migrations/1732780800000-inventory-versions';
 import { AgentTrust1732867200000 } from './migrations/1732867200000-agent-trust';
 import { HostOwnership1732953600000 } from './migrations/1732953600000-host-ownership';
-import { AuditKeys1733126400000 } from './migrations/1733126400000-audit-keys';
+import { AuditChainSealer, AuditKeys1733126400000 } from './migrations/1733126400000-audit-keys';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -61,6 +61,8 @@ export const MIGRATIONS = [
   AuditKeys1733126400000,
 ];
 
+export type { AuditChainSealer };
+
 export type SqliteSynchronous = 'normal' | 'full';
 
 export interface DatabaseSettings {
@@ -72,6 +74,8 @@ export interface DatabaseSettings {
   poolSize?: number;
   /** PostgreSQL only: how the pool's connections name themselves in pg_stat_activity (which replica they serve). */
   applicationName?: string;
+  /** Control's key sealing an unkeyed audit chain, once, when AuditKeys1733126400000 is applied (see there). */
+  sealAuditChain?: AuditChainSealer;
 }
 
 export function isPostgresUrl(url: string): boolean {
@@ -83,7 +87,11 @@ export function sqlitePath(url: string): string {
 }
 
 export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
-  const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false, logging: false } as const;
+  const seal = settings.sealAuditChain;
+  const migrations = seal
+    ? MIGRATIONS.map((migration) => (migration === AuditKeys1733126400000 ? AuditKeys1733126400000.sealingWith(seal) : migration))
+    : MIGRATIONS;
+  const common = { entities: ENTITIES, migrations, synchronize: false, migrationsRun: false, logging: false } as const;
   if (isPostgresUrl(settings.url)) {
     return {
       ...common,

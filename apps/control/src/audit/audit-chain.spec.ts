@@ -1,7 +1,9 @@
 import { ChainedEvent, ChainedFields, ChainVerifier, CHECKPOINT_ACTION, GENESIS_HASH, hashEvent } from './audit-chain';
+import { AuditKeyring } from './audit-keyring';
 
 const SECRETS: Record<string, string> = { a: 'secret-a'.repeat(6), b: 'secret-b'.repeat(6) };
-const secretOf = (keyId: string) => SECRETS[keyId];
+/** Key a retired (in the keyring), key b current. */
+const keyring = new AuditKeyring({ id: 'b', secret: SECRETS.b }, [{ id: 'a', secret: SECRETS.a }]);
 
 /** Events 1…length, each under the key keyOf(seq) gives (null: unkeyed, as written before the chain was keyed). */
 function chain(length: number, keyOf: (seq: number) => string | null = () => 'a'): ChainedEvent[] {
@@ -18,7 +20,7 @@ function chain(length: number, keyOf: (seq: number) => string | null = () => 'a'
       subjectType: 'tenant',
       subject: 'torfaen',
       before: JSON.stringify({ name: `v${seq - 1}` }),
-      after: JSON.stringify({ name: `v${seq}` }),
+      after: JSON.stringify(sealing ? { unkeyedThroughSeq: seq - 1, unkeyedHeadHash: prevHash, keyId } : { name: `v${seq}` }),
       prevHash,
       keyId,
     };
@@ -40,7 +42,7 @@ function rechainWithoutKey(events: ChainedEvent[], from: number): void {
 describe(ChainVerifier.name, () => {
   it('accepts an intact chain fed in pages, and says which keys signed it', () => {
     const events = chain(10, (seq) => (seq <= 6 ? 'a' : 'b'));
-    const sut = new ChainVerifier(null, secretOf);
+    const sut = new ChainVerifier(null, keyring);
     expect(sut.feed(events.slice(0, 4))).toBe(true);
     expect(sut.feed(events.slice(4))).toBe(true);
     expect(sut.broken).toBeNull();
@@ -82,7 +84,7 @@ describe(ChainVerifier.name, () => {
   ])('names the first broken event after %s, and walks on to the end', (_case, tamper, brokenSeq, reason) => {
     const events = chain(10);
     tamper(events);
-    const sut = new ChainVerifier(null, secretOf);
+    const sut = new ChainVerifier(null, keyring);
     expect(sut.feed(events)).toBe(false);
     expect(sut.broken).toEqual({ seq: brokenSeq, reason: expect.stringMatching(reason) });
     expect(sut.checked).toBe(events.findIndex((event) => event.seq === brokenSeq));
@@ -91,28 +93,80 @@ describe(ChainVerifier.name, () => {
 
   it('accepts an unkeyed start sealed by a checkpoint, and says where it ends', () => {
     const events = chain(8, (seq) => (seq <= 5 ? null : 'a'));
-    const sut = new ChainVerifier(null, secretOf);
+    const sut = new ChainVerifier(null, keyring);
     expect(sut.feed(events)).toBe(true);
+    expect(sut.end()).toBe(true);
     expect(sut.unkeyedUntilSeq).toBe(5);
     expect(sut.checked).toBe(8);
   });
 
-  it('refuses an unkeyed start that does not end with a checkpoint', () => {
+  /** Re-signs events[from…] under key `keyId` after `edit`, as someone holding that key could. */
+  function resign(events: ChainedEvent[], from: number, keyId: string, edit: (event: ChainedEvent) => void = () => undefined): void {
+    for (let index = from; index < events.length; index++) {
+      edit(events[index]);
+      events[index].keyId = keyId;
+      events[index].prevHash = index === 0 ? GENESIS_HASH : events[index - 1].hash;
+      events[index].hash = hashEvent(events[index], SECRETS[keyId]);
+    }
+  }
+
+  it.each([
+    [
+      'a keyed event that is not a checkpoint',
+      (event: ChainedEvent) => (event.action = 'tenant.update'),
+      /events 1-5 are unkeyed and the keyed event after them \(6\) is tenant.update/,
+    ],
+    [
+      'a checkpoint naming another last event',
+      (event: ChainedEvent) => (event.after = JSON.stringify({ ...JSON.parse(event.after!), unkeyedThroughSeq: 4 })),
+      /events 1-5 are unkeyed and the audit.checkpoint after them \(6\) does not record event 5/,
+    ],
+    [
+      'a checkpoint naming another hash',
+      (event: ChainedEvent) => (event.after = JSON.stringify({ ...JSON.parse(event.after!), unkeyedHeadHash: GENESIS_HASH })),
+      /does not record event 5 and its hash/,
+    ],
+  ])('refuses an unkeyed start followed by %s, naming its first event', (_case, edit, reason) => {
     const events = chain(8, (seq) => (seq <= 5 ? null : 'a'));
-    events[5].action = 'tenant.update';
-    events[5].hash = hashEvent(events[5], SECRETS.a);
-    events[6].prevHash = events[5].hash;
-    events[6].hash = hashEvent(events[6], SECRETS.a);
-    events[7].prevHash = events[6].hash;
-    events[7].hash = hashEvent(events[7], SECRETS.a);
-    const sut = new ChainVerifier(null, secretOf);
+    resign(events, 5, 'a', (event) => event.seq === 6 && edit(event));
+    const sut = new ChainVerifier(null, keyring);
     expect(sut.feed(events)).toBe(false);
-    expect(sut.broken).toEqual({ seq: 6, reason: expect.stringMatching(/do not end with an audit.checkpoint/) });
+    expect(sut.broken).toEqual({ seq: 1, reason: expect.stringMatching(reason) });
+    expect(sut.checked).toBe(0);
+  });
+
+  it('refuses a log that is unkeyed to its end, however consistent its plain SHA-256 chain', () => {
+    const events = chain(10, () => null);
+    const sut = new ChainVerifier(null, keyring);
+    expect(sut.feed(events)).toBe(true);
+    expect(sut.end()).toBe(false);
+    expect(sut.broken).toEqual({ seq: 1, reason: expect.stringMatching(/events 1-10 are unkeyed and no keyed audit.checkpoint follows them/) });
+    expect(sut.checked).toBe(0);
+    expect(sut.unkeyedUntilSeq).toBe(10);
+
+    const kept = new ChainVerifier({ seq: 9, hash: events[8].hash }, keyring);
+    kept.feed(events.slice(9));
+    expect(kept.end()).toBe(false);
+    expect(kept.broken).toEqual({ seq: 10, reason: expect.stringMatching(/^event 10 is unkeyed/) });
+  });
+
+  it('refuses an event signed by a retired key after one signed by a newer key', () => {
+    const events = chain(10, (seq) => (seq <= 4 ? 'a' : 'b'));
+    resign(events, 7, 'a', (event) => (event.after = '{"name":"forged"}'));
+    const sut = new ChainVerifier(null, keyring);
+    expect(sut.feed(events)).toBe(false);
+    expect(sut.broken).toEqual({ seq: 8, reason: 'it is signed by a retired key after a newer one: a after b (from event 5 on)' });
+    expect(sut.checked).toBe(7);
+
+    // A whole log re-signed under the retired key keeps the order: only an anchor taken after the rotation shows it.
+    const resigned = chain(10, (seq) => (seq <= 4 ? 'a' : 'b'));
+    resign(resigned, 0, 'a');
+    expect(new ChainVerifier(null, keyring).feed(resigned)).toBe(true);
   });
 
   it('counts events under a key it lacks as unverifiable, still checking their order', () => {
     const events = chain(6, (seq) => (seq <= 3 ? 'a' : 'b'));
-    const sut = new ChainVerifier(null, (keyId) => (keyId === 'b' ? SECRETS.b : undefined));
+    const sut = new ChainVerifier(null, new AuditKeyring({ id: 'b', secret: SECRETS.b }));
     expect(sut.feed(events)).toBe(true);
     expect(sut.unverifiable).toEqual({ events: 3, firstSeq: 1 });
     expect(sut.checked).toBe(3);
@@ -121,10 +175,10 @@ describe(ChainVerifier.name, () => {
 
   it('continues from an anchor: the events kept after retention dropped the older ones', () => {
     const events = chain(10);
-    const sut = new ChainVerifier({ seq: 4, hash: events[3].hash }, secretOf);
+    const sut = new ChainVerifier({ seq: 4, hash: events[3].hash }, keyring);
     expect(sut.feed(events.slice(4))).toBe(true);
     expect(sut.checked).toBe(6);
-    const wrongAnchor = new ChainVerifier({ seq: 4, hash: GENESIS_HASH }, secretOf);
+    const wrongAnchor = new ChainVerifier({ seq: 4, hash: GENESIS_HASH }, keyring);
     expect(wrongAnchor.feed(events.slice(4))).toBe(false);
     expect(wrongAnchor.broken?.seq).toBe(5);
   });

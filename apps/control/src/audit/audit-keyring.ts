@@ -5,20 +5,28 @@ import { Logger } from '@nestjs/common';
 import { isPostgresUrl } from '@dcm/persistence';
 import { AuditKey, parseAuditKey } from '../config/audit-keys';
 import type { ControlConfig } from '../config/control-config';
+import type { VerifyingKeys } from './audit-chain';
 
-/** The audit chain's keys: the current one signs new events; the older ones (DCM_AUDIT_KEYRING) only verify. */
-export class AuditKeyring {
-  private readonly secrets: Map<string, string>;
+/**
+ * The audit chain's keys: the current one signs new events; the older ones (DCM_AUDIT_KEYRING, oldest first) only
+ * verify, and their order is the rotation order that verification holds the events to.
+ */
+export class AuditKeyring implements VerifyingKeys {
+  private readonly keys: Map<string, { secret: string; rank: number }>;
 
   constructor(
     readonly current: AuditKey,
     older: readonly AuditKey[] = [],
   ) {
-    this.secrets = new Map([...older, current].map((key) => [key.id, key.secret]));
+    this.keys = new Map([...older, current].map((key, rank) => [key.id, { secret: key.secret, rank }]));
   }
 
   secretOf(keyId: string): string | undefined {
-    return this.secrets.get(keyId);
+    return this.keys.get(keyId)?.secret;
+  }
+
+  rankOf(keyId: string): number | undefined {
+    return this.keys.get(keyId)?.rank;
   }
 
   /**

@@ -1,8 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { dialectOf, rawQuery } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
-import { CHECKPOINT_ACTION, GENESIS_HASH, hashEvent } from './audit-chain';
+import { CheckpointRecord, CHECKPOINT_ACTION, GENESIS_HASH, hashEvent } from './audit-chain';
 import { AuditKeyring } from './audit-keyring';
 
 /** Who made a change: `token:<id>` for a token's holder, `system:<job>` for the scheduler. */
@@ -45,22 +45,18 @@ export class AuditLog {
   }
 
   /**
-   * Seals a chain whose newest event is unkeyed (written before the chain was keyed): appends a keyed checkpoint, so
-   * that from it on nothing can be rewritten without the key. Returns the last unkeyed seq, or null if none was sealed.
+   * Seals a chain written before it was keyed: appends a keyed checkpoint naming its last event and that event's hash,
+   * so that from it on nothing can be rewritten without the key. Only the migration that keys the chain calls this
+   * (an unkeyed chain found later was written without the key; sealing it would certify it). Returns the last unkeyed
+   * seq, or null if there was nothing to seal.
    */
   async sealUnkeyed(tx: EntityManager): Promise<number | null> {
     const head = await this.lockHead(tx);
     if (!head || head.keyId !== null) return null;
     const unkeyedThroughSeq = Number(head.seq);
-    await this.append(tx, head, [
-      {
-        actor: 'system:audit-key',
-        action: CHECKPOINT_ACTION,
-        subjectType: 'audit',
-        subject: 'audit-log',
-        after: { unkeyedThroughSeq, unkeyedHeadHash: head.hash, keyId: this.keyring.current.id },
-      },
-    ]);
+    const checkpoint: CheckpointRecord & { keyId: string } = { unkeyedThroughSeq, unkeyedHeadHash: head.hash, keyId: this.keyring.current.id };
+    await this.append(tx, head, [{ actor: 'system:audit-key', action: CHECKPOINT_ACTION, subjectType: 'audit', subject: 'audit-log', after: checkpoint }]);
+    new Logger(AuditLog.name).warn(`audit log: events up to ${unkeyedThroughSeq} were written before the chain was keyed; sealed them with a keyed checkpoint`);
     return unkeyedThroughSeq;
   }
 

@@ -1,8 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditEnforcementSink } from './audit-enforcement-sink';
-import { CONTROL_CONFIG } from '../config/control-config';
-import { AuditKeyring } from './audit-keyring';
-import { AuditLog } from './audit-log';
+import { AuditChainModule } from './audit-chain.module';
 import { AuditController } from './audit.controller';
 import { AuditRepository } from './audit.repository';
 import { AuditScheduler } from './audit.scheduler';
@@ -10,15 +8,9 @@ import { AuditService } from './audit.service';
 
 /** The tamper-evident audit log: feature modules import it to record their changes through AuditLog. */
 @Module({
+  imports: [AuditChainModule],
   controllers: [AuditController],
-  providers: [
-    { provide: AuditKeyring, inject: [CONTROL_CONFIG], useFactory: AuditKeyring.fromConfig },
-    AuditLog,
-    AuditRepository,
-    AuditService,
-    AuditScheduler,
-    AuditEnforcementSink,
-  ],
-  exports: [AuditLog, AuditEnforcementSink],
+  providers: [AuditRepository, AuditService, AuditScheduler, AuditEnforcementSink],
+  exports: [AuditChainModule, AuditEnforcementSink],
 })
 export class AuditModule {}

@@ -68,10 +68,8 @@ export class AuditService implements OnModuleInit {
     @Inject(CONTROL_CONFIG) private readonly config: ControlConfig,
   ) {}
 
-  /** Before control serves: a chain written before it was keyed (an upgrade) is sealed with a keyed checkpoint. */
+  /** Before control serves: warns when the newest event is under a key control does not hold. */
   async onModuleInit(): Promise<void> {
-    const sealed = await this.unitOfWork.run((tx) => this.auditLog.sealUnkeyed(tx));
-    if (sealed !== null) this.logger.warn(`audit log: events 1-${sealed} were written before the chain was keyed; sealed them with a keyed checkpoint`);
     const head = await this.repository.head();
     if (head?.keyId && this.keyring.secretOf(head.keyId) === undefined) {
       this.logger.warn(`audit log: its newest event is signed with key ${head.keyId}, which control does not hold; add it to DCM_AUDIT_KEYRING to verify it`);
@@ -95,7 +93,7 @@ export class AuditService implements OnModuleInit {
    */
   async verify(anchor: { seq: number; hash: string } | null = null): Promise<ChainVerification> {
     const first = await this.repository.first();
-    const verifier = new ChainVerifier(first && first.seq > 1 ? await this.anchorFor(first.seq) : null, (keyId) => this.keyring.secretOf(keyId));
+    const verifier = new ChainVerifier(first && first.seq > 1 ? await this.anchorFor(first.seq) : null, this.keyring);
     const continuity = new ContinuityChecker();
     let anchored: string | null = null;
     for (let afterSeq = (first?.seq ?? 1) - 1; ;) {
@@ -106,6 +104,7 @@ export class AuditService implements OnModuleInit {
       if (anchor) anchored ??= page.find((event) => event.seq === anchor.seq)?.hash ?? null;
       afterSeq = page[page.length - 1].seq;
     }
+    verifier.end();
     // An anchor at the last event a prune dropped is checked against the hash the prune recorded.
     if (anchor && anchored === null && first && anchor.seq < first.seq) anchored = (await this.pruneRecordThrough(anchor.seq))?.lastHash ?? null;
     const anchorCheck: AnchorCheck | null = anchor && {
