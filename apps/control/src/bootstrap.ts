@@ -37,8 +37,9 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
       // Node checks the time-outs below every connectionsCheckingInterval (30 s by default): often enough to end a slow
       // request close to its limit.
       const timeouts = { requestTimeout: options.requestTimeout!, headersTimeout: options.requestTimeout!, connectionsCheckingInterval: CONNECTION_CHECK_MS };
+      // Over HTTPS the handshake comes before any request, and the time-outs above start after it: it gets the same limit.
       const server = config.tls
-        ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key, ...timeouts }, listener)
+        ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key, handshakeTimeout: options.requestTimeout!, ...timeouts }, listener)
         : createHttpServer(timeouts, listener);
       // As Fastify sets up a server it creates itself.
       server.keepAliveTimeout = options.keepAliveTimeout!;
