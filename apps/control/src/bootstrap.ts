@@ -69,7 +69,7 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   });
   app.useLogger(new PinoNestLogger(logger));
   // Before any route exists: the limiter hooks itself onto each route as it is added.
-  const rateLimiting = rateLimits && { counters: rateLimits, keys: new RateLimitKeys(app.get(TokensService)) };
+  const rateLimiting = rateLimits && { counters: rateLimits, keys: new RateLimitKeys(app.get(TokensService), rateLimits) };
   if (rateLimiting) await registerRateLimit(app, rateLimiting.counters, rateLimiting.keys);
   // Once the application is closing, reports go to Fastify too, which answers 503 while it drains: the fast path's
   // services (and the database) are being shut down.
