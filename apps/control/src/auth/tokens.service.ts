@@ -284,7 +284,8 @@ export class TokensService implements OnModuleInit {
    * no unrevoked admin token exists (audited: token.create by system:bootstrap); with `requested` (DCM_ADMIN_TOKEN)
    * that secret is the one minted, and a requested secret other than the current bootstrap token's replaces it
    * (audited: token.revoke, token.create). A revoked secret is never accepted again: requesting one is refused with a
-   * ConfigurationError, as is requesting a new one while the bootstrap token is revoked and other admins remain.
+   * ConfigurationError, as are requesting the secret of another live token and requesting a new one while the
+   * bootstrap token is revoked and other admins remain.
    * Returns the secret when one was minted; null when nothing changed.
    */
   async ensureBootstrapAdmin(requested: string | undefined): Promise<string | null> {
@@ -301,13 +302,19 @@ export class TokensService implements OnModuleInit {
   private async storeBootstrapAdmin(requested: string | undefined): Promise<string | null> {
     const secret = await this.unitOfWork.run(async (tx) => {
       const requestedHash = requested === undefined ? null : hashSecret(requested);
-      if (requestedHash !== null && (await this.repository.findBySecretHash(requestedHash, tx))?.revokedAt) {
+      const holder = requestedHash === null ? null : await this.repository.findBySecretHash(requestedHash, tx);
+      if (holder?.revokedAt) {
         throw new ConfigurationError([
           'DCM_ADMIN_TOKEN (adminToken): is the secret of a revoked token, and a revoked token is never accepted again; set a new secret, or unset it',
         ]);
       }
       const { current, nextId } = await this.bootstrapGeneration(tx);
       if (current && (requestedHash === null || current.secretHash === requestedHash)) return null;
+      if (holder) {
+        throw new ConfigurationError([
+          `DCM_ADMIN_TOKEN (adminToken): is the secret of another token (${holder.kind} token ${holder.id}, "${holder.name}"), which a bootstrap admin token cannot share; set a secret of its own, or unset it`,
+        ]);
+      }
       const now = this.clock.now();
       if (current) {
         await this.markRevoked(current, now, BOOTSTRAP_ACTOR, tx); // replaced by the requested secret, minted below
