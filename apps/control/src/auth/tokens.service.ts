@@ -129,13 +129,10 @@ export class TokensService implements OnModuleInit {
     });
     // Known on this replica from the start, so that the rate limit counts it as a real token at its first use, even
     // from an address a flood of unknown bearers has put over its limit (see RateLimitKeys).
-    if (token.kind === 'api')
-      this.remember(
-        token.secretHash,
-        { tokenId: token.id, kind: token.kind, role: token.role, tenantId: token.tenantId },
-        token.expiresAt?.getTime() ?? null,
-        this.clock.now().getTime(),
-      );
+    if (token.kind === 'api') {
+      const principal: Principal = { tokenId: token.id, kind: token.kind, role: token.role, tenantId: token.tenantId };
+      this.remember(token.secretHash, principal, token.expiresAt?.getTime() ?? null, this.clock.now().getTime());
+    }
     return { ...toTokenResponse(token, input.tenant ?? null), token: secret };
   }
 
