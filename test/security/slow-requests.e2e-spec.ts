@@ -1,5 +1,6 @@
 import { connect, Socket } from 'node:net';
 import { RunningControl, startControl } from '../support/control';
+import { makeTestPki, TestPki } from '../support/tls';
 
 const TIMEOUT_S = 2;
 const AGENT_ID = '00000000-0000-4000-8000-0000000000a1';
@@ -40,6 +41,21 @@ function trickle(url: string, head: string, bodyLength: number, everyMs: number)
     // The client gives up after the whole body: a server that waited that long never cut it off.
     setTimeout(() => socket.destroy(), (bodyLength + 2) * everyMs).unref();
   });
+}
+
+/** Connects, sends `bytes` (maybe none) and resolves whether the server closed the connection before the client gave up. */
+function silentAfter(url: string, bytes: Buffer): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname, () => socket.write(bytes));
+  socket.on('error', () => undefined);
+  // The client would wait ten times the limit.
+  const giveUp = setTimeout(() => socket.destroy(new Error('still open')), 10 * TIMEOUT_S * 1000);
+  return new Promise<boolean>((resolve) =>
+    socket.on('close', (hadError) => {
+      clearTimeout(giveUp);
+      resolve(!hadError);
+    }),
+  );
 }
 
 describe('slow requests', () => {
@@ -99,4 +115,30 @@ describe('slow requests', () => {
   it('still serves a request that arrives in time', async () => {
     await expect(control.api.get('/health/live', { token: null })).resolves.toMatchObject({ status: 200 });
   });
+});
+
+describe('slow TLS handshakes', () => {
+  let pki: TestPki;
+  let control: RunningControl;
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    control = await startControl({ requestTimeoutSeconds: TIMEOUT_S, tlsCertFile: pki.certFile, tlsKeyFile: pki.keyFile });
+  });
+
+  afterAll(async () => {
+    await control?.close();
+    pki?.remove();
+  });
+
+  it('closes a connection that never starts its handshake', async () => {
+    await expect(silentAfter(control.url, Buffer.alloc(0))).resolves.toBe(true);
+  }, 60_000);
+
+  it('closes a connection that stops half-way through its ClientHello', async () => {
+    // A TLS record header announcing a 512-byte handshake message, and the first bytes of a ClientHello.
+    const halfHello = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
+
+    await expect(silentAfter(control.url, halfHello)).resolves.toBe(true);
+  }, 60_000);
 });

@@ -99,6 +99,26 @@ describe('bootstrap admin token across restarts', () => {
     expect(await bootstrapTokens(other)).toEqual([expect.objectContaining({ id: bootstrap.id, revokedAt: expect.any(String) })]);
   });
 
+  it("refuses to start with DCM_ADMIN_TOKEN equal to another live token's secret, and changes nothing", async () => {
+    running = await bootControl(dataDir);
+    const generated = running.tokenFile();
+    const viewer = await expectStatus(running.api(generated).post('/v1/tokens', { kind: 'api', role: 'viewer', name: 'dashboard' }), 201);
+    // The tokens as they stand, but when each was last used (the listing itself uses the admin token).
+    const tokens = async () =>
+      (await expectStatus(running!.api(generated).get('/v1/tokens'), 200)).map(({ lastUsedAt: _, ...token }: Token & { lastUsedAt: unknown }) => token);
+    const before = await tokens();
+    await running.stop();
+    running = undefined;
+
+    await expect(bootControl(dataDir, { adminToken: viewer.token })).rejects.toThrow(
+      `DCM_ADMIN_TOKEN (adminToken): is the secret of another token (api token ${viewer.id}, "dashboard"), which a bootstrap admin token cannot share`,
+    );
+
+    running = await bootControl(dataDir);
+    expect(await tokens()).toEqual(before);
+    expectProblem(await running.api(viewer.token).post('/v1/tenants', { slug: 'newport', name: 'Newport' }), 403, 'Forbidden');
+  });
+
   it('says why on stderr and exits 2 when the process is started with a revoked DCM_ADMIN_TOKEN', async () => {
     running = await bootControl(dataDir, { adminToken: CONFIGURED });
     const [bootstrap] = await bootstrapTokens(CONFIGURED);

@@ -37,8 +37,9 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
       // Node checks the time-outs below every connectionsCheckingInterval (30 s by default): often enough to end a slow
       // request close to its limit.
       const timeouts = { requestTimeout: options.requestTimeout!, headersTimeout: options.requestTimeout!, connectionsCheckingInterval: CONNECTION_CHECK_MS };
+      // Over HTTPS the handshake comes before any request, and the time-outs above start after it: it gets the same limit.
       const server = config.tls
-        ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key, ...timeouts }, listener)
+        ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key, handshakeTimeout: options.requestTimeout!, ...timeouts }, listener)
         : createHttpServer(timeouts, listener);
       // As Fastify sets up a server it creates itself.
       server.keepAliveTimeout = options.keepAliveTimeout!;
@@ -68,7 +69,7 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   });
   app.useLogger(new PinoNestLogger(logger));
   // Before any route exists: the limiter hooks itself onto each route as it is added.
-  const rateLimiting = rateLimits && { counters: rateLimits, keys: new RateLimitKeys(app.get(TokensService)) };
+  const rateLimiting = rateLimits && { counters: rateLimits, keys: new RateLimitKeys(app.get(TokensService), rateLimits) };
   if (rateLimiting) await registerRateLimit(app, rateLimiting.counters, rateLimiting.keys);
   // Once the application is closing, reports go to Fastify too, which answers 503 while it drains: the fast path's
   // services (and the database) are being shut down.

@@ -5,7 +5,7 @@ import { EntityManager } from 'typeorm';
 import { Actor, AuditLog } from '../audit/audit-log';
 import { hashSecret } from '../common/bearer';
 import { Clock } from '../common/clock';
-import { Problems } from '../common/problem';
+import { ProblemException, Problems } from '../common/problem';
 import { ConfigurationError } from '../config/control-config';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { TenantsService } from '../tenants/tenants.service';
@@ -24,6 +24,14 @@ const BOOTSTRAP_TOKEN_ID = '00000000-0000-4000-8000-00000000b007';
 const BOOTSTRAP_ACTOR: Actor = 'system:bootstrap';
 /** Room for every agent of a 50,000-host facility and its operators (an entry is a few hundred bytes). */
 const CACHE_MAX_ENTRIES = 50_000;
+/**
+ * How long, and for how many tokens, a bearer that failed to verify (unknown, revoked, expired, a join token) is
+ * refused without asking the database again: a client repeating a bad bearer costs no query. Such a token can only become
+ * good by being minted with that very secret, which a random secret never is; the bootstrap admin's requested secret is
+ * forgotten here when minted (on another replica it waits out the minute).
+ */
+const REFUSED_TTL_MS = 60_000;
+const REFUSED_MAX_ENTRIES = 10_000;
 /** A join token's life: the default and the most an operator may give one (DESIGN: "expiry required, at most 30 days"). */
 export const JOIN_TOKEN_MAX_LIFETIME_MS = 30 * 86_400_000;
 
@@ -34,6 +42,8 @@ export function generateSecret(): string {
 @Injectable()
 export class TokensService implements OnModuleInit {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  /** Bearers that failed to verify lately, by hash, with why (see REFUSED_TTL_MS); the one refused longest ago goes first when full. */
+  private readonly refused = new Map<string, { reason: string; until: number }>();
   /** Moved by every forget(): a lookup that began before one must not cache what it read. */
   private generation = 0;
   /** The revocation count this replica last saw (see checkRevocations); null before the first look. */
@@ -117,6 +127,12 @@ export class TokensService implements OnModuleInit {
       });
       return token;
     });
+    // Known on this replica from the start, so that the rate limit counts it as a real token at its first use, even
+    // from an address a flood of unknown bearers has put over its limit (see RateLimitKeys).
+    if (token.kind === 'api') {
+      const principal: Principal = { tokenId: token.id, kind: token.kind, role: token.role, tenantId: token.tenantId };
+      this.remember(token.secretHash, principal, token.expiresAt?.getTime() ?? null, this.clock.now().getTime());
+    }
     return { ...toTokenResponse(token, input.tenant ?? null), token: secret };
   }
 
@@ -224,24 +240,40 @@ export class TokensService implements OnModuleInit {
       return cached.principal;
     }
 
+    const refused = this.refused.get(secretHash);
+    if (refused && refused.until > now) throw Problems.unauthenticated(refused.reason);
+
     const generation = this.generation;
     const token = await this.repository.credentialBySecretHash(secretHash);
     // The lookup is by hash of a 256-bit secret; the constant-time compare guards against any index-side shortcut.
     if (!token || !timingSafeEqual(Buffer.from(token.secretHash), Buffer.from(secretHash))) {
-      throw Problems.unauthenticated('the bearer token is not known');
+      throw this.refuse(secretHash, 'the bearer token is not known', now);
     }
-    if (token.revokedAt !== null) throw Problems.unauthenticated('the bearer token has been revoked');
-    if (token.expiresAt !== null && token.expiresAt <= now) throw Problems.unauthenticated('the bearer token has expired');
-    if (token.kind === 'join') throw Problems.unauthenticated('a join token can only be used to enrol an agent');
+    if (token.revokedAt !== null) throw this.refuse(secretHash, 'the bearer token has been revoked', now);
+    if (token.expiresAt !== null && token.expiresAt <= now) throw this.refuse(secretHash, 'the bearer token has expired', now);
+    if (token.kind === 'join') throw this.refuse(secretHash, 'a join token can only be used to enrol an agent', now);
 
     const principal: Principal = { tokenId: token.id, kind: token.kind, role: token.role, tenantId: token.tenantId };
     this.usage.touch(token.id, now);
     if (generation !== this.generation) return principal; // a revocation happened meanwhile: answer, but do not cache
+    this.remember(secretHash, principal, token.expiresAt, now);
+    return principal;
+  }
+
+  /** Caches a verified token's principal (see CACHE_TTL_MS). */
+  private remember(secretHash: string, principal: Principal, expiresAt: number | null, now: number): void {
     // Every agent of a large facility keeps a token in here: when full, the entry cached longest ago makes room.
     this.cache.delete(secretHash);
     if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(secretHash, { principal, until: Math.min(now + CACHE_TTL_MS, token.expiresAt ?? Infinity) });
-    return principal;
+    this.cache.set(secretHash, { principal, until: Math.min(now + CACHE_TTL_MS, expiresAt ?? Infinity) });
+  }
+
+  /** Remembers a bearer that failed to verify, for REFUSED_TTL_MS (see authenticateHash), and gives the problem to answer. */
+  private refuse(secretHash: string, reason: string, now: number): ProblemException {
+    this.refused.delete(secretHash); // re-inserted below: Map order is then least recently refused first
+    if (this.refused.size >= REFUSED_MAX_ENTRIES) this.refused.delete(this.refused.keys().next().value!);
+    this.refused.set(secretHash, { reason, until: now + REFUSED_TTL_MS });
+    return Problems.unauthenticated(reason);
   }
 
   /**
@@ -249,7 +281,8 @@ export class TokensService implements OnModuleInit {
    * no unrevoked admin token exists (audited: token.create by system:bootstrap); with `requested` (DCM_ADMIN_TOKEN)
    * that secret is the one minted, and a requested secret other than the current bootstrap token's replaces it
    * (audited: token.revoke, token.create). A revoked secret is never accepted again: requesting one is refused with a
-   * ConfigurationError, as is requesting a new one while the bootstrap token is revoked and other admins remain.
+   * ConfigurationError, as are requesting the secret of another live token and requesting a new one while the
+   * bootstrap token is revoked and other admins remain.
    * Returns the secret when one was minted; null when nothing changed.
    */
   async ensureBootstrapAdmin(requested: string | undefined): Promise<string | null> {
@@ -266,13 +299,19 @@ export class TokensService implements OnModuleInit {
   private async storeBootstrapAdmin(requested: string | undefined): Promise<string | null> {
     const secret = await this.unitOfWork.run(async (tx) => {
       const requestedHash = requested === undefined ? null : hashSecret(requested);
-      if (requestedHash !== null && (await this.repository.findBySecretHash(requestedHash, tx))?.revokedAt) {
+      const holder = requestedHash === null ? null : await this.repository.findBySecretHash(requestedHash, tx);
+      if (holder?.revokedAt) {
         throw new ConfigurationError([
           'DCM_ADMIN_TOKEN (adminToken): is the secret of a revoked token, and a revoked token is never accepted again; set a new secret, or unset it',
         ]);
       }
       const { current, nextId } = await this.bootstrapGeneration(tx);
       if (current && (requestedHash === null || current.secretHash === requestedHash)) return null;
+      if (holder) {
+        throw new ConfigurationError([
+          `DCM_ADMIN_TOKEN (adminToken): is the secret of another token (${holder.kind} token ${holder.id}, "${holder.name}"), which a bootstrap admin token cannot share; set a secret of its own, or unset it`,
+        ]);
+      }
       const now = this.clock.now();
       if (current) {
         await this.markRevoked(current, now, BOOTSTRAP_ACTOR, tx); // replaced by the requested secret, minted below
@@ -308,7 +347,10 @@ export class TokensService implements OnModuleInit {
       });
       return minted;
     });
-    if (secret !== null) this.forgetCached();
+    if (secret !== null) {
+      this.forgetCached();
+      this.refused.delete(hashSecret(secret));
+    }
     return secret;
   }
 

@@ -2,6 +2,7 @@ import { HttpStatus } from '@nestjs/common';
 import { NestFastifyApplication, RouteConfig } from '@nestjs/platform-fastify';
 import fastifyRateLimit, { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
+import ipaddr from 'ipaddr.js';
 import { bearerToken, hashSecret } from './bearer';
 import { ProblemException } from './problem';
 
@@ -21,23 +22,49 @@ export interface TokenVerifier {
 }
 
 /**
+ * The counter of a client address: an IPv4 address (also one written IPv4-mapped, `::ffff:192.0.2.1`) on its own, an
+ * IPv6 address by its /64, the block one machine or one customer line is given, so that its 2^64 addresses count as one.
+ */
+export function addressKey(address: string): `ip:${string}` {
+  if (!ipaddr.isValid(address)) return `ip:${address}`;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === 'ipv4') return `ip:${parsed.toString()}`;
+  const prefix = (parsed as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16));
+  return `ip:${prefix.join(':')}::/64`;
+}
+
+/**
  * Whom a request is counted against. A token that verifies (a real one) has its own counter, whatever else comes from
  * its address; anything else — no bearer, an unknown, revoked or expired one — is counted against the client's
- * address, so that a fresh random bearer per request gains nothing. Verifying costs a cache hit for a token in use,
- * else one look-up by unique index (as authentication would make). Only a hash of a token is ever a key, so the
- * counters never hold a usable secret.
+ * address (see addressKey), so that a fresh random bearer per request gains nothing. Verifying costs a cache hit for a
+ * token in use, else one look-up by unique index (as authentication would make; a bearer refused in the last minute
+ * is remembered, see TokensService), and that look-up is made only while the address is within its limit, holding a
+ * place under it meanwhile: a flood of unknown bearers from one address, in sequence or in parallel, costs at most the
+ * limit's worth of look-ups a minute, and is refused without any beyond. (A real token that is not cached — after a
+ * restart, or a revocation anywhere, which empties the cache — is refused too while its address is over the limit.)
+ * Only a hash of a token is ever a key, so the counters never hold a usable secret.
  */
 export class RateLimitKeys {
-  constructor(private readonly tokens: TokenVerifier) {}
+  constructor(
+    private readonly tokens: TokenVerifier,
+    private readonly counters: RateLimitCounters,
+  ) {}
 
   async keyOf(secretHash: string | null, address: string): Promise<RateLimitKey> {
-    if (secretHash === null) return `ip:${address}`;
+    const byAddress = addressKey(address);
+    if (secretHash === null) return byAddress;
     if (this.tokens.verifiedFromCache(secretHash)) return `token:${secretHash}`;
-    const real = await this.tokens.authenticateHash(secretHash).then(
-      () => true,
-      () => false,
-    );
-    return real ? `token:${secretHash}` : `ip:${address}`;
+    const held = this.counters.hold(byAddress);
+    try {
+      if (held.exceeded) return byAddress;
+      const real = await this.tokens.authenticateHash(secretHash).then(
+        () => true,
+        () => false,
+      );
+      return real ? `token:${secretHash}` : byAddress;
+    } finally {
+      held.release();
+    }
   }
 
   /** @fastify/rate-limit's keyGenerator: the request's bearer token, hashed, and the client's address (see trustProxy). */
@@ -71,6 +98,21 @@ export class RateLimitCounters {
   take(key: string, now = Date.now()): { exceeded: boolean; retryAfterSeconds: number } {
     const counter = this.count(key, now);
     return { exceeded: counter.current > this.perMinute, retryAfterSeconds: Math.ceil(counter.ttl / 1000) };
+  }
+
+  /**
+   * Counts one request of `key` until release() takes it back: a request whose key is still being decided holds its
+   * place under the limit meanwhile. Released in a later window (or once the counter was forgotten), it takes nothing.
+   */
+  hold(key: string, now = Date.now()): { exceeded: boolean; release(): void } {
+    const counter = this.count(key, now);
+    const counters = key.startsWith('token:') ? this.byToken : this.byAddress;
+    return {
+      exceeded: counter.current > this.perMinute,
+      release: () => {
+        if (counters.get(key) === counter) counter.current -= 1;
+      },
+    };
   }
 
   /** The problem a request over the limit is answered with (429, with Retry-After in seconds). */

@@ -106,6 +106,24 @@ describe(loadControlConfig.name, () => {
     expect(() => controlConfig({ port: 70000 })).toThrow(ConfigurationError);
   });
 
+  it('names DCM_WEBHOOK_URL when its user:password@ is not valid percent-encoding, and never shows the password', () => {
+    let caught: unknown;
+    try {
+      loadControlConfig({ DCM_WEBHOOK_URL: 'https://hooks:s3cret%zz@hooks.example.org/dcm', DCM_PORT: '70000' });
+    } catch (error) {
+      caught = error;
+    }
+
+    expect(caught).toBeInstanceOf(ConfigurationError);
+    expect((caught as ConfigurationError).problems).toEqual([
+      expect.stringMatching(/^DCM_PORT \(port\): /),
+      'DCM_WEBHOOK_URL (webhookUrl): its user:password@ is not valid percent-encoding (write a % in them as %25)',
+    ]);
+    expect(loadControlConfig({ DCM_WEBHOOK_URL: 'https://hooks:s3cret%25zz@hooks.example.org/dcm' }).webhookAuthorization).toBe(
+      `Basic ${Buffer.from('hooks:s3cret%zz').toString('base64')}`,
+    );
+  });
+
   it('reads showback prices from the YAML file: a currency and a price per unit-hour of each class', () => {
     const path = yamlFile('showbackPrices:\n  currency: GBP\n  vcpu: 0.02\n  memory: 0.005\n  custom_gpu: 1.5\n');
     expect(loadControlConfig({ DCM_CONFIG: path }).showbackPrices).toEqual({ currency: 'GBP', perUnitHour: { vcpu: 0.02, memory: 0.005, custom_gpu: 1.5 } });

@@ -98,7 +98,10 @@ const schema = z
     enforcementIntervalSeconds: integer(1, 3600).default(60),
     quotaWarningRatio: z.coerce.number().gt(0).max(1).default(0.9),
     freezeGraceSeconds: integer(0, 7 * 86_400).default(900),
-    webhookUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    webhookUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .refine(credentialsDecode, 'its user:password@ is not valid percent-encoding (write a % in them as %25)')
+      .optional(),
     sampleRawDays: integer(1, 90).default(7),
     sampleRetentionDays: integer(2, 10 * 366).default(400),
     forecastWindowDays: integer(1, 366).default(30),
@@ -186,6 +189,19 @@ export function controlConfig(settings: Record<string, unknown> = {}): ControlCo
     databaseUrl: config.databaseUrl ?? `sqlite:${join(config.dataDir, 'dcm.sqlite')}`,
     tls: tls?.credentials ?? null,
   };
+}
+
+/** Whether a URL's `user:pass@` (which webhookCredentials decodes) is valid percent-encoding: a stray `%` is not. */
+function credentialsDecode(setting: string): boolean {
+  if (!URL.canParse(setting)) return true; // not a URL: the URL check says so
+  const url = new URL(setting);
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Moves a webhook URL's `user:pass@` into an Authorization: Basic value, so that the URL can be logged and stored. */
