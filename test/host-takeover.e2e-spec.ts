@@ -146,6 +146,42 @@ describe('join tokens cannot take hosts over, and agents cannot forge inventorie
     expectProblem(await allocate({ vcpu: 1_000 }, 'blv-c08'), 409, 'InsufficientCapacity');
   });
 
+  it('keeps an accepted host at the totals it was accepted with when its agent reports more, until an operator accepts it again', async () => {
+    const agent = await enrol('blv-c10', { accept: true }, hostFacts('blv-c10', { logicalCores: 8, memoryTotalBytes: 16 * GIB, storage: [] }));
+    await expectStatus(report(agent, aReport(1, { inventory: { vcpu: 16_384, memoryBytes: 16 * GIB, storageBytes: 20_480 * GIB } })), 200);
+
+    const grown = await hostOf('blv-c10');
+    expect(grown.inventories.vcpu).toMatchObject({ total: 8, measuredTotal: 16_384, capacity: 32 });
+    // A class measured for the first time after acceptance is shown, not placeable.
+    expect(grown.inventories.storage).toMatchObject({ total: 0, measuredTotal: 20_480 * GIB, capacity: 0 });
+    expect((await series()).get('dcm_host_measured_inventory{host="blv-c10",resource="vcpu",unit="count"}')).toBe(16_384);
+    expectProblem(await allocate({ vcpu: 1_000 }, 'blv-c10'), 409, 'InsufficientCapacity');
+    await expect(hostOf('blv-c10')).resolves.toMatchObject({ inventories: { vcpu: { allocated: 0 } } });
+
+    // Falls still apply at once.
+    await expectStatus(report(agent, aReport(2, { inventory: { vcpu: 4, memoryBytes: 16 * GIB, storageBytes: 0 } })), 200);
+    await expect(hostOf('blv-c10')).resolves.toMatchObject({ inventories: { vcpu: { total: 4, measuredTotal: 4 }, storage: { total: 0, measuredTotal: 0 } } });
+    await expectStatus(report(agent, aReport(3, { inventory: { vcpu: 16_384, memoryBytes: 16 * GIB, storageBytes: 0 } })), 200);
+    await expect(hostOf('blv-c10')).resolves.toMatchObject({ inventories: { vcpu: { total: 4, measuredTotal: 16_384 } } });
+
+    // Accepting it again applies what the agent measures, and the audit log keeps the totals before and after.
+    await expectStatus(control.api.patch('/v1/hosts/blv-c10', { accepted: true }), 200);
+    await expect(hostOf('blv-c10')).resolves.toMatchObject({ origin: 'agent', inventories: { vcpu: { total: 16_384, measuredTotal: 16_384 } } });
+    const events = (await expectStatus(control.api.get('/v1/audit?subjectType=host'), 200)) as {
+      action: string;
+      subject: string;
+      before: unknown;
+      after: unknown;
+    }[];
+    expect(events.filter((event) => event.subject === 'blv-c10' && event.action === 'host.update')).toEqual([
+      expect.objectContaining({
+        before: expect.objectContaining({ inventories: { vcpu: { total: 4 } } }),
+        after: expect.objectContaining({ inventories: { vcpu: { total: 16_384 } } }),
+      }),
+    ]);
+    await expect(allocate({ vcpu: 1_000 }, 'blv-c10')).resolves.toMatchObject({ status: 201, body: { host: 'blv-c10' } });
+  });
+
   it("keeps an operator's inventory and shows the agent's disagreement beside it, in the API and as a metric", async () => {
     await createHost(control.api, 'blv-op2', { vcpu: { total: 32 }, memory: { total: '256GiB' } });
     const agent = await expectStatus(enrolWith((await issueJoin({ host: 'blv-op2' })).token, 'blv-op2', hostFacts('blv-op2', { memoryTotalBytes: 0 })), 201);

@@ -88,7 +88,8 @@ export class AgentsService {
         }),
         tx,
       );
-      await this.syncInventories(host, measured, now, tx);
+      // A host enrolled afresh, or with a token that accepts it, is sized by what its agent measures now.
+      await this.syncInventories(host, measured, now, tx, !existing || joinToken.accept);
       Object.assign(host, { agentId, updatedAt: now });
       await this.hosts.saveHost(host, tx);
       await this.auditLog.record(tx, {
@@ -258,20 +259,32 @@ export class AgentsService {
 
   /**
    * Records measured totals. They are measurements: on a host an operator registered (or sized) the operator's total
-   * stands and the measurement is kept beside it; on a host its agent created, the total follows the measurement, and
-   * a total that falls below what is allocated leaves the host over-committed (see inventoryOvercommitted), never with less
-   * than nothing free. A class the agent measures for the first time gets the default ratio; a total beyond belief
-   * (measuredTotalReason) is ignored. Says whether anything changed: placement's catalog then needs the host again.
+   * stands and the measurement is kept beside it; on a host its agent created, the total follows the measurement until
+   * an operator accepts the host, and afterwards only downwards: a rise is kept beside the total in force until an
+   * operator accepts the host again (or sets the inventory), so that an accepted host cannot grow itself and draw
+   * placements. A total that falls below what is allocated leaves the host over-committed (see inventoryOvercommitted),
+   * never with less than nothing free. A class the agent measures for the first time gets the default ratio; a total
+   * beyond belief (measuredTotalReason) is ignored. `risesApply`: an operator's acceptance covers these totals (an
+   * enrolment that creates the host, or one with a token that accepts it). Says whether anything changed: placement's
+   * catalog then needs the host again.
    */
-  private async syncInventories(host: HostEntity, totals: Record<(typeof MEASURED_CLASSES)[number], number>, now: Date, tx: EntityManager): Promise<boolean> {
+  private async syncInventories(
+    host: HostEntity,
+    totals: Record<(typeof MEASURED_CLASSES)[number], number>,
+    now: Date,
+    tx: EntityManager,
+    risesApply = false,
+  ): Promise<boolean> {
     const current = new Map((host.inventories ?? []).map((inventory) => [inventory.resourceClass, inventory]));
     const follows = host.origin === 'agent';
+    const rises = risesApply || !host.accepted;
     const changed: InventoryEntity[] = [];
     for (const resourceClass of MEASURED_CLASSES) {
       const measured = totals[resourceClass];
       if (measuredTotalReason(resourceClass, measured) !== null) continue;
       const inventory = current.get(resourceClass);
-      const total = follows || !inventory ? measured : inventory.total;
+      const inForce = inventory?.total ?? 0;
+      const total = !follows ? (inventory?.total ?? measured) : rises || measured <= inForce ? measured : inForce;
       if (inventory && inventory.total === total && inventory.measuredTotal === measured) continue;
       // The operator did not declare this class: the operator's inventory (none) stands.
       if (!inventory && (!follows || measured === 0)) continue;
