@@ -1,3 +1,4 @@
+import { CapacitySamplingService } from '../apps/control/src/history/capacity-sampling.service';
 import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from './support/facility';
 import { RunningControl, startControl } from './support/control';
 import { expectProblem } from './support/problems';
@@ -180,6 +181,36 @@ describe('join tokens cannot take hosts over, and agents cannot forge inventorie
       }),
     ]);
     await expect(allocate({ vcpu: 1_000 }, 'blv-c10')).resolves.toMatchObject({ status: 201, body: { host: 'blv-c10' } });
+  });
+
+  it("leaves a host nobody accepted out of the facility's capacity, its capacity sampling and dcm_host_capacity, and counts it as unaccepted", async () => {
+    const sampling = control.app.get(CapacitySamplingService);
+    const sampledVcpu = async () => (await sampling.sample()).filter((row) => row.resourceClass === 'vcpu').reduce((total, row) => total + row.capacity, 0);
+    const before = await expectStatus(control.api.get('/v1/capacity'), 200);
+    const sampledBefore = await sampledVcpu();
+
+    const rogue = await enrol('blv-vast2', {}, hostFacts('blv-vast2', { logicalCores: 16_384, memoryTotalBytes: 2 ** 50 }));
+    await expectStatus(report(rogue, aReport(1, { inventory: { vcpu: 16_384, memoryBytes: 2 ** 50, storageBytes: 20_480 * GIB } })), 200);
+
+    const after = await expectStatus(control.api.get('/v1/capacity'), 200);
+    expect(after.facility.resources).toEqual(before.facility.resources);
+    expect(after.facility.hosts).toEqual({ ...before.facility.hosts, up: before.facility.hosts.up + 1, unaccepted: before.facility.hosts.unaccepted + 1 });
+    const site = (capacity: { sites: { site: string; resources: unknown }[] }) => capacity.sites.find((entry) => entry.site === 'unassigned')!.resources;
+    expect(site(after)).toEqual(site(before));
+    await expect(sampledVcpu()).resolves.toBe(sampledBefore);
+    const metrics = await series();
+    expect(metrics.has('dcm_host_capacity{host="blv-vast2",site="unassigned",resource="vcpu",unit="count"}')).toBe(false);
+    expect(metrics.has('dcm_host_allocated{host="blv-vast2",site="unassigned",resource="vcpu",unit="count"}')).toBe(false);
+    expect(metrics.get('dcm_host_measured_inventory{host="blv-vast2",resource="vcpu",unit="count"}')).toBe(16_384);
+
+    // Accepted, it counts.
+    await expectStatus(control.api.patch('/v1/hosts/blv-vast2', { accepted: true }), 200);
+    const accepted = await expectStatus(control.api.get('/v1/capacity'), 200);
+    expect(accepted.facility.resources.vcpu.capacity).toBe(before.facility.resources.vcpu.capacity + 4 * 16_384);
+    expect(accepted.facility.hosts.unaccepted).toBe(before.facility.hosts.unaccepted);
+    await expect(sampledVcpu()).resolves.toBe(sampledBefore + 4 * 16_384);
+    expect((await series()).get('dcm_host_capacity{host="blv-vast2",site="unassigned",resource="vcpu",unit="count"}')).toBe(4 * 16_384);
+    await expectStatus(control.api.delete('/v1/hosts/blv-vast2'), 200);
   });
 
   it("keeps an operator's inventory and shows the agent's disagreement beside it, in the API and as a metric", async () => {
