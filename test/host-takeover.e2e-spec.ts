@@ -1,3 +1,4 @@
+import { UnitOfWork } from '@dcm/persistence';
 import { CapacitySamplingService } from '../apps/control/src/history/capacity-sampling.service';
 import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from './support/facility';
 import { RunningControl, startControl } from './support/control';
@@ -85,6 +86,38 @@ describe('join tokens cannot take hosts over, and agents cannot forge inventorie
     await expect(hostOf('blv-ag2')).resolves.toMatchObject({ agentId: second.agentId, accepted: true });
     expectProblem(await report(first, aReport(4)), 401, 'Unauthenticated');
     await expect(report(second, aReport(1))).resolves.toMatchObject({ status: 200, body: { accepted: 1, duplicates: 0, lastSeq: 1 } });
+  });
+
+  it('answers every refused hostname with the same detail, so that a join token cannot tell which hosts exist', async () => {
+    const join = await issueJoin();
+    const named = await issueJoin({ host: 'blv-op1' });
+    const details = [
+      expectProblem(await enrolWith(join.token, 'blv-op1'), 409, 'Conflict').detail,
+      expectProblem(await enrolWith(join.token, 'blv-ag1'), 409, 'Conflict').detail,
+      expectProblem(await enrolWith(named.token, 'blv-ag1'), 409, 'Conflict').detail,
+      expectProblem(await enrolWith(named.token, 'blv-nowhere'), 409, 'Conflict').detail,
+    ];
+    expect(new Set(details)).toEqual(new Set(['this hostname cannot be enrolled with this join token']));
+    await expect(usesLeftOf(join.id)).resolves.toBe(1);
+    await expect(usesLeftOf(named.id)).resolves.toBe(1);
+  });
+
+  it('refuses an enrolment that cannot succeed without queueing a write: answered while another write holds SQLite', async () => {
+    const join = await issueJoin();
+    let release!: () => void;
+    let holding = true;
+    const held = control.app.get(UnitOfWork).run(() => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      expectProblem(await enrolWith('dcm_not-a-real-join-token-at-all', 'blv-new1'), 401, 'Unauthenticated');
+      expectProblem(await enrolWith(join.token, 'blv-op1'), 409, 'Conflict');
+      expect(holding).toBe(true);
+    } finally {
+      holding = false;
+      release();
+      await held;
+    }
+    await expect(usesLeftOf(join.id)).resolves.toBe(1);
+    await expectStatus(enrolWith(join.token, 'blv-new1'), 201);
   });
 
   it('issues a join token by name only for a host that exists, and host and accept only on join tokens', async () => {
