@@ -51,7 +51,7 @@ describe('GET /v1/capacity', () => {
   }
 
   it('is empty for a facility without hosts', async () => {
-    await expect(capacity()).resolves.toEqual({ facility: { hosts: { up: 0, stale: 0, down: 0, maintenance: 0 }, resources: {} }, sites: [] });
+    await expect(capacity()).resolves.toEqual({ facility: { hosts: { up: 0, stale: 0, down: 0, maintenance: 0, unaccepted: 0 }, resources: {} }, sites: [] });
   });
 
   it('totals capacity, allocated, used, free and placeable per class, for the facility and each site', async () => {
@@ -59,7 +59,7 @@ describe('GET /v1/capacity', () => {
 
     await expect(capacity()).resolves.toEqual({
       facility: {
-        hosts: { up: 2, stale: 0, down: 0, maintenance: 1 },
+        hosts: { up: 2, stale: 0, down: 0, maintenance: 1, unaccepted: 0 },
         resources: {
           vcpu: { unit: 'count', capacity: 264, allocated: 32, used: null, free: 232, overcommitted: false, placeable: 220 },
           memory: { unit: 'bytes', capacity: 368 * GIB, allocated: 48 * GIB, used: null, free: 320 * GIB, overcommitted: false, placeable: 208 * GIB },
@@ -69,7 +69,7 @@ describe('GET /v1/capacity', () => {
       sites: [
         {
           site: 'hall-a',
-          hosts: { up: 1, stale: 0, down: 0, maintenance: 1 },
+          hosts: { up: 1, stale: 0, down: 0, maintenance: 1, unaccepted: 0 },
           resources: {
             vcpu: { unit: 'count', capacity: 144, allocated: 12, used: null, free: 132, overcommitted: false, placeable: 120 },
             memory: { unit: 'bytes', capacity: 368 * GIB, allocated: 48 * GIB, used: null, free: 320 * GIB, overcommitted: false, placeable: 208 * GIB },
@@ -77,7 +77,7 @@ describe('GET /v1/capacity', () => {
         },
         {
           site: 'hall-b',
-          hosts: { up: 1, stale: 0, down: 0, maintenance: 0 },
+          hosts: { up: 1, stale: 0, down: 0, maintenance: 0, unaccepted: 0 },
           resources: {
             vcpu: { unit: 'count', capacity: 120, allocated: 20, used: null, free: 100, overcommitted: false, placeable: 100 },
             storage: { unit: 'bytes', capacity: 10 * TIB, allocated: 2 * TIB, used: null, free: 8 * TIB, overcommitted: false, placeable: 8 * TIB },
@@ -97,7 +97,7 @@ describe('GET /v1/capacity', () => {
 
     const summary = await capacity();
     expect(summary.facility).toEqual({
-      hosts: { up: 3, stale: 0, down: 0, maintenance: 0 },
+      hosts: { up: 3, stale: 0, down: 0, maintenance: 0, unaccepted: 0 },
       resources: {
         vcpu: { unit: 'count', capacity: 264, allocated: 12, used: null, free: 252, overcommitted: false, placeable: 252 },
         memory: { unit: 'bytes', capacity: 368 * GIB, allocated: 48 * GIB, used: null, free: 320 * GIB, overcommitted: false, placeable: 320 * GIB },
@@ -151,7 +151,7 @@ describe('GET /v1/capacity', () => {
 
   describe('used: what the hosts measure', () => {
     const enrol = async (hostname: string, storageMounts: string[]) => {
-      const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
+      const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1, accept: true }), 201);
       const facts = {
         hostname,
         os: 'Debian GNU/Linux 12',
@@ -247,7 +247,7 @@ describe('GET /v1/capacity with a real agent on this machine', () => {
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'dcm-capacity-agent-'));
     control = await startControl({ reportIntervalSeconds: 1 });
-    const token = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
+    const token = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1, accept: true }), 201);
     agent = startAgent(workDir, { controlUrl: control.url, joinToken: token.token, hostname: 'this-machine', intervalSeconds: 1, storageMounts: ['/'] });
   });
 

@@ -8,6 +8,7 @@ import { Clock } from '../apps/control/src/common/clock';
 import { requireBuiltCli, runCli } from './support/cli';
 import { RunningControl, startControl } from './support/control';
 import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from './support/facility';
+import { aReport } from './support/reports';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -134,7 +135,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
 
     it('issues join tokens for a named host or accepted at once, and accepts an enrolled host into placement', async () => {
       const join = await json('tokens', 'create', '--kind', 'join', '--name', 'blv-e01');
-      await expectStatus(
+      const agent = await expectStatus(
         control.api.post('/v1/agents/enrol', { joinToken: join.token, hostname: 'blv-e01', facts: hostFacts('blv-e01') }, { token: null }),
         201,
       );
@@ -145,6 +146,17 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
       expect(accepted).toMatchObject({ code: 0, stderr: '' });
       expect(accepted.stdout).toMatch(/^Accepted:\s+yes$/m);
       await expect(json('hosts', 'show', 'blv-e01')).resolves.toMatchObject({ accepted: true, origin: 'agent' });
+
+      // Once accepted, a rise its agent measures is shown, not applied, until the host is accepted again.
+      const grown = aReport(1, {
+        collectedAt: control.app.get(Clock).now().toISOString(),
+        inventory: { vcpu: 128, memoryBytes: 512 * GiB, storageBytes: 20_480 * GiB },
+      });
+      await expectStatus(control.api.post(`/v1/agents/${agent.agentId}/reports`, grown, { token: agent.agentToken }), 200);
+      expect((await dcm('hosts', 'show', 'blv-e01')).stdout).toMatch(/^Measured rise:\s+vcpu 128: not applied until "dcm hosts accept blv-e01"$/m);
+      const reaccepted = await dcm('hosts', 'accept', 'blv-e01');
+      expect(reaccepted.stdout).not.toMatch(/^Measured rise:/m);
+      expect(reaccepted.stdout).toMatch(/^vcpu\s+128\s+128\s/m);
 
       await expect(json('tokens', 'create', '--kind', 'join', '--host', 'blv-e01', '--accept')).resolves.toMatchObject({
         kind: 'join',

@@ -86,7 +86,7 @@ describe.each(['sqlite', 'postgres'])('GET /v1/capacity/forecast on %s', (backen
   });
 
   it('fits measured use as GET /v1/capacity defines it: memory total − available, bytes used on the storage mounts', async () => {
-    const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
+    const join = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1, accept: true }), 201);
     const facts = {
       hostname: 'u-1',
       os: 'Debian',

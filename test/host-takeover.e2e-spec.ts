@@ -1,3 +1,5 @@
+import { UnitOfWork } from '@dcm/persistence';
+import { CapacitySamplingService } from '../apps/control/src/history/capacity-sampling.service';
 import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from './support/facility';
 import { RunningControl, startControl } from './support/control';
 import { expectProblem } from './support/problems';
@@ -86,6 +88,38 @@ describe('join tokens cannot take hosts over, and agents cannot forge inventorie
     await expect(report(second, aReport(1))).resolves.toMatchObject({ status: 200, body: { accepted: 1, duplicates: 0, lastSeq: 1 } });
   });
 
+  it('answers every refused hostname with the same detail, so that a join token cannot tell which hosts exist', async () => {
+    const join = await issueJoin();
+    const named = await issueJoin({ host: 'blv-op1' });
+    const details = [
+      expectProblem(await enrolWith(join.token, 'blv-op1'), 409, 'Conflict').detail,
+      expectProblem(await enrolWith(join.token, 'blv-ag1'), 409, 'Conflict').detail,
+      expectProblem(await enrolWith(named.token, 'blv-ag1'), 409, 'Conflict').detail,
+      expectProblem(await enrolWith(named.token, 'blv-nowhere'), 409, 'Conflict').detail,
+    ];
+    expect(new Set(details)).toEqual(new Set(['this hostname cannot be enrolled with this join token']));
+    await expect(usesLeftOf(join.id)).resolves.toBe(1);
+    await expect(usesLeftOf(named.id)).resolves.toBe(1);
+  });
+
+  it('refuses an enrolment that cannot succeed without queueing a write: answered while another write holds SQLite', async () => {
+    const join = await issueJoin();
+    let release!: () => void;
+    let holding = true;
+    const held = control.app.get(UnitOfWork).run(() => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      expectProblem(await enrolWith('dcm_not-a-real-join-token-at-all', 'blv-new1'), 401, 'Unauthenticated');
+      expectProblem(await enrolWith(join.token, 'blv-op1'), 409, 'Conflict');
+      expect(holding).toBe(true);
+    } finally {
+      holding = false;
+      release();
+      await held;
+    }
+    await expect(usesLeftOf(join.id)).resolves.toBe(1);
+    await expectStatus(enrolWith(join.token, 'blv-new1'), 201);
+  });
+
   it('issues a join token by name only for a host that exists, and host and accept only on join tokens', async () => {
     expectProblem(await control.api.post('/v1/tokens', { kind: 'join', uses: 1, host: 'no-such-host' }), 400, 'ValidationFailed');
     expectProblem(await control.api.post('/v1/tokens', { kind: 'api', role: 'viewer', host: 'blv-op1' }), 400, 'ValidationFailed');
@@ -144,6 +178,72 @@ describe('join tokens cannot take hosts over, and agents cannot forge inventorie
 
     await expect(hostOf('blv-c08')).resolves.toMatchObject({ inventories: { vcpu: { total: 8, measuredTotal: 8, capacity: 32 } } });
     expectProblem(await allocate({ vcpu: 1_000 }, 'blv-c08'), 409, 'InsufficientCapacity');
+  });
+
+  it('keeps an accepted host at the totals it was accepted with when its agent reports more, until an operator accepts it again', async () => {
+    const agent = await enrol('blv-c10', { accept: true }, hostFacts('blv-c10', { logicalCores: 8, memoryTotalBytes: 16 * GIB, storage: [] }));
+    await expectStatus(report(agent, aReport(1, { inventory: { vcpu: 16_384, memoryBytes: 16 * GIB, storageBytes: 20_480 * GIB } })), 200);
+
+    const grown = await hostOf('blv-c10');
+    expect(grown.inventories.vcpu).toMatchObject({ total: 8, measuredTotal: 16_384, capacity: 32 });
+    // A class measured for the first time after acceptance is shown, not placeable.
+    expect(grown.inventories.storage).toMatchObject({ total: 0, measuredTotal: 20_480 * GIB, capacity: 0 });
+    expect((await series()).get('dcm_host_measured_total{host="blv-c10",resource="vcpu",unit="count"}')).toBe(16_384);
+    expectProblem(await allocate({ vcpu: 1_000 }, 'blv-c10'), 409, 'InsufficientCapacity');
+    await expect(hostOf('blv-c10')).resolves.toMatchObject({ inventories: { vcpu: { allocated: 0 } } });
+
+    // Falls still apply at once.
+    await expectStatus(report(agent, aReport(2, { inventory: { vcpu: 4, memoryBytes: 16 * GIB, storageBytes: 0 } })), 200);
+    await expect(hostOf('blv-c10')).resolves.toMatchObject({ inventories: { vcpu: { total: 4, measuredTotal: 4 }, storage: { total: 0, measuredTotal: 0 } } });
+    await expectStatus(report(agent, aReport(3, { inventory: { vcpu: 16_384, memoryBytes: 16 * GIB, storageBytes: 0 } })), 200);
+    await expect(hostOf('blv-c10')).resolves.toMatchObject({ inventories: { vcpu: { total: 4, measuredTotal: 16_384 } } });
+
+    // Accepting it again applies what the agent measures, and the audit log keeps the totals before and after.
+    await expectStatus(control.api.patch('/v1/hosts/blv-c10', { accepted: true }), 200);
+    await expect(hostOf('blv-c10')).resolves.toMatchObject({ origin: 'agent', inventories: { vcpu: { total: 16_384, measuredTotal: 16_384 } } });
+    const events = (await expectStatus(control.api.get('/v1/audit?subjectType=host'), 200)) as {
+      action: string;
+      subject: string;
+      before: unknown;
+      after: unknown;
+    }[];
+    expect(events.filter((event) => event.subject === 'blv-c10' && event.action === 'host.update')).toEqual([
+      expect.objectContaining({
+        before: expect.objectContaining({ inventories: { vcpu: { total: 4 } } }),
+        after: expect.objectContaining({ inventories: { vcpu: { total: 16_384 } } }),
+      }),
+    ]);
+    await expect(allocate({ vcpu: 1_000 }, 'blv-c10')).resolves.toMatchObject({ status: 201, body: { host: 'blv-c10' } });
+  });
+
+  it("leaves a host nobody accepted out of the facility's capacity, its capacity sampling and dcm_host_capacity, and counts it as unaccepted", async () => {
+    const sampling = control.app.get(CapacitySamplingService);
+    const sampledVcpu = async () => (await sampling.sample()).filter((row) => row.resourceClass === 'vcpu').reduce((total, row) => total + row.capacity, 0);
+    const before = await expectStatus(control.api.get('/v1/capacity'), 200);
+    const sampledBefore = await sampledVcpu();
+
+    const rogue = await enrol('blv-vast2', {}, hostFacts('blv-vast2', { logicalCores: 16_384, memoryTotalBytes: 2 ** 50 }));
+    await expectStatus(report(rogue, aReport(1, { inventory: { vcpu: 16_384, memoryBytes: 2 ** 50, storageBytes: 20_480 * GIB } })), 200);
+
+    const after = await expectStatus(control.api.get('/v1/capacity'), 200);
+    expect(after.facility.resources).toEqual(before.facility.resources);
+    expect(after.facility.hosts).toEqual({ ...before.facility.hosts, up: before.facility.hosts.up + 1, unaccepted: before.facility.hosts.unaccepted + 1 });
+    const site = (capacity: { sites: { site: string; resources: unknown }[] }) => capacity.sites.find((entry) => entry.site === 'unassigned')!.resources;
+    expect(site(after)).toEqual(site(before));
+    await expect(sampledVcpu()).resolves.toBe(sampledBefore);
+    const metrics = await series();
+    expect(metrics.has('dcm_host_capacity{host="blv-vast2",site="unassigned",resource="vcpu",unit="count"}')).toBe(false);
+    expect(metrics.has('dcm_host_allocated{host="blv-vast2",site="unassigned",resource="vcpu",unit="count"}')).toBe(false);
+    expect(metrics.get('dcm_host_measured_total{host="blv-vast2",resource="vcpu",unit="count"}')).toBe(16_384);
+
+    // Accepted, it counts.
+    await expectStatus(control.api.patch('/v1/hosts/blv-vast2', { accepted: true }), 200);
+    const accepted = await expectStatus(control.api.get('/v1/capacity'), 200);
+    expect(accepted.facility.resources.vcpu.capacity).toBe(before.facility.resources.vcpu.capacity + 4 * 16_384);
+    expect(accepted.facility.hosts.unaccepted).toBe(before.facility.hosts.unaccepted);
+    await expect(sampledVcpu()).resolves.toBe(sampledBefore + 4 * 16_384);
+    expect((await series()).get('dcm_host_capacity{host="blv-vast2",site="unassigned",resource="vcpu",unit="count"}')).toBe(4 * 16_384);
+    await expectStatus(control.api.delete('/v1/hosts/blv-vast2'), 200);
   });
 
   it("keeps an operator's inventory and shows the agent's disagreement beside it, in the API and as a metric", async () => {

@@ -64,7 +64,7 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
       return { text: response.body as string, ...parseExposition(response.body as string) };
     };
-    const joinToken = async () => (await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201)).token as string;
+    const joinToken = async () => (await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1, accept: true }), 201)).token as string;
     const enrol = async (hostname: string) =>
       expectStatus(
         control.api.post(

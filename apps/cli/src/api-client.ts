@@ -148,6 +148,8 @@ export interface HostCounts {
   stale: number;
   down: number;
   maintenance: number;
+  /** Of these, hosts no operator has accepted: left out of every capacity figure. */
+  unaccepted: number;
 }
 
 export interface Capacity {

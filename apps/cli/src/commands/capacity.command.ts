@@ -26,8 +26,8 @@ export function registerCapacity(program: Command, context: CommandContext): voi
 function capacityTable(capacity: Capacity): string {
   const scopes = [{ site: FACILITY, ...capacity.facility }, ...capacity.sites];
   const hosts = columns(
-    ['site', 'up', 'stale', 'down', 'maintenance'],
-    scopes.map((scope) => [scope.site, ...(['up', 'stale', 'down', 'maintenance'] as (keyof HostCounts)[]).map((status) => scope.hosts[status])]),
+    ['site', 'up', 'stale', 'down', 'maintenance', 'unaccepted'],
+    scopes.map((scope) => [scope.site, ...(['up', 'stale', 'down', 'maintenance', 'unaccepted'] as (keyof HostCounts)[]).map((count) => scope.hosts[count])]),
   );
   const rows = scopes.flatMap((scope) =>
     Object.entries(scope.resources).map(([resourceClass, position]: [string, ClassCapacity]) => [

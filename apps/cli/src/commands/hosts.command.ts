@@ -292,13 +292,24 @@ function hostDetails(host: Host): string {
   const labels = Object.entries(host.labels)
     .map(([key, value]) => `${key}=${value}`)
     .join(', ');
+  const rises = Object.entries(host.inventories)
+    .filter(([, inventory]) => inventory.measuredTotal !== null && inventory.measuredTotal > inventory.total)
+    .map(([resourceClass, inventory]) => `${resourceClass} ${amount(inventory.measuredTotal, inventory.unit)}`);
   const summary = fields([
     ['Name', host.name],
     ['Site', host.site],
     ['Rack', host.rack],
     ['Status', host.status],
     ['Accepted', host.accepted ? 'yes' : 'no: not placeable until "dcm hosts accept"'],
-    ['Inventory', host.origin === 'operator' ? "operator's (agent totals only shown)" : "its agent's (follows measurements)"],
+    [
+      'Inventory',
+      host.origin === 'operator'
+        ? "operator's (agent totals only shown)"
+        : 'its agent\'s (follows measurements until accepted; then falls apply, rises wait for "dcm hosts accept")',
+    ],
+    ...(host.origin === 'agent' && host.accepted && rises.length > 0
+      ? ([['Measured rise', `${rises.join(', ')}: not applied until "dcm hosts accept ${host.name}"`]] as [string, string][])
+      : []),
     ['Over-committed', host.overcommitted ? 'yes: more allocated than capacity, not placeable' : 'no'],
     ['Accreditation', host.accreditation],
     ['Dedicated to', host.dedicatedTenant],

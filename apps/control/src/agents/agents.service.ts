@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { defaultAllocationRatio, measuredTotalReason } from '@dcm/domain';
-import { AgentEntity, HostEntity, InventoryEntity, isUniqueViolation, UnitOfWork } from '@dcm/persistence';
+import { AgentEntity, HostEntity, InventoryEntity, isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
 import { EntryDropReason, reportRefusal, screenReport } from '@dcm/protocol';
 import type { EnrolRequest, EnrolResponse, IngestResponse, Report, ReportRefusal } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
@@ -19,6 +19,8 @@ import { Actor, AuditLog, tokenActor } from '../audit/audit-log';
 /** Where a host that enrols itself lands until an operator moves it (PATCH /v1/hosts/:name {"site": …}). */
 export const ENROLLED_HOST_SITE = 'unassigned';
 const MINUTE_MS = 60_000;
+/** Why an enrolment's hostname is refused (409), the same whatever the reason. */
+const HOSTNAME_REFUSED = 'this hostname cannot be enrolled with this join token';
 
 /** The inventory totals an agent measures; operators own reserved and allocationRatio. */
 const MEASURED_CLASSES = ['vcpu', 'memory', 'storage'] as const;
@@ -56,18 +58,17 @@ export class AgentsService {
     };
     const absurd = MEASURED_CLASSES.map((resourceClass) => measuredTotalReason(resourceClass, measured[resourceClass])).filter((reason) => reason !== null);
     if (absurd.length > 0) throw Problems.validation(`facts: ${absurd.join('; ')}`, absurd);
+    // Read-only checks first: an enrolment that cannot succeed queues no write behind SQLite's single writer.
+    const usable = await this.tokens.requireUsableJoinToken(request.joinToken);
+    refuseHostname(usable, request.hostname, await this.hosts.findLiveByName(request.hostname));
     const result = await this.unitOfWork.run(async (tx) => {
       const joinToken = await this.tokens.consumeJoinToken(request.joinToken, tx);
       const actor = tokenActor(joinToken.id);
       const now = this.clock.now();
       const existing = await this.hosts.findLiveByName(request.hostname, tx);
-      // Thrown inside the transaction, so that the token's use is not spent either.
-      if (joinToken.hostName !== null && joinToken.hostName !== request.hostname) {
-        throw Problems.conflict(`this join token re-enrols host ${joinToken.hostName} only`);
-      }
-      if (existing && joinToken.hostName === null) {
-        throw Problems.conflict(`host ${request.hostname} exists: re-enrolling it needs a join token issued for it by name ("host": "${request.hostname}")`);
-      }
+      // Checked again inside the transaction (another enrolment may have created the host), and thrown there, so that
+      // the token's use is not spent either.
+      refuseHostname(joinToken, request.hostname, existing);
       const host = existing ?? (await this.createHost(request.hostname, joinToken.accept, now, tx));
       if (joinToken.accept) host.accepted = true;
       const replaced = host.agentId !== null;
@@ -88,7 +89,8 @@ export class AgentsService {
         }),
         tx,
       );
-      await this.syncInventories(host, measured, now, tx);
+      // A host enrolled afresh, or with a token that accepts it, is sized by what its agent measures now.
+      await this.syncInventories(host, measured, now, tx, !existing || joinToken.accept);
       Object.assign(host, { agentId, updatedAt: now });
       await this.hosts.saveHost(host, tx);
       await this.auditLog.record(tx, {
@@ -259,20 +261,32 @@ export class AgentsService {
 
   /**
    * Records measured totals. They are measurements: on a host an operator registered (or sized) the operator's total
-   * stands and the measurement is kept beside it; on a host its agent created, the total follows the measurement, and
-   * a total that falls below what is allocated leaves the host over-committed (see inventoryOvercommitted), never with less
-   * than nothing free. A class the agent measures for the first time gets the default ratio; a total beyond belief
-   * (measuredTotalReason) is ignored. Says whether anything changed: placement's catalog then needs the host again.
+   * stands and the measurement is kept beside it; on a host its agent created, the total follows the measurement until
+   * an operator accepts the host, and afterwards only downwards: a rise is kept beside the total in force until an
+   * operator accepts the host again (or sets the inventory), so that an accepted host cannot grow itself and draw
+   * placements. A total that falls below what is allocated leaves the host over-committed (see inventoryOvercommitted),
+   * never with less than nothing free. A class the agent measures for the first time gets the default ratio; a total
+   * beyond belief (measuredTotalReason) is ignored. `risesApply`: an operator's acceptance covers these totals (an
+   * enrolment that creates the host, or one with a token that accepts it). Says whether anything changed: placement's
+   * catalog then needs the host again.
    */
-  private async syncInventories(host: HostEntity, totals: Record<(typeof MEASURED_CLASSES)[number], number>, now: Date, tx: EntityManager): Promise<boolean> {
+  private async syncInventories(
+    host: HostEntity,
+    totals: Record<(typeof MEASURED_CLASSES)[number], number>,
+    now: Date,
+    tx: EntityManager,
+    risesApply = false,
+  ): Promise<boolean> {
     const current = new Map((host.inventories ?? []).map((inventory) => [inventory.resourceClass, inventory]));
     const follows = host.origin === 'agent';
+    const rises = risesApply || !host.accepted;
     const changed: InventoryEntity[] = [];
     for (const resourceClass of MEASURED_CLASSES) {
       const measured = totals[resourceClass];
       if (measuredTotalReason(resourceClass, measured) !== null) continue;
       const inventory = current.get(resourceClass);
-      const total = follows || !inventory ? measured : inventory.total;
+      const inForce = inventory?.total ?? 0;
+      const total = !follows ? (inventory?.total ?? measured) : rises || measured <= inForce ? measured : inForce;
       if (inventory && inventory.total === total && inventory.measuredTotal === measured) continue;
       // The operator did not declare this class: the operator's inventory (none) stands.
       if (!inventory && (!follows || measured === 0)) continue;
@@ -322,7 +336,7 @@ export class AgentsService {
     } satisfies HostEntity);
     await this.hosts.saveHost(host, tx).catch((error: unknown) => {
       // PostgreSQL: another enrolment created a host of this name meanwhile (hosts_name_live); SQLite's queue serialises.
-      throw isUniqueViolation(error) ? Problems.conflict(`host ${name} exists: another agent enrolled it at the same time`) : error;
+      throw isUniqueViolation(error) ? Problems.conflict(HOSTNAME_REFUSED) : error;
     });
     return host;
   }
@@ -334,6 +348,15 @@ export class AgentsService {
     await this.agents.save(previous, tx);
     await this.tokens.revokeWithin(previous.tokenId, now, actor, tx);
   }
+}
+
+/**
+ * Refuses a hostname the join token may not enrol: an existing host without a token issued for it by name, or another
+ * host than the one the token names. One answer for every case, so that a join token cannot tell which hosts exist.
+ */
+function refuseHostname(joinToken: TokenEntity, hostname: string, existing: HostEntity | null): void {
+  const named = joinToken.hostName !== null;
+  if ((named && joinToken.hostName !== hostname) || (existing && !named)) throw Problems.conflict(HOSTNAME_REFUSED);
 }
 
 /** Whether syncInventories would record this measurement: a believable total that differs from the one recorded. */

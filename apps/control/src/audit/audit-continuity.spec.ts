@@ -40,6 +40,25 @@ describe(ContinuityChecker.name, () => {
       // Liveness moved it from up to stale: only maintenance is the operator's.
       event('host.update', 'host', 'blv-a01', { name: 'blv-a01', status: 'stale' }, { name: 'blv-a01', status: 'maintenance' }),
       event('inventory.set', 'host', 'blv-a01', { resourceClass: 'vcpu', total: 32, reserved: 0 }, { resourceClass: 'vcpu', total: 32, reserved: 1 }),
+      // Accepting an agent's host again says which measured totals it applied, beside the details.
+      event('agent.enrol', 'host', 'blv-c10', null, { agentId: 'a2' }),
+      event('host.update', 'host', 'blv-c10', { name: 'blv-c10', accepted: false }, { name: 'blv-c10', accepted: true }),
+      event(
+        'host.update',
+        'host',
+        'blv-c10',
+        { name: 'blv-c10', accepted: true, inventories: { vcpu: { total: 4 } } },
+        { name: 'blv-c10', accepted: true, inventories: { vcpu: { total: 16 } } },
+      ),
+      // Its agent's totals fell and rose again in between, without events: not compared.
+      event(
+        'host.update',
+        'host',
+        'blv-c10',
+        { name: 'blv-c10', accepted: true, inventories: { vcpu: { total: 2 } } },
+        { name: 'blv-c10', accepted: true, inventories: { vcpu: { total: 8 } } },
+      ),
+      event('host.update', 'host', 'blv-c10', { name: 'blv-c10', accepted: true }, { name: 'blv-c10', accepted: false }),
       event('allocation.create', 'allocation', 'x1', null, { status: 'active' }),
       event('allocation.release', 'allocation', 'x1', { status: 'active' }, { status: 'released' }),
       event('token.create', 'token', 't1', null, { revokedAt: null }),

@@ -92,7 +92,8 @@ export function aspectsOf(event: ContinuityEvent): AspectChange[] {
     }
     case 'host.update':
     case 'host.decommission':
-      return [change('details', operatorStatus(before), operatorStatus(after))];
+      // Accepting an agent's host again applies its measured totals: the update then says which, beside its details.
+      return [change('details', operatorStatus(without(before, 'inventories')), operatorStatus(without(after, 'inventories')))];
     case 'inventory.set': {
       const resourceClass = String(after?.resourceClass ?? before?.resourceClass);
       return [change(`inventory:${resourceClass}`, without(before, 'resourceClass'), without(after, 'resourceClass'))];

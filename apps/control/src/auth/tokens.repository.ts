@@ -47,6 +47,17 @@ export class TokensRepository {
     return manager.findOneBy(TokenEntity, { id });
   }
 
+  /** A join token that is neither revoked, expired nor used up, read without a transaction; null otherwise. */
+  async findUsableJoinToken(secretHash: string, now: Date): Promise<TokenEntity | null> {
+    const [found] = await rawQuery<{ id: string }>(
+      this.dataSource.manager,
+      `SELECT id FROM tokens
+        WHERE secret_hash = ? AND kind = 'join' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND uses_left > 0`,
+      [secretHash, now.getTime()],
+    );
+    return found ? this.findById(found.id) : null;
+  }
+
   /**
    * Takes one use of a live join token in a single conditional UPDATE, so that concurrent enrolments cannot spend one use
    * twice: on PostgreSQL the row lock makes a second UPDATE re-check `uses_left` after the first commits (a read then a

@@ -34,6 +34,7 @@ const REFUSED_TTL_MS = 60_000;
 const REFUSED_MAX_ENTRIES = 10_000;
 /** A join token's life: the default and the most an operator may give one (DESIGN: "expiry required, at most 30 days"). */
 export const JOIN_TOKEN_MAX_LIFETIME_MS = 30 * 86_400_000;
+const UNUSABLE_JOIN_TOKEN = 'the join token is not valid: unknown, revoked, expired or used up';
 
 export function generateSecret(): string {
   return `dcm_${randomBytes(32).toString('base64url')}`;
@@ -190,12 +191,22 @@ export class TokensService implements OnModuleInit {
   }
 
   /**
+   * The join token of this secret if it could enrol now, read outside any transaction: an enrolment without one is
+   * refused before it queues a write (on SQLite, behind the single writer). Throws Unauthenticated otherwise.
+   */
+  async requireUsableJoinToken(secret: string): Promise<TokenEntity> {
+    const token = await this.repository.findUsableJoinToken(hashSecret(secret), this.clock.now());
+    if (!token) throw Problems.unauthenticated(UNUSABLE_JOIN_TOKEN);
+    return token;
+  }
+
+  /**
    * Spends one use of a join token inside the caller's transaction; throws Unauthenticated when the secret is not a
    * usable join token.
    */
   async consumeJoinToken(secret: string, tx: EntityManager): Promise<TokenEntity> {
     const token = await this.repository.takeJoinTokenUse(hashSecret(secret), this.clock.now(), tx);
-    if (!token) throw Problems.unauthenticated('the join token is not valid: unknown, revoked, expired or used up');
+    if (!token) throw Problems.unauthenticated(UNUSABLE_JOIN_TOKEN);
     return token;
   }
 

@@ -3,7 +3,7 @@ import type { ResourceUnit } from '@dcm/domain';
 
 export class ClassCapacityDto {
   @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;
-  @ApiProperty({ example: 3840, description: 'Sum of host capacities (hosts of every status, until decommissioned)' }) capacity: number;
+  @ApiProperty({ example: 3840, description: 'Sum of host capacities (accepted hosts of every status, until decommissioned)' }) capacity: number;
   @ApiProperty({ example: 1200 }) allocated: number;
   @ApiProperty({
     nullable: true,
@@ -23,6 +23,8 @@ export class HostCountsDto {
   @ApiProperty() stale: number;
   @ApiProperty() down: number;
   @ApiProperty() maintenance: number;
+  @ApiProperty({ description: 'Of these hosts, those no operator has accepted yet: their capacity, allocations and use are left out of every figure' })
+  unaccepted: number;
 }
 
 export class SiteCapacityDto {

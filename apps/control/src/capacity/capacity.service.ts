@@ -26,9 +26,11 @@ export class CapacityService {
   ) {}
 
   /**
-   * Facility and per-site totals per class, over every live host: capacity, allocated, used (what the hosts' current
-   * reports measure, at most each host's recorded total, by @dcm/domain's measuredUse), free and overcommitted (by its
-   * usageOf, on each scope's sums).
+   * Facility and per-site totals per class, over every live host an operator has accepted: capacity, allocated, used
+   * (what the hosts' current reports measure, at most each host's recorded total, by @dcm/domain's
+   * measuredUse), free and overcommitted (by its usageOf, on
+   * each scope's sums). A host nobody accepted is counted by status and as `unaccepted`, but adds no figures: one join
+   * token must not be able to swell the facility or push back its forecast.
    */
   async summary(): Promise<CapacityResponseDto> {
     const [hosts, uses] = await Promise.all([this.hosts.listLive(), this.history.latestHostUse(measuredUseSince(this.clock.now(), this.config))]);
@@ -56,11 +58,15 @@ export class CapacityService {
 }
 
 function emptyScope(): Scope {
-  return { hosts: { up: 0, stale: 0, down: 0, maintenance: 0 }, classes: new Map() };
+  return { hosts: { up: 0, stale: 0, down: 0, maintenance: 0, unaccepted: 0 }, classes: new Map() };
 }
 
 function add(scope: Scope, host: HostEntity, use: HostUseFigures | undefined): void {
   scope.hosts[host.status] += 1;
+  if (!host.accepted) {
+    scope.hosts.unaccepted += 1;
+    return;
+  }
   // Placement skips a host an operator has not accepted, and one with any class over-committed.
   const placeable = host.status === 'up' && host.accepted && !(host.inventories ?? []).some(inventoryOvercommitted);
   for (const inventory of host.inventories ?? []) {

@@ -8,7 +8,7 @@ import { CapacitySampleRow, HistoryRepository, MINUTE_MS } from './history.repos
 
 /**
  * Once a minute, each site's capacity, allocations and measured use per class, kept as history: what the forecast
- * fits. Hosts of every status count until decommissioned, as in GET /v1/capacity.
+ * fits. Accepted hosts of every status count until decommissioned, as in GET /v1/capacity.
  */
 @Injectable()
 export class CapacitySamplingService {

@@ -75,12 +75,12 @@ export function downsamplingWatermark(table: string): string {
 export class HistoryRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Every inventory of every live host, with the host's site. */
+  /** Every inventory of every live host an operator has accepted (no other adds to capacity), with the host's site. */
   async inventories(): Promise<InventoryRow[]> {
     const rows = await rawQuery<Record<string, unknown>>(
       this.dataSource.manager,
       `SELECT i.host_id, h.site, i.resource_class, i.total, i.reserved, i.allocation_ratio, i.allocated
-         FROM inventories i JOIN hosts h ON h.id = i.host_id WHERE h.decommissioned_at IS NULL`,
+         FROM inventories i JOIN hosts h ON h.id = i.host_id WHERE h.decommissioned_at IS NULL AND h.accepted = TRUE`,
     );
     return rows.map((row) => ({
       hostId: row.host_id as string,

@@ -127,6 +127,13 @@ export class HostsService {
       await this.refuseIfAllocationsWouldBreakRules(host, tx);
       host.updatedAt = this.clock.now();
       const after = auditedHost(host, dedicatedTenant === undefined ? dedicatedBefore : dedicatedTenant);
+      if (changes.accepted === true && host.origin === 'agent') {
+        const applied = await this.applyMeasuredTotals(host, host.updatedAt, tx);
+        if (applied) {
+          before.inventories = applied.before;
+          after.inventories = applied.after;
+        }
+      }
       await this.auditLog.record(tx, { actor, action: 'host.update', subjectType: 'host', subject: name, before, after });
       return this.hosts.saveHost(host, tx);
     });
@@ -221,6 +228,23 @@ export class HostsService {
     });
     await this.catalog.refreshHost(host.id);
     return this.toResponse(host, await this.tenants.slugsByIds(host.dedicatedTenantId ? [host.dedicatedTenantId] : []));
+  }
+
+  /**
+   * Accepting a host its agent sized (again) takes what the agent last measured as its totals: an accepted host's
+   * measured rises wait for this (see AgentsService.syncInventories). The totals before and after, for the audit log;
+   * null when nothing changed.
+   */
+  private async applyMeasuredTotals(host: HostEntity, now: Date, tx: EntityManager) {
+    const rising = (await this.hosts.lockInventories(host.id, tx)).filter(
+      (inventory) => inventory.measuredTotal !== null && inventory.measuredTotal !== inventory.total,
+    );
+    if (rising.length === 0) return null;
+    const before = Object.fromEntries(rising.map((inventory) => [inventory.resourceClass, { total: inventory.total }]));
+    for (const inventory of rising) Object.assign(inventory, { total: inventory.measuredTotal, updatedAt: now });
+    await this.hosts.saveInventories(rising, tx);
+    const after = Object.fromEntries(rising.map((inventory) => [inventory.resourceClass, { total: inventory.total }]));
+    return { before, after };
   }
 
   private async respond(host: HostEntity): Promise<HostResponseDto> {

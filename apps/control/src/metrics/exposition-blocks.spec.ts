@@ -1,6 +1,7 @@
 import type { ResourceUnit } from '@dcm/domain';
 import {
   hostBlock,
+  hostBlockIsCurrent,
   measurementBlock,
   MEASUREMENT_SECTIONS,
   parseInventories,
@@ -26,6 +27,7 @@ const host = (overrides: Partial<MetricsHostRow> = {}): MetricsHostRow => ({
   name: 'blv-c01',
   site: 'hall-a',
   status: 'up',
+  accepted: true,
   lastReportAt: null,
   inventoryVersion: 1,
   ...overrides,
@@ -75,6 +77,18 @@ describe(hostBlock.name, () => {
       'dcm_host_measured_total{host="blv-c01",resource="memory",unit="bytes"} 0\n',
       'dcm_host_overcommitted{host="blv-c01",site="hall-a",resource="memory"} 1\n',
     ]);
+  });
+
+  it('leaves capacity and allocated out for a host no operator has accepted, and shows the rest', () => {
+    const sut = hostBlock(host({ accepted: false }), 'vcpu:16384:0:4.0:0:16384', units);
+    expect(text(sut.lines)).toEqual([
+      '',
+      '',
+      'dcm_host_up{host="blv-c01",site="hall-a"} 1\n',
+      'dcm_host_measured_total{host="blv-c01",resource="vcpu",unit="count"} 16384\n',
+      'dcm_host_overcommitted{host="blv-c01",site="hall-a",resource="vcpu"} 0\n',
+    ]);
+    expect(hostBlockIsCurrent(sut, host({ accepted: true }))).toBe(false);
   });
 
   it.each(['stale', 'down', 'maintenance'] as const)('says 0 for a host that is %s', (status) => {

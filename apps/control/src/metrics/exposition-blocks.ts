@@ -56,6 +56,7 @@ export interface HostBlock {
   name: string;
   site: string;
   status: string;
+  accepted: boolean;
   inventoryVersion: number;
   /** The folded inventories (see parseInventories) of that version. */
   inventories: string | undefined;
@@ -68,7 +69,8 @@ export function hostBlockIsCurrent(block: HostBlock | undefined, host: MetricsHo
     block.inventoryVersion === host.inventoryVersion &&
     block.name === host.name &&
     block.status === host.status &&
-    block.site === host.site
+    block.site === host.site &&
+    block.accepted === host.accepted
   );
 }
 
@@ -82,8 +84,11 @@ export function hostBlock(host: MetricsHostRow, inventories: string | undefined,
     const resource = `resource="${labelValue(inventory.resourceClass)}"`;
     const unit = `unit="${unitOf(units, inventory.resourceClass)}"`;
     const labels = `${hostAndSite},${resource},${unit}`;
-    capacity += sample(name('dcm_host_capacity'), labels, capacityOf(inventory));
-    allocated += sample(name('dcm_host_allocated'), labels, inventory.allocated);
+    // A host nobody accepted adds nothing to the facility's capacity, as in GET /v1/capacity.
+    if (host.accepted) {
+      capacity += sample(name('dcm_host_capacity'), labels, capacityOf(inventory));
+      allocated += sample(name('dcm_host_allocated'), labels, inventory.allocated);
+    }
     if (inventory.measuredTotal !== null) {
       measuredTotal += sample(name('dcm_host_measured_total'), `host="${labelValue(host.name)}",${resource},${unit}`, inventory.measuredTotal);
     }
@@ -91,7 +96,7 @@ export function hostBlock(host: MetricsHostRow, inventories: string | undefined,
   }
   const up = sample(name('dcm_host_up'), hostAndSite, host.status === 'up' ? 1 : 0);
   const lines = encodeSections([capacity, allocated, up, measuredTotal, overcommitted]);
-  return { name: host.name, site: host.site, status: host.status, inventoryVersion: host.inventoryVersion, inventories, lines };
+  return { name: host.name, site: host.site, status: host.status, accepted: host.accepted, inventoryVersion: host.inventoryVersion, inventories, lines };
 }
 
 /** A tenant's measured use on one host, from that host's latest report. */

@@ -9,6 +9,8 @@ export interface MetricsHostRow {
   name: string;
   site: string;
   status: HostStatus;
+  /** Accepted by an operator: only then does its capacity count (SQLite answers 1/0, turned into a boolean here). */
+  accepted: boolean;
   /**
    * When its agent last reported: ingest moves it in the same transaction that stores a new latest report, so it also
    * tells whether the report changed, without touching host_measurements' wide rows.
@@ -91,7 +93,7 @@ export class MetricsRepository {
       rawQuery<{ name: string; unit: ResourceUnit }>(manager, 'SELECT name, unit FROM resource_classes'),
       rawQuery<MetricsHostRow>(
         manager,
-        `SELECT id, name, site, status, last_report_at AS "lastReportAt", inventory_version AS "inventoryVersion",
+        `SELECT id, name, site, status, accepted, last_report_at AS "lastReportAt", inventory_version AS "inventoryVersion",
                 clock_skew_ms AS "clockSkewMs", agent_id AS "agentId"
            FROM hosts WHERE decommissioned_at IS NULL ORDER BY name`,
       ),
@@ -106,6 +108,7 @@ export class MetricsRepository {
           ORDER BY t.slug`,
       ),
     ]);
+    for (const host of hosts) host.accepted = (host.accepted as unknown) === true || (host.accepted as unknown) === 1;
     if (this.dialect === 'postgres') {
       for (const host of hosts) {
         host.lastReportAt = host.lastReportAt === null ? null : Number(host.lastReportAt);

@@ -102,6 +102,7 @@ describe(MetricsService.name, () => {
         name: `blv-${String(index).padStart(2, '0')}`,
         site: 'hall-a',
         status: 'up',
+        accepted: true,
         lastReportAt: index % 4 ? 1000 : null,
         inventoryVersion: 0,
       });
@@ -151,7 +152,7 @@ describe(MetricsService.name, () => {
     expect(repository.inventoryReads).toHaveLength(1);
 
     repository.setInventories('h3', 'vcpu:16:0:4.0:12');
-    repository.hosts.push({ id: 'h99', name: 'blv-99', site: 'hall-b', status: 'up', lastReportAt: null, inventoryVersion: 0 });
+    repository.hosts.push({ id: 'h99', name: 'blv-99', site: 'hall-b', status: 'up', accepted: true, lastReportAt: null, inventoryVersion: 0 });
     const text = Buffer.concat(await sut.exposition()).toString();
     expect(repository.inventoryReads[1]).toEqual(['h3', 'h99']);
     expect(text).toContain('dcm_host_allocated{host="blv-03",site="hall-a",resource="vcpu",unit="count"} 12\n');
@@ -204,6 +205,7 @@ describe(MetricsService.name, () => {
       },
       () => (repository.hosts[random(repository.hosts.length)].name = `renamed-${random(1_000_000)}`),
       () => repository.enrol(repository.hosts[random(repository.hosts.length)].id, `agent-${random(1_000_000)}`, random(2) ? ['/srv'] : ['/data', '/']),
+      () => (repository.hosts[random(repository.hosts.length)].accepted = random(2) === 1),
       () => repository.hosts.splice(random(repository.hosts.length), 1),
       () =>
         repository.hosts.push({
@@ -211,6 +213,7 @@ describe(MetricsService.name, () => {
           name: `new-${random(1_000_000)}`,
           site: 'hall-b',
           status: 'up',
+          accepted: random(2) === 1,
           lastReportAt: null,
           inventoryVersion: 0,
         }),

@@ -91,9 +91,10 @@ export class MetricsService {
       since,
     );
     const hostLines = hosts.map((entry) => entry.host.lines);
-    // As GET /v1/capacity: a host's latest report counts while it was collected from `since` on (the host is not down).
-    const hostUsed = hosts.map(({ used }) =>
-      used && used.measurement.collectedAt !== null && used.measurement.collectedAt >= since ? used.lines : NO_USED_LINES,
+    // As GET /v1/capacity: an accepted host's latest report counts while it was collected from `since` on (the host is
+    // not down); a host nobody accepted adds nothing, like its capacity.
+    const hostUsed = hosts.map(({ host, used }) =>
+      host.accepted && used && used.measurement.collectedAt !== null && used.measurement.collectedAt >= since ? used.lines : NO_USED_LINES,
     );
     const measurements = hosts.map((entry) => entry.measurement?.lines ?? NO_LINES);
     const tenantLines = tenants.map((block) => block.lines);
