@@ -364,7 +364,7 @@ describe("the facility dashboard's used, through a real Prometheus, against GET 
       { name: 'blv-u03', site: 'hall-b', usageRatio: 0.05, cores: 16, total: 64, available: 60, srv: 1 },
     ];
     for (const host of hosts) {
-      const agent = await enrolAgent(control.api, host.name);
+      const agent = await enrolAgent(control.api, host.name, undefined, { accept: true }); // the facility's figures count accepted hosts
       await expectStatus(control.api.patch(`/v1/hosts/${host.name}`, { site: host.site }), 200);
       const report = aReport(1, {
         collectedAt: new Date().toISOString(),

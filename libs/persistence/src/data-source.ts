@@ -24,6 +24,7 @@ import { InventoryVersions1732780800000 } from './migrations/1732780800000-inven
 import { AgentTrust1732867200000 } from './migrations/1732867200000-agent-trust';
 import { HostOwnership1732953600000 } from './migrations/1732953600000-host-ownership';
 import { AuditChainSealer, AuditKeys1733126400000 } from './migrations/1733126400000-audit-keys';
+import { ADVISORY_LOCKS } from './advisory-locks';
 
 export const ENTITIES = [
   ResourceClassEntity,
@@ -132,8 +133,8 @@ function createPrivately(database: string): void {
   for (const file of [database, `${database}-wal`, `${database}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
 }
 
-/** Arbitrary but fixed: the advisory lock that keeps replicas starting together from migrating at the same time. */
-const MIGRATION_LOCK_ID = 4_242_001;
+/** The advisory lock that keeps replicas starting together from migrating at the same time. */
+const MIGRATION_LOCK_ID = ADVISORY_LOCKS.migrations;
 
 /** Applies pending migrations; on PostgreSQL under an advisory lock, so that only one replica migrates. */
 export async function migrate(dataSource: DataSource): Promise<void> {

@@ -1,3 +1,4 @@
+export * from './advisory-locks';
 export * from './checkpointer';
 export * from './data-source';
 export * from './dialect';

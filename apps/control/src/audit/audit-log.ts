@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { dialectOf, rawQuery } from '@dcm/persistence';
+import { ADVISORY_LOCKS, dialectOf, rawQuery } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { CheckpointRecord, CHECKPOINT_ACTION, GENESIS_HASH, hashEvent } from './audit-chain';
@@ -23,7 +23,7 @@ export interface AuditEntry {
 }
 
 /** Only one writer extends the chain at a time: PostgreSQL replicas take this transaction-scoped advisory lock. */
-const CHAIN_LOCK = 4242003;
+const CHAIN_LOCK = ADVISORY_LOCKS.auditChain;
 
 /**
  * Appends events to the keyed hash chain of the audit log inside the caller's transaction, so that an event exists

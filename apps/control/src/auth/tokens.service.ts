@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
+import { ADVISORY_LOCKS, dialectOf, isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Actor, AuditLog } from '../audit/audit-log';
 import { hashSecret } from '../common/bearer';
@@ -309,6 +309,8 @@ export class TokensService implements OnModuleInit {
 
   private async storeBootstrapAdmin(requested: string | undefined): Promise<string | null> {
     const secret = await this.unitOfWork.run(async (tx) => {
+      // Replicas starting together take turns, so that each reads what the one before it committed.
+      if (dialectOf(tx) === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.bootstrapToken]);
       const requestedHash = requested === undefined ? null : hashSecret(requested);
       const holder = requestedHash === null ? null : await this.repository.findBySecretHash(requestedHash, tx);
       if (holder?.revokedAt) {

@@ -206,7 +206,8 @@ describe(MetricsService.name, () => {
       () => (repository.hosts[random(repository.hosts.length)].name = `renamed-${random(1_000_000)}`),
       () => repository.enrol(repository.hosts[random(repository.hosts.length)].id, `agent-${random(1_000_000)}`, random(2) ? ['/srv'] : ['/data', '/']),
       () => (repository.hosts[random(repository.hosts.length)].accepted = random(2) === 1),
-      () => repository.hosts.splice(random(repository.hosts.length), 1),
+      // Never the last host: the other changes pick one.
+      () => repository.hosts.length > 1 && repository.hosts.splice(random(repository.hosts.length), 1),
       () =>
         repository.hosts.push({
           id: `new-${random(1_000_000)}`,

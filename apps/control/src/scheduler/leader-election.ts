@@ -1,18 +1,18 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { isPostgresUrl } from '@dcm/persistence';
+import { ADVISORY_LOCKS, isPostgresUrl } from '@dcm/persistence';
 import { Client } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 
-/** Arbitrary but fixed, and distinct from the migration lock: the advisory lock whose holder runs the scheduler jobs. */
-export const LEADER_LOCK_ID = 4_242_002;
+/** The advisory lock whose holder runs the scheduler jobs. */
+export const LEADER_LOCK_ID = ADVISORY_LOCKS.leader;
 /**
  * The fence: every transaction of a leader-only job run holds it shared until it ends, and a replica that has just
  * taken the leader lock starts leading only once it can take it exclusively, i.e. once no transaction of the previous
  * leader is still open.
  */
-export const FENCE_LOCK_ID = 4_242_003;
+export const FENCE_LOCK_ID = ADVISORY_LOCKS.fence;
 
 /** Thrown inside a job run's transaction when this replica no longer leads: the transaction then commits nothing. */
 export class LeadershipLostError extends Error {
