@@ -51,9 +51,10 @@ export class RateLimitKeys {
   ) {}
 
   async keyOf(secretHash: string | null, address: string): Promise<RateLimitKey> {
+    // A cached token first: the usual request (every agent report) needs no address key, which costs a parse.
+    if (secretHash !== null && this.tokens.verifiedFromCache(secretHash)) return `token:${secretHash}`;
     const byAddress = addressKey(address);
     if (secretHash === null) return byAddress;
-    if (this.tokens.verifiedFromCache(secretHash)) return `token:${secretHash}`;
     const held = this.counters.hold(byAddress);
     try {
       if (held.exceeded) return byAddress;
