@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -10,7 +10,7 @@ import { METRIC_CATALOGUE } from '../apps/control/src/metrics/metric-catalogue';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
 import { RunningControl, startControl } from './support/control';
 import { createTestDatabase, TestDatabase } from './support/postgres';
-import { PROMTOOL, requireBinary, RunningPrometheus, startPrometheus } from './support/prometheus';
+import { PROMTOOL, requireBinary, RunningPrometheus, startPrometheus, writeScrapeConfig } from './support/prometheus';
 import { expectProblem } from './support/problems';
 import { aReport } from './support/reports';
 
@@ -379,18 +379,7 @@ describe('GET /metrics scraped by a real Prometheus', () => {
     await setQuotas(control.api, 'caerphilly', { vcpu: 48 });
     await createHost(control.api, 'blv-p01', { vcpu: { total: 16 } });
 
-    const config = join(workDir, 'prometheus.yml');
-    writeFileSync(
-      config,
-      [
-        'global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }',
-        'scrape_configs:',
-        '  - job_name: dcm',
-        `    authorization: { credentials: ${JSON.stringify(METRICS_TOKEN)} }`,
-        `    static_configs: [{ targets: [${JSON.stringify(new URL(control.url).host)}] }]`,
-        '',
-      ].join('\n'),
-    );
+    const config = writeScrapeConfig(workDir, control.url, METRICS_TOKEN);
     prometheus = await startPrometheus(config);
     const query = async (promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> =>
       (await prometheus!.api(`/api/v1/query?query=${encodeURIComponent(promql)}`)).data?.result ?? [];

@@ -15,7 +15,7 @@ import {
   substituteGrafanaMacros,
   variableQueryExpr,
 } from './promql';
-import { RunningPrometheus, startPrometheus } from '../support/prometheus';
+import { RunningPrometheus, startPrometheus, writeScrapeConfig } from '../support/prometheus';
 import { startAgent } from '../support/agent-process';
 import { RunningControl, startControl } from '../support/control';
 import { createHost, createTenant, enrolAgent, expectStatus, setQuotas } from '../support/facility';
@@ -198,23 +198,6 @@ function panelExprs(file: string, title: string, variables: Record<string, strin
   );
 }
 
-/** A Prometheus configuration that scrapes control's /metrics every second as job "dcm". */
-function scrapeConfig(workDir: string, control: RunningControl, metricsToken: string): string {
-  const config = join(workDir, 'prometheus.yml');
-  writeFileSync(
-    config,
-    [
-      'global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }',
-      'scrape_configs:',
-      '  - job_name: dcm',
-      `    authorization: { credentials: ${JSON.stringify(metricsToken)} }`,
-      `    static_configs: [{ targets: [${JSON.stringify(new URL(control.url).host)}] }]`,
-      '',
-    ].join('\n'),
-  );
-  return config;
-}
-
 /** Instant queries against a running Prometheus, and polling until a series shows up. */
 function querier(prometheus: () => RunningPrometheus | undefined, context: () => string) {
   const query = async (promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
@@ -252,7 +235,7 @@ describe('the host dashboard on this machine, through a real agent, control and 
     control = await startControl({ metricsToken: METRICS_TOKEN, reportIntervalSeconds: 1 });
     const join_ = await expectStatus(control.api.post('/v1/tokens', { kind: 'join', uses: 1 }), 201);
     agent = startAgent(workDir, { controlUrl: control.url, joinToken: join_.token, hostname: 'this-machine', intervalSeconds: 1, storageMounts: ['/'] });
-    const config = scrapeConfig(workDir, control, METRICS_TOKEN);
+    const config = writeScrapeConfig(workDir, control.url, METRICS_TOKEN);
     prometheus = await startPrometheus(config);
   }, 60_000);
 
@@ -316,7 +299,7 @@ describe("the facility dashboard's forecast, through a real Prometheus, against 
     }
     jest.restoreAllMocks();
     await control.app.get(MetricsJobs).refreshForecast();
-    prometheus = await startPrometheus(scrapeConfig(workDir, control, METRICS_TOKEN));
+    prometheus = await startPrometheus(writeScrapeConfig(workDir, control.url, METRICS_TOKEN));
   }, 60_000);
 
   afterAll(async () => {
@@ -374,7 +357,7 @@ describe("the facility dashboard's used, through a real Prometheus, against GET 
       report.filesystems.find((filesystem) => filesystem.mountpoint === '/srv')!.usedBytes = host.srv * GIB;
       await expectStatus(control.api.post(`/v1/agents/${agent.agentId}/reports`, report, { token: agent.agentToken }), 200);
     }
-    prometheus = await startPrometheus(scrapeConfig(workDir, control, METRICS_TOKEN));
+    prometheus = await startPrometheus(writeScrapeConfig(workDir, control.url, METRICS_TOKEN));
   }, 60_000);
 
   afterAll(async () => {

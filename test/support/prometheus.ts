@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports';
@@ -64,4 +64,21 @@ export async function startPrometheus(configFile: string): Promise<RunningPromet
     api: async (path) => (await fetch(`${url}${path}`)).json() as Promise<{ status: string; data?: any; errorType?: string; error?: string }>,
     close,
   };
+}
+
+/** A Prometheus configuration in `workDir` that scrapes control's /metrics every second as job "dcm"; its path. */
+export function writeScrapeConfig(workDir: string, controlUrl: string, metricsToken: string): string {
+  const config = join(workDir, 'prometheus.yml');
+  writeFileSync(
+    config,
+    [
+      'global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }',
+      'scrape_configs:',
+      '  - job_name: dcm',
+      `    authorization: { credentials: ${JSON.stringify(metricsToken)} }`,
+      `    static_configs: [{ targets: [${JSON.stringify(new URL(controlUrl).host)}] }]`,
+      '',
+    ].join('\n'),
+  );
+  return config;
 }
