@@ -213,21 +213,7 @@ export class TokensService implements OnModuleInit {
   /** Creates the credential an enrolled agent reports with. */
   async issueAgentToken(name: string, tx: EntityManager): Promise<{ token: TokenEntity; secret: string }> {
     const secret = generateSecret();
-    const token = Object.assign(new TokenEntity(), {
-      id: randomUUID(),
-      kind: 'agent',
-      role: 'agent',
-      tenantId: null,
-      name,
-      secretHash: hashSecret(secret),
-      usesLeft: null,
-      hostName: null,
-      accept: false,
-      expiresAt: null,
-      revokedAt: null,
-      lastUsedAt: null,
-      createdAt: this.clock.now(),
-    } satisfies TokenEntity);
+    const token = newToken({ id: randomUUID(), kind: 'agent', role: 'agent', name, secretHash: hashSecret(secret), createdAt: this.clock.now() });
     return { token: await this.repository.save(token, tx), secret };
   }
 
@@ -335,21 +321,7 @@ export class TokensService implements OnModuleInit {
         ]);
       }
       const minted = requested ?? generateSecret();
-      const token = Object.assign(new TokenEntity(), {
-        id: nextId,
-        kind: 'api',
-        role: 'admin',
-        tenantId: null,
-        name: 'bootstrap',
-        secretHash: hashSecret(minted),
-        usesLeft: null,
-        hostName: null,
-        accept: false,
-        expiresAt: null,
-        revokedAt: null,
-        lastUsedAt: null,
-        createdAt: now,
-      } satisfies TokenEntity);
+      const token = newToken({ id: nextId, kind: 'api', role: 'admin', name: 'bootstrap', secretHash: hashSecret(minted), createdAt: now });
       await this.repository.save(token, tx);
       await this.auditLog.record(tx, {
         actor: BOOTSTRAP_ACTOR,
@@ -386,4 +358,20 @@ function bootstrapTokenId(generation: number): string {
   if (generation === 0) return BOOTSTRAP_TOKEN_ID;
   const hex = createHash('sha256').update(`dcm-bootstrap-admin-${generation}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+type TokenIdentity = Pick<TokenEntity, 'id' | 'kind' | 'role' | 'name' | 'secretHash' | 'createdAt'>;
+
+/** A token that is live, unbound and unlimited unless `fields` say otherwise (a tenant, uses, a host, an expiry). */
+function newToken(fields: TokenIdentity & Partial<TokenEntity>): TokenEntity {
+  const defaults = {
+    tenantId: null,
+    usesLeft: null,
+    hostName: null,
+    accept: false,
+    expiresAt: null,
+    revokedAt: null,
+    lastUsedAt: null,
+  } satisfies Omit<TokenEntity, keyof TokenIdentity>;
+  return Object.assign(new TokenEntity(), defaults, fields);
 }
