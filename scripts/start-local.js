@@ -19,7 +19,7 @@ const agentConfig = join(dataDir, 'agent.yaml');
 const children = [];
 
 // The agent's V8 flags, as in `npm run start:agent` and the systemd unit: they keep it under 60 MB resident.
-const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm'];
+const AGENT_NODE_FLAGS = require('./agent-node-flags').agentNodeFlags();
 
 function run(script, args = [], nodeFlags = []) {
   const child = spawn(process.execPath, [...nodeFlags, script, ...args], { stdio: 'inherit', env: { ...process.env, DCM_DATA_DIR: dataDir } });

@@ -11,7 +11,7 @@ import { freePort } from './support/ports';
 // data/admin.token of a fresh control), with DCM_URL pointing at that control.
 
 const ROOT = join(__dirname, '..');
-const FROM_THE_CHECKOUT = ['package.json', 'dist', 'node_modules', 'config'];
+const FROM_THE_CHECKOUT = ['package.json', 'dist', 'node_modules', 'config', 'scripts'];
 const ADMIN_TOKEN = 'dcm_readme-walk-through-admin-token-0123456789';
 
 interface RunnableBlock {

@@ -14,7 +14,8 @@ import type { ControlServerDetails } from './support/control-server';
 
 const RSS_TARGET_MB = 60;
 /** As `npm run start:agent` runs it (package.json), so the figure is the deployed agent's. */
-const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm'];
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script shared with package.json and npm start
+const AGENT_NODE_FLAGS: string[] = require('../../scripts/agent-node-flags').agentNodeFlags();
 const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
