@@ -33,10 +33,22 @@ export interface RecordedTotals {
 export function screenReport(report: Report, mayReportFor: (slug: string) => boolean, recorded: RecordedTotals): ScreenedReport {
   const dropped = new Map<EntryDropReason, number>();
   const drop = (reason: EntryDropReason) => void dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
-  const named = keepNamed(report.filesystems, (fs) => [fs.mountpoint, fs.fstype], HOST_SERIES_BUDGET.filesystems, drop);
+  const named = keepNamed(
+    report.filesystems,
+    (fs) => fs.mountpoint,
+    (fs) => fs.fstype,
+    HOST_SERIES_BUDGET.filesystems,
+    drop,
+  );
   const clamped = named.some((fs) => fs.usedBytes > fs.sizeBytes);
   const filesystems = clamped ? named.map((fs) => (fs.usedBytes > fs.sizeBytes ? { ...fs, usedBytes: fs.sizeBytes } : fs)) : named;
-  const network = keepNamed(report.network, (nic) => [nic.device], HOST_SERIES_BUDGET.interfaces, drop);
+  const network = keepNamed(
+    report.network,
+    (nic) => nic.device,
+    () => '',
+    HOST_SERIES_BUDGET.interfaces,
+    drop,
+  );
   const storageSize = Math.min(
     filesystems.reduce((total, fs) => total + fs.sizeBytes, 0),
     recorded.storageBytes ?? 0,
@@ -66,23 +78,31 @@ export function screenReport(report: Report, mayReportFor: (slug: string) => boo
   return { report: { ...report, filesystems, network, tenants }, dropped, foreignTenants };
 }
 
-/** Entries whose texts are clean, whose name (the first text) is short enough and not seen before, up to `budget`. */
-function keepNamed<T>(entries: T[], textsOf: (entry: T) => string[], budget: number, drop: (reason: EntryDropReason) => void): T[] {
-  const kept: T[] = [];
+/**
+ * Entries whose name and other text (`textOf`; '' when none) are clean, whose name is short enough and not seen
+ * before, up to `budget`. The report as sent (every entry kept) allocates nothing but the set of names: it runs for
+ * every report.
+ */
+function keepNamed<T>(entries: T[], nameOf: (entry: T) => string, textOf: (entry: T) => string, budget: number, drop: (reason: EntryDropReason) => void): T[] {
+  let kept: T[] | null = null;
   const names = new Set<string>();
-  for (const entry of entries) {
-    const texts = textsOf(entry);
-    const name = texts[0];
-    if (!texts.every(isCleanText)) drop('malformed-text');
-    else if (name.length > HOST_SERIES_BUDGET.labelLength) drop('label-too-long');
-    else if (names.has(name)) drop('duplicate');
-    else if (kept.length >= budget) drop('series-budget');
-    else {
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index];
+    const name = nameOf(entry);
+    let reason: EntryDropReason | null = null;
+    if (!isCleanText(name) || !isCleanText(textOf(entry))) reason = 'malformed-text';
+    else if (name.length > HOST_SERIES_BUDGET.labelLength) reason = 'label-too-long';
+    else if (names.has(name)) reason = 'duplicate';
+    else if (names.size >= budget) reason = 'series-budget';
+    if (reason === null) {
       names.add(name);
-      kept.push(entry);
+      kept?.push(entry);
+    } else {
+      drop(reason);
+      kept ??= entries.slice(0, index); // every entry before the first one dropped was kept
     }
   }
-  return kept;
+  return kept ?? entries;
 }
 
 /** How far from control's clock a report's collectedAt may lie, in seconds. */

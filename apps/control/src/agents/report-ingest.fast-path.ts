@@ -61,7 +61,7 @@ async function serve(deps: ReportIngestDependencies, agentId: string, request: I
     const secretHash = token === null ? null : hashSecret(token);
     // Counted before the body is read, as the framework's limiter does, and against the same key.
     const limits = deps.rateLimits;
-    const limited = limits?.counters.take(await limits.keys.keyOf(secretHash, address));
+    const limited = limits?.counters.take(limits.keys.cachedKeyOf(secretHash) ?? (await limits.keys.keyOf(secretHash, address)));
     if (limited?.exceeded) {
       request.resume();
       response.setHeader('retry-after', limited.retryAfterSeconds);

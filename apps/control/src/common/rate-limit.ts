@@ -50,9 +50,18 @@ export class RateLimitKeys {
     private readonly counters: RateLimitCounters,
   ) {}
 
+  /**
+   * The key of a token that verified recently, decided at once (no promise: every agent report asks), or null when
+   * keyOf must decide.
+   */
+  cachedKeyOf(secretHash: string | null): RateLimitKey | null {
+    return secretHash !== null && this.tokens.verifiedFromCache(secretHash) ? `token:${secretHash}` : null;
+  }
+
   async keyOf(secretHash: string | null, address: string): Promise<RateLimitKey> {
     // A cached token first: the usual request (every agent report) needs no address key, which costs a parse.
-    if (secretHash !== null && this.tokens.verifiedFromCache(secretHash)) return `token:${secretHash}`;
+    const cached = this.cachedKeyOf(secretHash);
+    if (cached !== null) return cached;
     const byAddress = addressKey(address);
     if (secretHash === null) return byAddress;
     const held = this.counters.hold(byAddress);
