@@ -98,11 +98,32 @@ describe('control on PostgreSQL', () => {
     }
   });
 
+  it('places on a host another replica created a moment before, and on capacity another replica released', async () => {
+    // This replica's placement catalog is loaded now, before the host exists.
+    const other = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });
+    try {
+      await createTenant(control.api, 'cardiff-social');
+      await setQuotas(control.api, 'cardiff-social', { vcpu: 64, memory: '64GiB' });
+      await createHost(control.api, 'blv-p02', { vcpu: { total: 4, allocationRatio: 1 }, memory: { total: '16GiB' } });
+      const request = { tenant: 'cardiff-social', resources: { vcpu: 4, memory: '8GiB' } };
+
+      const first = await expectStatus(other.api.post('/v1/allocations', request, { headers: { 'idempotency-key': 'cardiff-1' } }), 201);
+      expect(first.host).toBe('blv-p02');
+      // The host is full now; the other replica releases the allocation, and this one's catalog has not seen it.
+      await expectStatus(control.api.post('/v1/allocations', request), 409);
+      await expectStatus(other.api.delete(`/v1/allocations/${first.id}`), 200);
+      const second = await expectStatus(control.api.post('/v1/allocations', request, { headers: { 'idempotency-key': 'cardiff-2' } }), 201);
+      expect(second.host).toBe('blv-p02');
+    } finally {
+      await other.app.close();
+    }
+  });
+
   it('survives a restart: migrations are not re-applied and the bootstrap token still works', async () => {
     await control.app.close();
     control = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });
     const tenants = await expectStatus(control.api.get('/v1/tenants'), 200);
-    expect(tenants.map((tenant: { slug: string }) => tenant.slug)).toHaveLength(21);
+    expect(tenants.map((tenant: { slug: string }) => tenant.slug)).toHaveLength(22);
     expect(tenants.map((tenant: { slug: string }) => tenant.slug)).toContain('gwent-police');
     const ready = await control.api.get('/health/ready', { token: null });
     expect(ready.status).toBe(200);

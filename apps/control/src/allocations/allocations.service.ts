@@ -38,6 +38,16 @@ class StaleCandidate extends Error {
   }
 }
 
+/**
+ * Thrown inside the admission transaction when the catalog holds no host for the request but may predate it (other
+ * replicas write to the same database): the caller refreshes the catalog and decides again.
+ */
+class NoCandidate extends Error {
+  constructor() {
+    super('placement catalog found no host, but predates the request');
+  }
+}
+
 interface AdmissionRequest {
   tenant: string;
   amounts: ResourceAmounts;
@@ -165,13 +175,20 @@ export class AllocationsService {
   }
 
   private async admitWithRetries(request: AdmissionRequest): Promise<AllocationResponseDto> {
+    const mark = this.catalog.mark();
     for (let attempt = 1; ; attempt++) {
       // Any reload of the catalog happens here, before the transaction, so that it never waits for a pooled
       // connection while this request holds one.
       await this.catalog.refreshIfStale();
       try {
-        return toResponse(await this.unitOfWork.run((tx) => this.admit(request, tx)));
+        return toResponse(await this.unitOfWork.run((tx) => this.admit(request, mark, tx)));
       } catch (error) {
+        if (error instanceof NoCandidate) {
+          // The view predates this request (other replicas write too): a host another replica created or an
+          // allocation it released just before may be missing. Refused only on a view loaded since it began.
+          await this.catalog.freshFrom(mark);
+          continue;
+        }
         if (!(error instanceof StaleCandidate)) throw error;
         if (attempt >= MAX_PLACEMENT_ATTEMPTS) {
           throw Problems.conflict('placement kept racing with concurrent changes to the hosts it chose; nothing was allocated, retry the request');
@@ -183,7 +200,7 @@ export class AllocationsService {
     }
   }
 
-  private async admit(request: AdmissionRequest, tx: EntityManager): Promise<AllocationRecord> {
+  private async admit(request: AdmissionRequest, mark: number, tx: EntityManager): Promise<AllocationRecord> {
     const tenant = await this.allocations.tenantBySlug(request.tenant, tx);
     if (!tenant) throw Problems.notFound(`tenant ${request.tenant}`);
     if (tenant.state === 'offboarded') throw Problems.conflict(`tenant ${tenant.slug} has been offboarded`);
@@ -192,7 +209,7 @@ export class AllocationsService {
     const refusal = checkQuota(request.amounts, await this.allocations.lockQuotas(tenant.id, tx));
     if (refusal) throw quotaExceeded(tenant.slug, refusal);
 
-    const host = request.host ? await this.lockNamedHost(tenant, request, tx) : await this.lockBestHost(tenant, request, tx);
+    const host = request.host ? await this.lockNamedHost(tenant, request, tx) : await this.lockBestHost(tenant, request, mark, tx);
     const allocation: AllocationRecord = {
       id: randomUUID(),
       tenantId: tenant.id,
@@ -235,10 +252,11 @@ export class AllocationsService {
     return host;
   }
 
-  private async lockBestHost(tenant: AdmissionTenant, request: AdmissionRequest, tx: EntityManager): Promise<PlacementHostRow> {
+  private async lockBestHost(tenant: AdmissionTenant, request: AdmissionRequest, mark: number, tx: EntityManager): Promise<PlacementHostRow> {
     // Chosen inside the transaction: on SQLite, where transactions run one at a time, the catalog is then exact.
     const choice = this.catalog.pick(tenant, request.amounts, request.strategy);
     if (!choice) {
+      if (this.catalog.staleFor(mark)) throw new NoCandidate();
       throw insufficientCapacity(tenant.slug, request.amounts, explainRefusal(tenant, this.catalog.snapshot(), request.amounts, REFUSAL_LIMITS));
     }
     // The catalog only guided the choice: the domain decides again on the host's rows as locked in this transaction.

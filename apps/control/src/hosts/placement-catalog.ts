@@ -19,6 +19,9 @@ export class PlacementCatalog implements OnApplicationBootstrap {
   private readonly hosts = new PlacementIndex<CatalogHost>();
   private loadedAt = 0;
   private reloading: Promise<void> | null = null;
+  /** Loads begun so far, and the number of the newest one that completed: a load numbered n saw every commit before it began. */
+  private loadsBegun = 0;
+  private newestLoaded = 0;
   private readonly shared: boolean;
 
   constructor(
@@ -35,6 +38,28 @@ export class PlacementCatalog implements OnApplicationBootstrap {
   /** Reloads the view when it may be stale (other replicas writing, on PostgreSQL). Not to be called inside a transaction. */
   async refreshIfStale(): Promise<void> {
     if (this.shared && Date.now() - this.loadedAt > SHARED_DATABASE_MAX_AGE_MS) await this.reload();
+  }
+
+  /**
+   * A mark for freshFrom: taken when a request begins, it stands for every change committed before then (by any
+   * replica).
+   */
+  mark(): number {
+    return this.loadsBegun;
+  }
+
+  /**
+   * Whether the view may miss changes committed before `mark` was taken: on a shared database, no load begun since
+   * then has completed. Another replica's new host, a host it resized or an allocation it released shows here only
+   * after such a load.
+   */
+  staleFor(mark: number): boolean {
+    return this.shared && this.newestLoaded <= mark;
+  }
+
+  /** Reloads until a load begun after `mark` has completed (concurrent callers share the loads). */
+  async freshFrom(mark: number): Promise<void> {
+    while (this.newestLoaded <= mark) await this.reload();
   }
 
   /** Every live host as the view holds it now, without touching the database. */
@@ -54,10 +79,12 @@ export class PlacementCatalog implements OnApplicationBootstrap {
   }
 
   private async load(): Promise<void> {
+    const number = ++this.loadsBegun;
     const hosts = await this.repository.placementHosts();
     this.hosts.clear();
     for (const host of hosts) this.hosts.set(host.id, host);
     this.loadedAt = Date.now();
+    this.newestLoaded = number;
   }
 
   async refreshHost(hostId: string): Promise<void> {
