@@ -36,7 +36,7 @@ interface SimulatedAgent {
 }
 
 /** undici's Pool: per-request headers (each agent has its own token) over keep-alive connections. */
-function pool(origin: string) {
+export function pool(origin: string) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Pool } = require('undici') as {
     Pool: new (
@@ -47,7 +47,7 @@ function pool(origin: string) {
   return new Pool(origin, { connections: CONCURRENCY, pipelining: 1 });
 }
 
-async function post(client: ReturnType<typeof pool>, path: string, body: unknown, token?: string): Promise<{ status: number; text: string }> {
+export async function post(client: ReturnType<typeof pool>, path: string, body: unknown, token?: string): Promise<{ status: number; text: string }> {
   const answer = await client.request({
     method: 'POST',
     path,
@@ -57,7 +57,7 @@ async function post(client: ReturnType<typeof pool>, path: string, body: unknown
   return { status: answer.statusCode, text: await answer.body.text() };
 }
 
-async function enrolAll(client: ReturnType<typeof pool>, count: number, adminToken: string): Promise<SimulatedAgent[]> {
+export async function enrolAll(client: ReturnType<typeof pool>, count: number, adminToken: string): Promise<SimulatedAgent[]> {
   const join = JSON.parse((await post(client, '/v1/tokens', { kind: 'join', uses: count }, adminToken)).text) as { token: string };
   const agents: SimulatedAgent[] = new Array(count);
   const { inventory } = aReport(1);
@@ -88,7 +88,7 @@ async function enrolAll(client: ReturnType<typeof pool>, count: number, adminTok
 }
 
 /** A pool with every connection open: agents keep theirs alive, and a busy Node server accepts about one new connection per event-loop turn. */
-async function warmPool(origin: string) {
+export async function warmPool(origin: string) {
   const client = pool(origin);
   await Promise.all(
     Array.from({ length: CONCURRENCY }, () => client.request({ method: 'GET', path: '/health/live', headers: {} }).then((answer) => answer.body.text())),

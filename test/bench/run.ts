@@ -16,6 +16,10 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
     description: '10,000 simulated agents posting realistic reports for 20 s on SQLite: reports/s and p99 beside bare node:http',
     load: async () => (await import('./ingest.bench')).ingest,
   },
+  'ingest-versus': {
+    description: 'BENCH_VERSUS=<checkout>: ingest on this checkout and another (an earlier commit), interleaved in one run: the ratio',
+    load: async () => (await import('./ingest-versus.bench')).ingestVersus,
+  },
   enforce: {
     description: 'one quota enforcement pass over 1,000 tenants and 10,000 hosts on SQLite: ≤ 1 s, first, steady and after limits change',
     load: async () => (await import('./enforce.bench')).enforce,

@@ -39,12 +39,16 @@ export interface RunningChild<T> {
   stop(): Promise<void>;
 }
 
-/** Forks test/bench/support/<script> with the given environment and waits until it reports that it is ready. */
-export async function startChild<T>(script: string, env: Record<string, string>, label: string): Promise<RunningChild<T>> {
-  const child: ChildProcess = fork(resolve(__dirname, script), [], {
-    cwd: REPO_ROOT,
+/**
+ * Forks test/bench/support/<script> with the given environment and waits until it reports that it is ready. `root`:
+ * the checkout whose script (and sources) run, by default this one; another one, at an earlier commit say, is measured
+ * in the same run as this one (see ingest-versus.bench.ts).
+ */
+export async function startChild<T>(script: string, env: Record<string, string>, label: string, root = REPO_ROOT): Promise<RunningChild<T>> {
+  const child: ChildProcess = fork(join(root, 'test/bench/support', script), [], {
+    cwd: root,
     execArgv: TS_EXEC_ARGV,
-    env: { ...process.env, TS_NODE_PROJECT: join(REPO_ROOT, 'tsconfig.json'), ...env },
+    env: { ...process.env, TS_NODE_PROJECT: join(root, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
