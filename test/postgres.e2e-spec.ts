@@ -119,6 +119,23 @@ describe('control on PostgreSQL', () => {
     }
   });
 
+  it('refuses to start a replica whose audit key or trusted proxies differ from a running replica’s', async () => {
+    const otherKey = `other:${'ab'.repeat(32)}`;
+    await expect(startControl({ databaseUrl: database.url, adminToken: control.adminToken, auditKey: otherKey })).rejects.toThrow(
+      /^DCM_AUDIT_KEY differs from the one of the replicas running on this database: every replica must share it/,
+    );
+    await expect(startControl({ databaseUrl: database.url, adminToken: control.adminToken, auditKey: otherKey, trustedProxies: ['10.0.0.1'] })).rejects.toThrow(
+      /^DCM_AUDIT_KEY and DCM_TRUSTED_PROXIES differ from those of the replicas running on this database/,
+    );
+    // Nothing of the refused replicas stayed: a replica with the same settings starts, and the chain verifies.
+    const same = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });
+    try {
+      await expect(expectStatus(same.api.get('/v1/audit/verify'), 200)).resolves.toMatchObject({ intact: true });
+    } finally {
+      await same.app.close();
+    }
+  });
+
   it('survives a restart: migrations are not re-applied and the bootstrap token still works', async () => {
     await control.app.close();
     control = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });

@@ -22,6 +22,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { QuotasModule } from './quotas/quotas.module';
 import { ReportsModule } from './reports/reports.module';
 import { ResourceClassesModule } from './resource-classes/resource-classes.module';
+import { ReplicasModule } from './replicas/replicas.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
 import { TenantsModule } from './tenants/tenants.module';
 
@@ -49,6 +50,7 @@ export class AppModule {
           },
         }),
         ScheduleModule.forRoot(),
+        ReplicasModule,
         SchedulerModule,
         AuthModule,
         HealthModule,

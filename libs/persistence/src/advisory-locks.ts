@@ -13,4 +13,16 @@ export const ADVISORY_LOCKS = {
   auditChain: 4_242_004,
   /** Held while a replica checks or mints the bootstrap admin token, so replicas starting together agree. */
   bootstrapToken: 4_242_005,
+  /** Held while a starting replica compares the settings replicas must share with the running ones' (shared-settings.ts). */
+  sharedSettingsCheck: 4_242_006,
+} as const;
+
+/**
+ * Two-key advisory locks (pg_locks: classid = the first key, objid = the second, objsubid = 2), apart from the one-key
+ * locks above (classid 0, objsubid 1): each running replica holds one shared, for every setting replicas must share,
+ * with the setting's fingerprint as the second key.
+ */
+export const SHARED_SETTING_LOCKS = {
+  DCM_AUDIT_KEY: 4_242_007,
+  DCM_TRUSTED_PROXIES: 4_242_008,
 } as const;
