@@ -275,6 +275,7 @@ export const cy: Record<MessageKey, string> = {
   'onboard.join-tokens.daysSuffix': 'diwrnod',
   'onboard.check.title': 'Gwiriwch eich atebion cyn derbyn y sefydliad',
   'onboard.check.noQuota': 'Dim cwota',
+  'onboard.check.days': '{days} diwrnod',
   'onboard.check.submitHeading': 'Nawr derbyniwch y sefydliad',
   'onboard.check.submitText': 'Caiff y sefydliad, ei gwotâu a’i docynnau ymuno eu creu gyda’i gilydd, neu ni chaiff dim ei greu.',
   'onboard.check.submit': 'Derbyn y sefydliad',

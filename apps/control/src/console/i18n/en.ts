@@ -273,6 +273,7 @@ export const en = {
   'onboard.join-tokens.daysSuffix': 'days',
   'onboard.check.title': 'Check your answers before onboarding the organisation',
   'onboard.check.noQuota': 'No quota',
+  'onboard.check.days': '{days} days',
   'onboard.check.submitHeading': 'Now onboard the organisation',
   'onboard.check.submitText': 'The organisation, its quotas and its join tokens are created together, or nothing is.',
   'onboard.check.submit': 'Onboard the organisation',
