@@ -146,6 +146,24 @@ describe('web console security', () => {
     }
   });
 
+  it("counts a signed-in user's pages against their token's rate limit, not against their address's", async () => {
+    const limited = await startControl({ rateLimitPerMinute: 20 });
+    try {
+      const user = new ConsoleClient(limited.url);
+      await user.signIn(limited.adminToken); // 2 requests of this address
+      const pages = await Promise.all(Array.from({ length: 19 }, () => user.get('/console/hosts')));
+      expect(pages.map((page) => page.status)).toEqual(Array(19).fill(200));
+      const anonymous = new ConsoleClient(limited.url);
+      const signInPages = [];
+      for (let request = 0; request < 18; request++) signInPages.push((await anonymous.get('/console/sign-in')).status);
+      expect(signInPages).toEqual([...Array(18).fill(200)]);
+      expect((await anonymous.get('/console/sign-in')).status).toBe(429); // the address's 21st
+      expect((await user.get('/console/hosts')).status).toBe(200); // the token's 20th
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('opens a session sealed by another replica with the same key, and not one sealed with another key', async () => {
     const adminToken = 'dcm_shared-admin-token-of-both-replicas-000000';
     const key = { consoleSessionKey: 'the-key-every-replica-shares-0123456789abcdef' };

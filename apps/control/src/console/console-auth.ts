@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { Actor, AuditLog, tokenActor } from '../audit/audit-log';
 import { ApiRole, Principal, ROLE_RANKS } from '../auth/principal';
 import { TokensService } from '../auth/tokens.service';
-import { hashSecret } from '../common/bearer';
+import { hashSecret, SESSION_TOKEN_HASH } from '../common/bearer';
 import { Clock } from '../common/clock';
 import { ProblemException, Problems } from '../common/problem';
 import { addressKey, RateLimitCounters } from '../common/rate-limit';
@@ -59,7 +59,7 @@ export class ConsoleAuth {
   /** The signed-in user, or null when there is no session, it is too old, or its token no longer verifies. */
   async userOf(request: FastifyRequest): Promise<ConsoleUser | null> {
     const session = sessionOf(request);
-    const tokenHash = session.get('token');
+    const tokenHash = session.get(SESSION_TOKEN_HASH);
     const since = session.get('since');
     if (typeof tokenHash !== 'string' || typeof since !== 'number') return null;
     if (this.clock.now().getTime() - since > this.config.consoleSessionHours * 3_600_000) {
@@ -92,7 +92,7 @@ export class ConsoleAuth {
     const session = sessionOf(request);
     // A fresh CSRF secret with every sign-in, so that a token seen before signing in is worth nothing after it.
     session.set('_csrf', undefined);
-    session.set('token', hashSecret(secret));
+    session.set(SESSION_TOKEN_HASH, hashSecret(secret));
     session.set('since', this.clock.now().getTime());
     return user;
   }
