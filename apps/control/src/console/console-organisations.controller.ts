@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { AllocationsService } from '../allocations/allocations.service';
 import { tokenActor } from '../audit/audit-log';
 import { Public, tenantScopeOf } from '../auth/principal';
+import { Clock } from '../common/clock';
 import { ProblemException } from '../common/problem';
 import { CreateGrantDto } from '../grants/grant.dto';
 import { GrantsService } from '../grants/grants.service';
@@ -44,6 +45,7 @@ export class ConsoleOrganisationsController {
     private readonly grants: GrantsService,
     private readonly allocations: AllocationsService,
     private readonly reports: ReportsService,
+    private readonly clock: Clock,
   ) {}
 
   /** As GET /v1/tenants: a tenant token sees its own organisation only. */
@@ -184,7 +186,7 @@ export class ConsoleOrganisationsController {
 
   /** The showback period: from and to as dates (UTC), by default this month so far (to tomorrow). */
   private period(fromText: string | undefined, toText: string | undefined): { from: string; to: string; errors: FieldErrors } {
-    const now = new Date();
+    const now = this.clock.now();
     const from = fromText ?? `${now.toISOString().slice(0, 7)}-01`;
     const to = toText ?? new Date(now.getTime() + DAY_MS).toISOString().slice(0, 10);
     const errors: FieldErrors = [];
