@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { UnitOfWork } from '@dcm/persistence';
 import type { FastifyRequest } from 'fastify';
 import { Actor, AuditLog, tokenActor } from '../audit/audit-log';
-import { ApiRole, Principal, ROLE_RANKS } from '../auth/principal';
+import { ApiRole, hasRole, Principal } from '../auth/principal';
 import { TokensService } from '../auth/tokens.service';
 import { hashSecret, SESSION_TOKEN_HASH } from '../common/bearer';
 import { Clock } from '../common/clock';
@@ -135,14 +135,12 @@ export class ConsoleAuthGuard implements CanActivate {
     if (user) request.consoleUser = user;
     if (level === 'anyone') return true;
     if (!user) throw new SignInRequired();
-    const role = user.principal.role;
-    if (role === 'tenant') {
+    if (user.principal.role === 'tenant') {
       if (level === 'tenant') return true;
       throw Problems.forbidden("a tenant token may only read its own organisation's pages");
     }
     const required: ApiRole = level === 'tenant' ? 'viewer' : level;
-    const rank = role && role in ROLE_RANKS ? ROLE_RANKS[role as ApiRole] : 0;
-    if (rank < ROLE_RANKS[required]) throw Problems.forbidden(`this needs the ${required} role`);
+    if (!hasRole(user.principal, required)) throw Problems.forbidden(`this needs the ${required} role`);
     return true;
   }
 }
