@@ -208,7 +208,7 @@ describe('hosts API', () => {
       await createHost(listing.api, 'b-02', { vcpu: { total: 8 } }, { site: 'hall-b' });
       await createHost(listing.api, 'a-02', { vcpu: { total: 8 } }, { site: 'hall-a', status: 'maintenance' });
       await createHost(listing.api, 'a-01', { vcpu: { total: 8 } }, { site: 'hall-a' });
-      await createHost(listing.api, 'b-01', { vcpu: { total: 8 } }, { site: 'hall-b', status: 'maintenance' });
+      await createHost(listing.api, 'b-01', { vcpu: { total: 8 } }, { site: 'hall-b', status: 'maintenance', accreditation: 'OFFICIAL-SENSITIVE' });
       await createHost(listing.api, 'gone', { vcpu: { total: 8 } }, { site: 'hall-a' });
       await expectStatus(listing.api.delete('/v1/hosts/gone'), 200);
     });
@@ -234,10 +234,34 @@ describe('hosts API', () => {
       ['?status=maintenance', ['a-02', 'b-01']],
       ['?status=down', []],
       ['?site=hall-b&status=maintenance', ['b-01']],
+      ['?accreditation=OFFICIAL-SENSITIVE', ['b-01']],
+      ['?accreditation=OFFICIAL', ['a-01', 'a-02', 'b-02']],
+      ['?accreditation=SECRET', []],
     ])('filters by %s', async (query, expected) => {
-      const hosts = expectJson(await listing.api.get(`/v1/hosts${query}`), 200);
+      const response = await listing.api.get(`/v1/hosts${query}`);
+      const hosts = expectJson(response, 200);
 
       expect(namesOf(hosts)).toEqual(expected);
+      expect(response.headers.get('x-total-count')).toBe(String(expected.length));
+    });
+
+    it.each([
+      ['?limit=2', ['a-01', 'a-02'], 4],
+      ['?limit=2&offset=2', ['b-01', 'b-02'], 4],
+      ['?limit=3&offset=3', ['b-02'], 4],
+      ['?offset=4', [], 4],
+      ['?offset=1', ['a-02', 'b-01', 'b-02'], 4],
+      ['?site=hall-a&limit=1&offset=1', ['a-02'], 2],
+      ['?accreditation=OFFICIAL&limit=2&offset=1', ['a-02', 'b-02'], 3],
+    ])('pages by name with %s, X-Total-Count counting every match', async (query, expected, total) => {
+      const response = await listing.api.get(`/v1/hosts${query}`);
+
+      expect(namesOf(expectJson(response, 200))).toEqual(expected);
+      expect(response.headers.get('x-total-count')).toBe(String(total));
+    });
+
+    it.each(['?limit=0', '?limit=1001', '?offset=-1', '?accreditation=TOP-SECRET'])('refuses %s with 400 ValidationFailed', async (query) => {
+      expectProblem(await listing.api.get(`/v1/hosts${query}`), 400, 'ValidationFailed');
     });
 
     it('refuses an unknown status with 400 ValidationFailed, as GET /v1/tenants does for ?state', async () => {

@@ -39,6 +39,23 @@ describe('tokens and roles', () => {
     expect(refused.status).toBe(403);
   });
 
+  it('lets an operator issue join tokens for the hosts it onboards, but no API token of any role, nor list or revoke tokens', async () => {
+    const operator = await issue({ kind: 'api', role: 'operator' });
+    const api = control.api.as(operator.token);
+    const join = await expectStatus(api.post('/v1/tokens', { kind: 'join', uses: 2, name: 'hall-a rack 3' }), 201);
+    expect(join).toMatchObject({ kind: 'join', role: null, usesLeft: 2, name: 'hall-a rack 3' });
+    expect(join.token).toMatch(/^dcm_/);
+    const created = await expectStatus(control.api.get(`/v1/audit?subject=${join.id}`), 200);
+    expect(created.map((event: { action: string; actor: string }) => [event.action, event.actor])).toEqual([['token.create', `token:${operator.id}`]]);
+
+    for (const role of ['viewer', 'operator', 'admin']) expectProblem(await api.post('/v1/tokens', { kind: 'api', role }), 403, 'Forbidden');
+    expectProblem(await api.post('/v1/tokens', { kind: 'api', role: 'tenant', tenant: 'torfaen' }), 403, 'Forbidden');
+    expectProblem(await api.get('/v1/tokens'), 403, 'Forbidden');
+    expectProblem(await api.delete(`/v1/tokens/${join.id}`), 403, 'Forbidden');
+    const viewer = await issue({ kind: 'api', role: 'viewer' });
+    expectProblem(await control.api.as(viewer.token).post('/v1/tokens', { kind: 'join', uses: 1 }), 403, 'Forbidden');
+  });
+
   it('never lists secrets', async () => {
     const listed = await expectStatus(control.api.get('/v1/tokens'), 200);
     expect(listed.length).toBeGreaterThanOrEqual(3);

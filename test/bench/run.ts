@@ -32,6 +32,10 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
     description: 'GET /metrics of 10,000 hosts and 1,000 tenants on SQLite: cold, warm and all-new scrapes beside a plain prom-client registry',
     load: async () => (await import('./metrics.bench')).metrics,
   },
+  console: {
+    description: "the web console's facility overview and a hosts page at 10,000 hosts and 1,000 tenants, beside GET /v1/capacity and /v1/hosts",
+    load: async () => (await import('./console.bench')).consoleBench,
+  },
 };
 
 function printList(): void {

@@ -12,6 +12,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CapacityModule } from './capacity/capacity.module';
 import { CoreModule } from './common/core.module';
+import { ConsoleModule } from './console/console.module';
 import { ControlConfig } from './config/control-config';
 import { EnforcementModule } from './enforcement/enforcement.module';
 import { GrantsModule } from './grants/grants.module';
@@ -67,6 +68,7 @@ export class AppModule {
         MetricsModule,
         ReportsModule,
         AuditModule,
+        ConsoleModule,
       ],
     };
   }

@@ -8,6 +8,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AgentsService } from './agents/agents.service';
 import { FastPath, reportIngestFastPath } from './agents/report-ingest.fast-path';
 import { AppModule } from './app.module';
+import { AuditKeyring } from './audit/audit-keyring';
+import { consoleSessionKey, registerConsolePlugins } from './console/console-plugins';
 import { TokensService } from './auth/tokens.service';
 import { answerClientError, answerFrameworkError, ProblemDetailsFilter } from './common/problem-details.filter';
 import { createLogger, PinoNestLogger, RequestLog } from './common/logging';
@@ -53,6 +55,9 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
     connectionTimeout: config.requestTimeoutSeconds * 1000,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trust,
+    // Nest serves a controller's root without the trailing slash; the console's home is /console/ as well.
+    rewriteUrl: (request: IncomingMessage) =>
+      request.url === '/console/' || request.url?.startsWith('/console/?') ? `/console${request.url.slice(9)}` : request.url!,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     frameworkErrors: answerFrameworkError,
@@ -68,6 +73,8 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
     bodyParser: false,
   });
   app.useLogger(new PinoNestLogger(logger));
+  // Before any route exists: the console's CSRF check and headers attach themselves to its routes as they are added.
+  await registerConsolePlugins(app, config, consoleSessionKey(config, app.get(AuditKeyring)));
   // Before any route exists: the limiter hooks itself onto each route as it is added.
   const rateLimiting = rateLimits && { counters: rateLimits, keys: new RateLimitKeys(app.get(TokensService), rateLimits) };
   if (rateLimiting) await registerRateLimit(app, rateLimiting.counters, rateLimiting.keys);

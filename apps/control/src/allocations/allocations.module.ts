@@ -14,5 +14,6 @@ import { IdempotencyRepository } from './idempotency.repository';
   imports: [TenantsModule, QuotasModule, HostsModule, ResourceClassesModule, MetricsModule, AuditModule],
   controllers: [AllocationsController],
   providers: [AllocationsService, AllocationsRepository, IdempotencyRepository],
+  exports: [AllocationsService],
 })
 export class AllocationsModule {}

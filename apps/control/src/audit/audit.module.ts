@@ -11,6 +11,6 @@ import { AuditService } from './audit.service';
   imports: [AuditChainModule],
   controllers: [AuditController],
   providers: [AuditRepository, AuditService, AuditScheduler, AuditEnforcementSink],
-  exports: [AuditChainModule, AuditEnforcementSink],
+  exports: [AuditChainModule, AuditEnforcementSink, AuditService],
 })
 export class AuditModule {}

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { bearerToken } from '../common/bearer';
 import { Problems } from '../common/problem';
-import { AGENT_ROUTE, ApiRole, Principal, PUBLIC_ROUTE, REQUIRED_ROLE, ROLE_RANKS, TENANT_READABLE } from './principal';
+import { AGENT_ROUTE, ApiRole, hasRole, Principal, PUBLIC_ROUTE, REQUIRED_ROLE, TENANT_READABLE } from './principal';
 import { TokensService } from './tokens.service';
 
 /**
@@ -38,8 +38,7 @@ export class AuthGuard implements CanActivate {
       throw Problems.forbidden("a tenant token may only read its own tenant's records");
     }
     const required = this.reflector.getAllAndOverride<ApiRole>(REQUIRED_ROLE, targets) ?? 'admin';
-    const rank = principal.kind === 'api' && principal.role && principal.role in ROLE_RANKS ? ROLE_RANKS[principal.role as ApiRole] : 0;
-    if (rank < ROLE_RANKS[required]) throw Problems.forbidden(`this needs the ${required} role`);
+    if (!hasRole(principal, required)) throw Problems.forbidden(`this needs the ${required} role`);
     return true;
   }
 }

@@ -13,6 +13,12 @@ export interface Principal {
 export const ROLE_RANKS = { viewer: 1, operator: 2, admin: 3 } as const;
 export type ApiRole = keyof typeof ROLE_RANKS;
 
+/** Whether the principal's role is `required` or above it (tenant, agent and join tokens have no rank). */
+export function hasRole(principal: Principal, required: ApiRole): boolean {
+  const rank = principal.kind === 'api' && principal.role && principal.role in ROLE_RANKS ? ROLE_RANKS[principal.role as ApiRole] : 0;
+  return rank >= ROLE_RANKS[required];
+}
+
 export const PUBLIC_ROUTE = 'dcm:public';
 export const AGENT_ROUTE = 'dcm:agent';
 export const REQUIRED_ROLE = 'dcm:role';

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '../audit/audit-log';
-import { CurrentActor, RequireRole } from './principal';
+import { CurrentActor, CurrentPrincipal, Principal, RequireRole } from './principal';
 import { CreatedTokenResponseDto, CreateTokenDto, TokenResponseDto } from './token.dto';
 import { TokensService } from './tokens.service';
 
@@ -13,9 +13,12 @@ export class TokensController {
   constructor(private readonly tokens: TokensService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Issue an API token (admin, operator, viewer, tenant) or a join token for agents; the secret is shown once' })
-  issue(@Body() body: CreateTokenDto, @CurrentActor() actor: Actor): Promise<CreatedTokenResponseDto> {
-    return this.tokens.issue(body, actor);
+  @RequireRole('operator')
+  @ApiOperation({
+    summary: 'Issue an API token (admin, operator, viewer, tenant; admin only) or a join token for agents (operator and admin); the secret is shown once',
+  })
+  issue(@Body() body: CreateTokenDto, @CurrentActor() actor: Actor, @CurrentPrincipal() principal: Principal): Promise<CreatedTokenResponseDto> {
+    return this.tokens.issue(body, actor, principal.role);
   }
 
   @Get()

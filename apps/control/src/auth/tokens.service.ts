@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { ADVISORY_LOCKS, dialectOf, isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
+import { ADVISORY_LOCKS, dialectOf, isUniqueViolation, TokenEntity, TokenRole, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Actor, AuditLog } from '../audit/audit-log';
 import { hashSecret } from '../common/bearer';
@@ -85,8 +85,39 @@ export class TokensService implements OnModuleInit {
     return revoked;
   }
 
-  /** Issues an API or join token; the secret is in the answer and nowhere else. */
-  async issue(input: CreateTokenDto, actor: Actor): Promise<CreatedTokenResponseDto> {
+  /**
+   * Issues an API or join token; the secret is in the answer and nowhere else. Operators onboard hosts, so they may
+   * issue join tokens; API tokens stay the admins'.
+   */
+  async issue(input: CreateTokenDto, actor: Actor, issuerRole: TokenRole | null = 'admin'): Promise<CreatedTokenResponseDto> {
+    this.checkIssuable(input, issuerRole);
+    const token = await this.unitOfWork.run((tx) => this.store(input, actor, tx));
+    // Known on this replica from the start, so that the rate limit counts it as a real token at its first use, even
+    // from an address a flood of unknown bearers has put over its limit (see RateLimitKeys).
+    if (token.entity.kind === 'api') {
+      const { entity } = token;
+      const principal: Principal = { tokenId: entity.id, kind: entity.kind, role: entity.role, tenantId: entity.tenantId };
+      this.remember(entity.secretHash, principal, entity.expiresAt?.getTime() ?? null, this.clock.now().getTime());
+    }
+    return token.response;
+  }
+
+  /**
+   * Issues join tokens inside the caller's transaction (the console's onboarding, which creates a tenant, its quotas
+   * and its hosts' join tokens in one change). Join tokens are never cached, so nothing is owed after the commit.
+   */
+  async issueJoinTokensWithin(inputs: CreateTokenDto[], actor: Actor, issuerRole: TokenRole | null, tx: EntityManager): Promise<CreatedTokenResponseDto[]> {
+    for (const input of inputs) {
+      if (input.kind !== 'join') throw Problems.validation('kind: only join tokens are issued here');
+      this.checkIssuable(input, issuerRole);
+    }
+    const issued: CreatedTokenResponseDto[] = [];
+    for (const input of inputs) issued.push((await this.store(input, actor, tx)).response);
+    return issued;
+  }
+
+  private checkIssuable(input: CreateTokenDto, issuerRole: TokenRole | null): void {
+    if (input.kind === 'api' && issuerRole !== 'admin') throw Problems.forbidden('issuing API tokens needs the admin role (operators issue join tokens)');
     if (input.kind === 'join' && input.role !== undefined) throw Problems.validation('role: join tokens have no role');
     if (input.kind === 'api' && input.uses !== undefined) throw Problems.validation('uses: only join tokens have a use count');
     if (input.role !== 'tenant' && input.tenant !== undefined) throw Problems.validation('tenant: only tenant-role tokens are bound to a tenant');
@@ -98,43 +129,39 @@ export class TokensService implements OnModuleInit {
     if (input.kind === 'join' && input.expiresAt && input.expiresAt > latestJoinExpiry) {
       throw Problems.validation('expiresAt: a join token expires within 30 days');
     }
+  }
+
+  private async store(input: CreateTokenDto, actor: Actor, tx: EntityManager): Promise<{ entity: TokenEntity; response: CreatedTokenResponseDto }> {
+    const now = this.clock.now();
+    const latestJoinExpiry = new Date(now.getTime() + JOIN_TOKEN_MAX_LIFETIME_MS);
     const secret = generateSecret();
-    const token = await this.unitOfWork.run(async (tx) => {
-      const tenant = input.tenant ? await this.tenants.findBySlug(input.tenant, tx) : null;
-      if (input.tenant && (!tenant || tenant.state === 'offboarded')) throw Problems.validation(`tenant: tenant ${input.tenant} does not exist`);
-      if (input.host && !(await this.repository.liveHostExists(input.host, tx))) throw Problems.validation(`host: host ${input.host} does not exist`);
-      const token = Object.assign(new TokenEntity(), {
-        id: randomUUID(),
-        kind: input.kind,
-        role: input.kind === 'api' ? input.role! : null,
-        tenantId: tenant?.id ?? null,
-        name: input.name ?? '',
-        secretHash: hashSecret(secret),
-        usesLeft: input.kind === 'join' ? (input.uses ?? 1) : null,
-        hostName: input.host ?? null,
-        accept: input.accept ?? false,
-        expiresAt: input.expiresAt ?? (input.kind === 'join' ? latestJoinExpiry : null),
-        revokedAt: null,
-        lastUsedAt: null,
-        createdAt: now,
-      } satisfies TokenEntity);
-      await this.repository.save(token, tx);
-      await this.auditLog.record(tx, {
-        actor,
-        action: 'token.create',
-        subjectType: 'token',
-        subject: token.id,
-        after: toTokenResponse(token, input.tenant ?? null),
-      });
-      return token;
+    const tenant = input.tenant ? await this.tenants.findBySlug(input.tenant, tx) : null;
+    if (input.tenant && (!tenant || tenant.state === 'offboarded')) throw Problems.validation(`tenant: tenant ${input.tenant} does not exist`);
+    if (input.host && !(await this.repository.liveHostExists(input.host, tx))) throw Problems.validation(`host: host ${input.host} does not exist`);
+    const token = Object.assign(new TokenEntity(), {
+      id: randomUUID(),
+      kind: input.kind,
+      role: input.kind === 'api' ? input.role! : null,
+      tenantId: tenant?.id ?? null,
+      name: input.name ?? '',
+      secretHash: hashSecret(secret),
+      usesLeft: input.kind === 'join' ? (input.uses ?? 1) : null,
+      hostName: input.host ?? null,
+      accept: input.accept ?? false,
+      expiresAt: input.expiresAt ?? (input.kind === 'join' ? latestJoinExpiry : null),
+      revokedAt: null,
+      lastUsedAt: null,
+      createdAt: now,
+    } satisfies TokenEntity);
+    await this.repository.save(token, tx);
+    await this.auditLog.record(tx, {
+      actor,
+      action: 'token.create',
+      subjectType: 'token',
+      subject: token.id,
+      after: toTokenResponse(token, input.tenant ?? null),
     });
-    // Known on this replica from the start, so that the rate limit counts it as a real token at its first use, even
-    // from an address a flood of unknown bearers has put over its limit (see RateLimitKeys).
-    if (token.kind === 'api') {
-      const principal: Principal = { tokenId: token.id, kind: token.kind, role: token.role, tenantId: token.tenantId };
-      this.remember(token.secretHash, principal, token.expiresAt?.getTime() ?? null, this.clock.now().getTime());
-    }
-    return { ...toTokenResponse(token, input.tenant ?? null), token: secret };
+    return { entity: token, response: { ...toTokenResponse(token, input.tenant ?? null), token: secret } };
   }
 
   async list(): Promise<TokenResponseDto[]> {

@@ -10,6 +10,6 @@ import { CapacityService } from './capacity.service';
   imports: [HostsModule, ResourceClassesModule, HistoryModule],
   controllers: [CapacityController],
   providers: [CapacityService, CapacityForecastService],
-  exports: [CapacityForecastService],
+  exports: [CapacityForecastService, CapacityService],
 })
 export class CapacityModule {}

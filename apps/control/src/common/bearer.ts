@@ -15,3 +15,16 @@ export function bearerToken(authorization: string | string[] | undefined): strin
 export function hashSecret(secret: string): string {
   return hash('sha256', secret, 'hex');
 }
+
+/** Where the web console's sealed session cookie keeps its token's hash (never the token). */
+export const SESSION_TOKEN_HASH = 'token';
+
+/**
+ * The token hash of the request's web console session (decoded from its sealed cookie by @fastify/secure-session), or
+ * null: console pages carry no bearer, and are counted and verified by the session's token instead.
+ */
+export function sessionTokenHash(request: object): string | null {
+  const session = (request as { session?: { get(key: string): unknown } }).session;
+  const hash = session?.get(SESSION_TOKEN_HASH);
+  return typeof hash === 'string' ? hash : null;
+}

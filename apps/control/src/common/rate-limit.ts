@@ -3,7 +3,7 @@ import { NestFastifyApplication, RouteConfig } from '@nestjs/platform-fastify';
 import fastifyRateLimit, { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
-import { bearerToken, hashSecret } from './bearer';
+import { bearerToken, hashSecret, sessionTokenHash } from './bearer';
 import { ProblemException } from './problem';
 
 /** Room for the counters of this many client addresses; the least recently counted one is forgotten first when full. */
@@ -77,10 +77,13 @@ export class RateLimitKeys {
     }
   }
 
-  /** @fastify/rate-limit's keyGenerator: the request's bearer token, hashed, and the client's address (see trustProxy). */
+  /**
+   * @fastify/rate-limit's keyGenerator: the request's bearer token, hashed (or, on a web console page, its session's),
+   * and the client's address (see trustProxy). A console user is counted as their token, not as their office's address.
+   */
   keyGenerator = (request: FastifyRequest): Promise<RateLimitKey> => {
     const token = bearerToken(request.headers.authorization);
-    return this.keyOf(token === null ? null : hashSecret(token), request.ip);
+    return this.keyOf(token === null ? sessionTokenHash(request) : hashSecret(token), request.ip);
   };
 }
 

@@ -98,6 +98,16 @@ describe(loadControlConfig.name, () => {
     );
   });
 
+  it('reads the console session key and length, and refuses a short key without echoing it', () => {
+    const sut = loadControlConfig({ DCM_CONSOLE_SESSION_KEY: 'k'.repeat(32), DCM_CONSOLE_SESSION_HOURS: '12' });
+    expect(sut).toMatchObject({ consoleSessionKey: 'k'.repeat(32), consoleSessionHours: 12 });
+    expect(loadControlConfig({}).consoleSessionHours).toBe(8);
+    const refused = () => loadControlConfig({ DCM_CONSOLE_SESSION_KEY: 'short-secret', DCM_CONSOLE_SESSION_HOURS: '25' });
+    expect(refused).toThrow(/DCM_CONSOLE_SESSION_KEY \(consoleSessionKey\): must be at least 32 characters/);
+    expect(refused).toThrow(/DCM_CONSOLE_SESSION_HOURS \(consoleSessionHours\)/);
+    expect(refused).not.toThrow(/short-secret/);
+  });
+
   it('reports a YAML file that cannot be read', () => {
     expect(() => loadControlConfig({ DCM_CONFIG: '/nonexistent/dcm.yaml' })).toThrow(/DCM_CONFIG \(\/nonexistent\/dcm.yaml\)/);
   });

@@ -41,6 +41,8 @@ export const ENVIRONMENT_VARIABLES = {
   DCM_AUDIT_KEYRING: 'auditKeyring',
   DCM_REQUEST_TIMEOUT_S: 'requestTimeoutSeconds',
   DCM_TRUSTED_PROXIES: 'trustedProxies',
+  DCM_CONSOLE_SESSION_KEY: 'consoleSessionKey',
+  DCM_CONSOLE_SESSION_HOURS: 'consoleSessionHours',
 } as const;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -126,6 +128,13 @@ const schema = z
     /** The current key of the audit chain's HMAC; unset on SQLite: generated into <dataDir>/audit.key. */
     auditKey: auditKey.optional(),
     auditKeyring: auditKeyring.default([]),
+    /**
+     * The key of the console's sealed session cookie, the same on every replica; unset, it is derived from the audit key
+     * (which every replica already shares), so that changing either signs everyone out.
+     */
+    consoleSessionKey: z.string().min(32, 'must be at least 32 characters of random text, e.g. from openssl rand -hex 32').max(512).optional(),
+    /** How long a console sign-in lasts, in hours, whatever is done meanwhile. */
+    consoleSessionHours: integer(1, 24).default(8),
   })
   .strict()
   .refine((config) => config.auditKey !== undefined || !isPostgresUrl(config.databaseUrl ?? ''), {

@@ -3,6 +3,7 @@ import { CLASSIFICATIONS, Classification, HostStatus, ResourceUnit } from '@dcm/
 import type { HostOrigin } from '@dcm/persistence';
 import type { Report } from '@dcm/protocol';
 import { IsBoolean, IsIn, IsNumber, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
+import { PageLimit, PageOffset } from '../common/paging';
 import { IsAmountInput, IsLabels, IsResourceMap, IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
 
 const SETTABLE_STATUSES = ['up', 'maintenance'] as const;
@@ -144,7 +145,22 @@ export class ListHostsQueryDto {
   @OptionalNotNull()
   @IsIn(['up', 'stale', 'down', 'maintenance'])
   status?: HostStatus;
+
+  @ApiPropertyOptional({ enum: CLASSIFICATIONS, description: 'Only hosts accredited exactly this high' })
+  @OptionalNotNull()
+  @IsIn(CLASSIFICATIONS)
+  accreditation?: Classification;
+
+  /** Without it every matching host is listed, as before paging existed; X-Total-Count always says how many match. */
+  @PageLimit()
+  limit?: number;
+
+  @PageOffset()
+  offset?: number;
 }
+
+/** What a list of hosts filters on. */
+export type HostFilter = Pick<ListHostsQueryDto, 'site' | 'status' | 'accreditation'>;
 
 export class InventoryResponseDto {
   @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, Param, Patch, PipeTransform, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Param, Patch, PipeTransform, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import type { Actor } from '../audit/audit-log';
 import { CurrentActor, RequireRole } from '../auth/principal';
 import { Problems } from '../common/problem';
@@ -30,9 +31,13 @@ export class HostsController {
 
   @Get()
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'List live hosts' })
-  list(@Query() query: ListHostsQueryDto): Promise<HostResponseDto[]> {
-    return this.hosts.list(query);
+  @ApiOperation({ summary: 'List live hosts by name, filtered by site, status and accreditation; limit and offset page them (X-Total-Count: how many match)' })
+  @ApiHeader({ name: 'X-Total-Count', description: 'How many hosts match the filters, whatever the page' })
+  async list(@Query() query: ListHostsQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<HostResponseDto[]> {
+    const { site, status, accreditation, limit, offset } = query;
+    const { hosts, total } = await this.hosts.list({ site, status, accreditation }, { limit, offset });
+    void reply.header('x-total-count', String(total));
+    return hosts;
   }
 
   @Get(':name')

@@ -11,6 +11,6 @@ import { PlacementCatalog } from './placement-catalog';
   imports: [TenantsModule, ResourceClassesModule, AuditModule],
   controllers: [HostsController],
   providers: [HostsService, HostsRepository, PlacementCatalog],
-  exports: [HostsRepository, PlacementCatalog],
+  exports: [HostsRepository, PlacementCatalog, HostsService],
 })
 export class HostsModule {}

@@ -20,6 +20,15 @@ export interface PlacementHostRow extends PlacementHost {
   inventories: Record<string, HostInventoryState>;
 }
 
+function liveHostsWhere(filter: { site?: string; status?: HostStatus; accreditation?: Classification }) {
+  return {
+    decommissionedAt: IsNull(),
+    ...(filter.site ? { site: filter.site } : {}),
+    ...(filter.status ? { status: filter.status } : {}),
+    ...(filter.accreditation ? { accreditation: filter.accreditation } : {}),
+  };
+}
+
 /** Hosts that have not been decommissioned, with their inventories. */
 @Injectable()
 export class HostsRepository {
@@ -33,16 +42,36 @@ export class HostsRepository {
     return manager.findOne(HostEntity, { where: { id, decommissionedAt: IsNull() }, relations: { inventories: true } });
   }
 
-  listLive(filter: { site?: string; status?: HostStatus } = {}): Promise<HostEntity[]> {
-    return this.dataSource.manager.find(HostEntity, {
-      where: {
-        decommissionedAt: IsNull(),
-        ...(filter.site ? { site: filter.site } : {}),
-        ...(filter.status ? { status: filter.status } : {}),
-      },
+  listLive(filter: { site?: string; status?: HostStatus; accreditation?: Classification } = {}): Promise<HostEntity[]> {
+    return this.dataSource.manager.find(HostEntity, { where: liveHostsWhere(filter), relations: { inventories: true }, order: { name: 'ASC' } });
+  }
+
+  /** The sites live hosts are in, by name. */
+  async liveSites(): Promise<string[]> {
+    const rows = await rawQuery<{ site: string }>(this.dataSource.manager, 'SELECT DISTINCT site FROM hosts WHERE decommissioned_at IS NULL ORDER BY site');
+    return rows.map((row) => row.site);
+  }
+
+  /**
+   * One page of live hosts by name, with their inventories, and how many match in all. The page's ids are read first
+   * and their inventories after: a join under LIMIT would page inventory rows, not hosts.
+   */
+  async pageLive(
+    filter: { site?: string; status?: HostStatus; accreditation?: Classification },
+    page: { limit: number; offset: number },
+  ): Promise<{ hosts: HostEntity[]; total: number }> {
+    const where = liveHostsWhere(filter);
+    const [ids, total] = await Promise.all([
+      this.dataSource.manager.find(HostEntity, { where, select: { id: true }, order: { name: 'ASC' }, take: page.limit, skip: page.offset }),
+      this.dataSource.manager.count(HostEntity, { where }),
+    ]);
+    if (ids.length === 0) return { hosts: [], total };
+    const hosts = await this.dataSource.manager.find(HostEntity, {
+      where: { id: In(ids.map((host) => host.id)) },
       relations: { inventories: true },
       order: { name: 'ASC' },
     });
+    return { hosts, total };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { capacityOf, evaluateHost, inventoryFree, inventoryOvercommitted } from '@dcm/domain';
-import { HostEntity, HostStatus, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
+import { HostEntity, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
 import type { Report } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
 import { Actor, AuditLog } from '../audit/audit-log';
@@ -9,7 +9,8 @@ import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { TenantsRepository } from '../tenants/tenants.repository';
-import { CreateHostDto, HostResponseDto, InventoryResponseDto, UpdateHostDto } from './host.dto';
+import { DEFAULT_PAGE_LIMIT } from '../common/paging';
+import { CreateHostDto, HostFilter, HostResponseDto, InventoryResponseDto, UpdateHostDto } from './host.dto';
 import { HostsRepository } from './hosts.repository';
 import { ParsedInventory, parseInventoryInput } from './inventory-input';
 import { PlacementCatalog } from './placement-catalog';
@@ -47,10 +48,14 @@ export class HostsService {
     private readonly auditLog: AuditLog,
   ) {}
 
-  async list(filter: { site?: string; status?: HostStatus }): Promise<HostResponseDto[]> {
-    const hosts = await this.hosts.listLive(filter);
-    const slugs = await this.tenants.slugsByIds(hosts.flatMap((host) => (host.dedicatedTenantId ? [host.dedicatedTenantId] : [])));
-    return hosts.map((host) => this.toResponse(host, slugs));
+  /** Live hosts by name: every one that matches, or one page of them; `total` is how many match in all. */
+  async list(filter: HostFilter, page?: { limit?: number; offset?: number }): Promise<{ hosts: HostResponseDto[]; total: number }> {
+    const found =
+      page?.limit === undefined && !page?.offset
+        ? await this.hosts.listLive(filter).then((hosts) => ({ hosts, total: hosts.length }))
+        : await this.hosts.pageLive(filter, { limit: page.limit ?? DEFAULT_PAGE_LIMIT, offset: page.offset ?? 0 });
+    const slugs = await this.tenants.slugsByIds(found.hosts.flatMap((host) => (host.dedicatedTenantId ? [host.dedicatedTenantId] : [])));
+    return { hosts: found.hosts.map((host) => this.toResponse(host, slugs)), total: found.total };
   }
 
   /** One host with its inventories, the tenants bound to it and, when its agent has reported, the latest measurements. */

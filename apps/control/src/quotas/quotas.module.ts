@@ -10,6 +10,6 @@ import { QuotasService } from './quotas.service';
   imports: [TenantsModule, ResourceClassesModule, AuditModule],
   controllers: [QuotasController],
   providers: [QuotasService, QuotasRepository],
-  exports: [QuotasRepository],
+  exports: [QuotasRepository, QuotasService],
 })
 export class QuotasModule {}

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { quotaState, ResourceAmounts } from '@dcm/domain';
 import { QuotaEntity, UnitOfWork } from '@dcm/persistence';
+import { EntityManager } from 'typeorm';
 import { Actor, AuditLog } from '../audit/audit-log';
 import type { TenantScope } from '../auth/principal';
 import { Clock } from '../common/clock';
@@ -37,46 +38,54 @@ export class QuotasService {
    * which is refused while the tenant holds some of it: set it to 0 to stop further allocations instead.
    */
   async replace(slug: string, input: unknown, actor: Actor): Promise<TenantQuotasResponseDto> {
-    const limits: ResourceAmounts = await this.resourceClasses.parseAmounts(input, 'quotas', { allowEmpty: true });
-    await this.unitOfWork.run(async (tx) => {
-      const tenant = await this.tenantsRepository.findBySlug(slug, tx);
-      if (!tenant) throw Problems.notFound(`tenant ${slug}`);
-      if (tenant.state === 'offboarded') throw Problems.conflict(`tenant ${slug} has been offboarded`);
-      const current = await this.quotas.lockForTenant(tenant.id, tx);
-      const dropped = current.filter((quota) => !(quota.resourceClass in limits));
-      const stillHeld = dropped.filter((quota) => quota.allocated > 0).map((quota) => quota.resourceClass);
-      if (stillHeld.length > 0) {
-        throw Problems.conflict(`tenant ${slug} still holds allocations of ${stillHeld.join(', ')}; set the limit to 0 instead of removing the quota`, {
-          resources: stillHeld,
-        });
-      }
-      // Taken before the entities below are updated in place: they are the same objects.
-      const before = Object.fromEntries(current.map((quota) => [quota.resourceClass, quota.limit]));
-      const now = this.clock.now();
-      const byClass = new Map(current.map((quota) => [quota.resourceClass, quota]));
-      // A new quota starts `ok` (nothing allocated yet); from then on only the enforcement job moves its state.
-      const fresh = (resourceClass: string) =>
-        Object.assign(new QuotaEntity(), { tenantId: tenant.id, resourceClass, allocated: 0, granted: 0, state: 'ok', stateSince: now });
-      const updated = Object.entries(limits).map(([resourceClass, limit]) =>
-        Object.assign(byClass.get(resourceClass) ?? fresh(resourceClass), {
-          limit,
-          updatedAt: now,
-        }),
-      );
-      await this.quotas.remove(dropped, tx);
-      await this.quotas.save(updated, tx);
-      // A quota set again for a class the tenant has a running grant of takes that grant in at once.
-      await this.quotas.recomputeGranted(tenant.id, tx);
-      await this.auditLog.record(tx, {
-        actor,
-        action: 'quota.set',
-        subjectType: 'tenant',
-        subject: slug,
-        before,
-        after: limits,
-      });
-    });
+    const limits = await this.parseLimits(input);
+    await this.unitOfWork.run((tx) => this.replaceWithin(slug, limits, actor, tx));
     return this.positions(slug);
+  }
+
+  /** Parses quota limits as replace takes them (a class's unit, byte suffixes), before any transaction. */
+  parseLimits(input: unknown): Promise<ResourceAmounts> {
+    return this.resourceClasses.parseAmounts(input, 'quotas', { allowEmpty: true });
+  }
+
+  /** As replace, with limits parsed by parseLimits, inside the caller's transaction (the console's onboarding). */
+  async replaceWithin(slug: string, limits: ResourceAmounts, actor: Actor, tx: EntityManager): Promise<void> {
+    const tenant = await this.tenantsRepository.findBySlug(slug, tx);
+    if (!tenant) throw Problems.notFound(`tenant ${slug}`);
+    if (tenant.state === 'offboarded') throw Problems.conflict(`tenant ${slug} has been offboarded`);
+    const current = await this.quotas.lockForTenant(tenant.id, tx);
+    const dropped = current.filter((quota) => !(quota.resourceClass in limits));
+    const stillHeld = dropped.filter((quota) => quota.allocated > 0).map((quota) => quota.resourceClass);
+    if (stillHeld.length > 0) {
+      throw Problems.conflict(`tenant ${slug} still holds allocations of ${stillHeld.join(', ')}; set the limit to 0 instead of removing the quota`, {
+        resources: stillHeld,
+      });
+    }
+    // Taken before the entities below are updated in place: they are the same objects.
+    const before = Object.fromEntries(current.map((quota) => [quota.resourceClass, quota.limit]));
+    const now = this.clock.now();
+    const byClass = new Map(current.map((quota) => [quota.resourceClass, quota]));
+    // A new quota starts `ok` (nothing allocated yet); from then on only the enforcement job moves its state.
+    const fresh = (resourceClass: string) =>
+      Object.assign(new QuotaEntity(), { tenantId: tenant.id, resourceClass, allocated: 0, granted: 0, state: 'ok', stateSince: now });
+    const updated = Object.entries(limits).map(([resourceClass, limit]) =>
+      Object.assign(byClass.get(resourceClass) ?? fresh(resourceClass), {
+        limit,
+        updatedAt: now,
+      }),
+    );
+    await this.quotas.remove(dropped, tx);
+    await this.quotas.save(updated, tx);
+    // A quota set again for a class the tenant has a running grant of takes that grant in at once.
+    await this.quotas.recomputeGranted(tenant.id, tx);
+    await this.auditLog.record(tx, {
+      actor,
+      action: 'quota.set',
+      subjectType: 'tenant',
+      subject: slug,
+      before,
+      after: limits,
+    });
   }
 
   /**

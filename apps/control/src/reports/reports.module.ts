@@ -10,5 +10,6 @@ import { ReportsService } from './reports.service';
   imports: [HistoryModule, TenantsModule],
   controllers: [ReportsController],
   providers: [ReportsService, ReportsRepository],
+  exports: [ReportsService],
 })
 export class ReportsModule {}

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { QuotaState } from '@dcm/domain';
 import { AllocationEntity, rawQuery, TenantEntity, TenantState } from '@dcm/persistence';
 import { DataSource, EntityManager, In } from 'typeorm';
 
@@ -20,6 +21,16 @@ export class TenantsRepository {
     return this.dataSource.manager
       .find(TenantEntity, { select: { id: true, slug: true }, where: { id: In([...new Set(ids)]) } })
       .then((tenants) => new Map(tenants.map((tenant) => [tenant.id, tenant.slug])));
+  }
+
+  /** Each tenant's worst quota state now (`over` before `warning` before `ok`), by tenant id; tenants without quotas are `ok`. */
+  async worstQuotaStates(): Promise<Map<string, QuotaState>> {
+    const rows = await rawQuery<{ tenant_id: string; worst: unknown }>(
+      this.dataSource.manager,
+      `SELECT tenant_id, MAX(CASE state WHEN 'over' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END) AS worst FROM quotas GROUP BY tenant_id`,
+    );
+    const states: QuotaState[] = ['ok', 'warning', 'over'];
+    return new Map(rows.map((row) => [row.tenant_id, states[Number(row.worst)] ?? 'ok']));
   }
 
   list(state?: TenantState): Promise<TenantEntity[]> {

@@ -42,28 +42,31 @@ export class TenantsService {
   }
 
   create(input: CreateTenantDto, actor: Actor): Promise<TenantEntity> {
-    return this.unitOfWork.run(async (tx) => {
-      if (await this.tenants.findBySlug(input.slug, tx)) {
-        throw Problems.conflict(`tenant ${input.slug} already exists (slugs are never reused, even after offboarding)`);
-      }
-      const now = this.clock.now();
-      const tenant = Object.assign(new TenantEntity(), {
-        id: randomUUID(),
-        slug: input.slug,
-        name: input.name,
-        contact: input.contact ?? '',
-        isolation: input.isolation ?? 'shared',
-        classification: input.classification ?? 'OFFICIAL',
-        state: 'active',
-        createdAt: now,
-        updatedAt: now,
-        offboardedAt: null,
-        frozenBy: null,
-      } satisfies TenantEntity);
-      const saved = await this.tenants.save(tenant, tx);
-      await this.auditLog.record(tx, { actor, action: 'tenant.create', subjectType: 'tenant', subject: saved.slug, after: toTenantResponse(saved) });
-      return saved;
-    });
+    return this.unitOfWork.run((tx) => this.createWithin(input, actor, tx));
+  }
+
+  /** As create, inside the caller's transaction (the console's onboarding creates a tenant with its quotas at once). */
+  async createWithin(input: CreateTenantDto, actor: Actor, tx: EntityManager): Promise<TenantEntity> {
+    if (await this.tenants.findBySlug(input.slug, tx)) {
+      throw Problems.conflict(`tenant ${input.slug} already exists (slugs are never reused, even after offboarding)`);
+    }
+    const now = this.clock.now();
+    const tenant = Object.assign(new TenantEntity(), {
+      id: randomUUID(),
+      slug: input.slug,
+      name: input.name,
+      contact: input.contact ?? '',
+      isolation: input.isolation ?? 'shared',
+      classification: input.classification ?? 'OFFICIAL',
+      state: 'active',
+      createdAt: now,
+      updatedAt: now,
+      offboardedAt: null,
+      frozenBy: null,
+    } satisfies TenantEntity);
+    const saved = await this.tenants.save(tenant, tx);
+    await this.auditLog.record(tx, { actor, action: 'tenant.create', subjectType: 'tenant', subject: saved.slug, after: toTenantResponse(saved) });
+    return saved;
   }
 
   update(slug: string, changes: UpdateTenantDto, actor: Actor): Promise<TenantEntity> {

@@ -13,6 +13,7 @@ export type HostOrigin = 'operator' | 'agent';
  */
 @Entity('hosts')
 @Index('hosts_name_live', ['name'], { unique: true, where: 'decommissioned_at IS NULL' })
+@Index('hosts_site_live', ['site'], { where: 'decommissioned_at IS NULL' })
 export class HostEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id: string;
