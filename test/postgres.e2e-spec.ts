@@ -119,13 +119,16 @@ describe('control on PostgreSQL', () => {
     }
   });
 
-  it('refuses to start a replica whose audit key or trusted proxies differ from a running replica’s', async () => {
+  it('refuses to start a replica whose audit key, trusted proxies or console session key differ from a running replica’s', async () => {
     const otherKey = `other:${'ab'.repeat(32)}`;
     await expect(startControl({ databaseUrl: database.url, adminToken: control.adminToken, auditKey: otherKey })).rejects.toThrow(
       /^DCM_AUDIT_KEY differs from the one of the replicas running on this database: every replica must share it/,
     );
     await expect(startControl({ databaseUrl: database.url, adminToken: control.adminToken, auditKey: otherKey, trustedProxies: ['10.0.0.1'] })).rejects.toThrow(
       /^DCM_AUDIT_KEY and DCM_TRUSTED_PROXIES differ from those of the replicas running on this database/,
+    );
+    await expect(startControl({ databaseUrl: database.url, adminToken: control.adminToken, consoleSessionKey: 'cd'.repeat(32) })).rejects.toThrow(
+      /^DCM_CONSOLE_SESSION_KEY differs/,
     );
     // Nothing of the refused replicas stayed: a replica with the same settings starts, and the chain verifies.
     const same = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });

@@ -18,13 +18,15 @@ function fingerprint(name: SharedSettingName, value: string): number {
 
 /**
  * The fingerprints of the settings replicas must share: the audit key that signs new events (two keys at once would
- * interleave, and verification holds events to the keys' rotation order) and the trusted proxies (rate limits and logs
- * must see the same client on every replica).
+ * interleave, and verification holds events to the keys' rotation order), the trusted proxies (rate limits and logs
+ * must see the same client on every replica) and the console's session key (a session sealed by one replica must open
+ * on the others; unset, it is derived from the audit key, compared already).
  */
 export function sharedSettingsOf(config: ControlConfig): Record<SharedSettingName, number> {
   return {
     DCM_AUDIT_KEY: fingerprint('DCM_AUDIT_KEY', config.auditKey ? `${config.auditKey.id}:${config.auditKey.secret}` : ''),
     DCM_TRUSTED_PROXIES: fingerprint('DCM_TRUSTED_PROXIES', [...config.trustedProxies].sort().join(',')),
+    DCM_CONSOLE_SESSION_KEY: fingerprint('DCM_CONSOLE_SESSION_KEY', config.consoleSessionKey ?? '(derived from DCM_AUDIT_KEY)'),
   };
 }
 
