@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { METRIC_CATALOGUE } from '../../apps/control/src/metrics/metric-catalogue';
+import { METRIC_CATALOGUE } from '../../apps/control/src/telemetry/metric-catalogue';
 import {
   allPanels,
   dashboardExprs,

@@ -15,7 +15,7 @@ import { proxyTrust } from './common/client-address';
 import { RateLimitCounters, RateLimitKeys, registerRateLimit } from './common/rate-limit';
 import { createValidationPipe } from './common/validation';
 import { ControlConfig } from './config/control-config';
-import { MetricsRecorder } from './metrics/process-metrics';
+import { MetricsRecorder } from './telemetry/process-metrics';
 
 const CONNECTION_CHECK_MS = 1000;
 

@@ -3,6 +3,7 @@ export * from './capacity';
 export * from './classification';
 export * from './enforcement';
 export * from './forecast';
+export * from './liveness';
 export * from './placement';
 export * from './placement-index';
 export * from './resources';

@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Param, ParseUUIDPipe, PipeTransform, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EnrolRequest, EnrolRequestSchema, EnrolResponse, IngestResponse, ReportBatchSchema, validateEnrolRequest } from '@dcm/protocol';
-import { AgentRoute, CurrentPrincipal, Principal, Public } from '../auth/principal';
-import { MetricsRecorder } from '../metrics/process-metrics';
+import { AgentRoute, CurrentPrincipal, Principal, Public } from '../common/principal';
+import { MetricsRecorder } from '../telemetry/process-metrics';
 import { AgentsService } from './agents.service';
 import { reportsOf, validated } from './protocol-validation';
 

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, Headers, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Actor } from '../audit/audit-log';
-import { CurrentActor, CurrentPrincipal, CurrentTenantScope, Principal, RequireRole, TenantReadable, TenantScope } from '../auth/principal';
+import type { Actor } from '../common/actor';
+import { CurrentActor, CurrentPrincipal, CurrentTenantScope, Principal, RequireRole, TenantReadable, TenantScope } from '../common/principal';
 import { PROBLEM_CONTENT_TYPE } from '../common/problem';
 import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto } from './allocation.dto';
 import { AllocationsService } from './allocations.service';

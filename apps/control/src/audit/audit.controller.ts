@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '../auth/principal';
+import { RequireRole } from '../common/principal';
 import { parseInstant } from '../common/instant';
 import { Problems } from '../common/problem';
 import {

@@ -3,7 +3,7 @@ import type { AuditEventEntity } from '@dcm/persistence';
 import { Type } from 'class-transformer';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { OptionalNotNull } from '../common/validators';
-import { INSTANT_PATTERN } from '../reports/report.dto';
+import { INSTANT_PATTERN } from '../common/instant';
 import { PageLimit } from '../common/paging';
 
 export class AuditQueryDto {

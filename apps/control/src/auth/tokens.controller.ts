@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Actor } from '../audit/audit-log';
-import { CurrentActor, RequireRole } from './principal';
+import type { Actor } from '../common/actor';
+import { CurrentActor, RequireRole } from '../common/principal';
 import { CreatedTokenResponseDto, CreateTokenDto, TokenResponseDto } from './token.dto';
 import { TokensService } from './tokens.service';
 

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '../auth/principal';
+import { RequireRole } from '../common/principal';
 import { CapacityForecastService } from './capacity-forecast.service';
 import { CapacityForecastResponseDto, CapacityResponseDto } from './capacity.dto';
 import { CapacityService } from './capacity.service';

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { quotaState, QuotaState } from '@dcm/domain';
+import { measuredUseSince, QuotaState, quotaState } from '@dcm/domain';
 import { UnitOfWork } from '@dcm/persistence';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
-import { measuredUseSince } from '../quotas/measured-use';
 import { QuotaPositionRow, QuotasRepository } from '../quotas/quotas.repository';
 import { ENFORCEMENT_EVENT_SINKS, EnforcementEvent, EnforcementEventSink } from './enforcement-events';
 import { EnforcementRepository, QuotaStateChange } from './enforcement.repository';

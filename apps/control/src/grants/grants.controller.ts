@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Actor } from '../audit/audit-log';
-import { CurrentActor, CurrentTenantScope, RequireRole, TenantReadable, TenantScope } from '../auth/principal';
+import type { Actor } from '../common/actor';
+import { CurrentActor, CurrentTenantScope, RequireRole, TenantReadable, TenantScope } from '../common/principal';
 import { CreateGrantDto, GrantResponseDto, ListGrantsQueryDto } from './grant.dto';
 import { GrantsService } from './grants.service';
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Param, Patch, PipeTransform, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Actor } from '../audit/audit-log';
-import { CurrentActor, RequireRole } from '../auth/principal';
+import type { Actor } from '../common/actor';
+import { CurrentActor, RequireRole } from '../common/principal';
 import { Problems } from '../common/problem';
 import { CreateHostDto, HostResponseDto, InventoryDto, ListHostsQueryDto, UpdateHostDto } from './host.dto';
 import { HostsService } from './hosts.service';

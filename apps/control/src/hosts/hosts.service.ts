@@ -4,7 +4,8 @@ import { capacityOf, evaluateHost, inventoryFree, inventoryOvercommitted } from 
 import { HostEntity, HostStatus, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
 import type { Report } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
-import { Actor, AuditLog } from '../audit/audit-log';
+import type { Actor } from '../common/actor';
+import { AuditLog } from '../audit/audit-log';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';

@@ -1,10 +1,10 @@
 import type { ResourceUnit } from '@dcm/domain';
 import { Clock } from '../common/clock';
-import { METRIC_CATALOGUE } from './metric-catalogue';
+import { METRIC_CATALOGUE } from '../telemetry/metric-catalogue';
 import { AgentFactsRow, InventoriesRow, MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot, MetricsTenantRow } from './metrics.repository';
 import { MetricsService } from './metrics.service';
-import { ProcessMetrics } from './process-metrics';
-import { digestOf } from './report-digest';
+import { ProcessMetrics } from '../telemetry/process-metrics';
+import { digestOf } from '../telemetry/report-digest';
 
 const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Actor } from '../audit/audit-log';
-import { CurrentActor, CurrentTenantScope, RequireRole, TenantReadable, TenantScope } from '../auth/principal';
+import type { Actor } from '../common/actor';
+import { CurrentActor, CurrentTenantScope, RequireRole, TenantReadable, TenantScope } from '../common/principal';
 import { TenantQuotasResponseDto } from './quota.dto';
 import { QuotasService } from './quotas.service';
 

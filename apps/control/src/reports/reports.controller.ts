@@ -1,7 +1,7 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CurrentTenantScope, RequireRole, TenantReadable, TenantScope } from '../auth/principal';
+import { CurrentTenantScope, RequireRole, TenantReadable, TenantScope } from '../common/principal';
 import { IdleClassUseDto, IdleQueryDto, IdleResponseDto, ShowbackPriceDto, ShowbackQueryDto, ShowbackResourceDto, ShowbackResponseDto } from './report.dto';
 import { ReportsService } from './reports.service';
 

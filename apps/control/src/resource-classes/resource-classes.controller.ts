@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Actor } from '../audit/audit-log';
-import { CurrentActor, RequireRole } from '../auth/principal';
+import type { Actor } from '../common/actor';
+import { CurrentActor, RequireRole } from '../common/principal';
 import { DeclareResourceClassDto, ResourceClassResponseDto } from './resource-class.dto';
 import { ResourceClassesService } from './resource-classes.service';
 

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '../auth/principal';
+import { RequireRole } from '../common/principal';
 import { SchedulerStatusDto } from './scheduler.dto';
 import { SchedulerService } from './scheduler.service';
 
