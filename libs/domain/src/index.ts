@@ -8,3 +8,4 @@ export * from './placement';
 export * from './placement-index';
 export * from './resources';
 export * from './usage';
+export * from './vocabulary';

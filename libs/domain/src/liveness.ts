@@ -1,5 +1,7 @@
-/** What a host's agent reports about liveness: whether it still reports on time. */
-export type HostLiveness = 'up' | 'stale' | 'down';
+import type { HostStatus } from './vocabulary';
+
+/** The statuses that follow from a host's agent reporting on time, or not. */
+export type HostLiveness = Exclude<HostStatus, 'maintenance'>;
 
 /** Missed report intervals after which a host with an agent is stale, and then down. */
 export const STALE_AFTER_INTERVALS = 3;

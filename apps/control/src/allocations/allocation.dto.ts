@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { HOST_NAME_PATTERN, SLUG_PATTERN } from '@dcm/domain';
 import type { PlacementStrategy } from '@dcm/domain';
 import type { AllocationStatus } from '@dcm/persistence';
 import { IsIn, IsString, Matches, MaxLength } from 'class-validator';
-import { IsResourceMap, IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { IsResourceMap, IsSafeText, OptionalNotNull } from '../common/validators';
 import { PageLimit, PageOffset } from '../common/paging';
 
 export class CreateAllocationDto {
@@ -22,7 +23,7 @@ export class CreateAllocationDto {
   @ApiPropertyOptional({ example: 'blv-c01', description: 'Place on this host; without it placement picks one' })
   @OptionalNotNull()
   @IsString()
-  @Matches(NAME_PATTERN, { message: 'host must be a host name' })
+  @Matches(HOST_NAME_PATTERN, { message: 'host must be a host name' })
   host?: string;
 
   @ApiPropertyOptional({ example: 'Revenues and benefits database' })
@@ -48,7 +49,7 @@ export class ListAllocationsQueryDto {
   @ApiPropertyOptional({ example: 'blv-c01' })
   @OptionalNotNull()
   @IsString()
-  @Matches(NAME_PATTERN)
+  @Matches(HOST_NAME_PATTERN)
   host?: string;
 
   @ApiPropertyOptional({ enum: ['active', 'released', 'all'], default: 'active' })

@@ -1,11 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CLASSIFICATIONS, Classification, HostStatus, ResourceUnit } from '@dcm/domain';
+import { CLASSIFICATIONS, Classification, HOST_NAME_PATTERN, HOST_STATUSES, HostStatus, OPERATOR_HOST_STATUSES, ResourceUnit, SLUG_PATTERN } from '@dcm/domain';
 import type { HostOrigin } from '@dcm/persistence';
 import type { Report } from '@dcm/protocol';
 import { IsBoolean, IsIn, IsNumber, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
-import { IsAmountInput, IsLabels, IsResourceMap, IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { IsAmountInput, IsLabels, IsResourceMap, IsSafeText, OptionalNotNull } from '../common/validators';
 
-const SETTABLE_STATUSES = ['up', 'maintenance'] as const;
 const amountSchema = { oneOf: [{ type: 'integer' }, { type: 'string' }] };
 
 export class InventoryDto {
@@ -42,9 +41,9 @@ export class InventoryDto {
 }
 
 export class CreateHostDto {
-  @ApiProperty({ example: 'blv-c01', pattern: NAME_PATTERN.source })
+  @ApiProperty({ example: 'blv-c01', pattern: HOST_NAME_PATTERN.source })
   @IsString()
-  @Matches(NAME_PATTERN, { message: 'name must be 1–63 characters of a-z, 0-9, ".", "_" and "-", starting with a letter or digit' })
+  @Matches(HOST_NAME_PATTERN, { message: 'name must be 1–63 characters of a-z, 0-9, ".", "_" and "-", starting with a letter or digit' })
   name: string;
 
   @ApiProperty({ example: 'blaenavon-hall-a' })
@@ -75,9 +74,9 @@ export class CreateHostDto {
   @Matches(SLUG_PATTERN)
   dedicatedTenant?: string;
 
-  @ApiPropertyOptional({ enum: SETTABLE_STATUSES, default: 'up' })
+  @ApiPropertyOptional({ enum: OPERATOR_HOST_STATUSES, default: 'up' })
   @OptionalNotNull()
-  @IsIn(SETTABLE_STATUSES)
+  @IsIn(OPERATOR_HOST_STATUSES)
   status?: 'up' | 'maintenance';
 
   @ApiPropertyOptional({
@@ -122,9 +121,9 @@ export class UpdateHostDto {
   @Matches(SLUG_PATTERN)
   dedicatedTenant?: string | null;
 
-  @ApiPropertyOptional({ enum: SETTABLE_STATUSES, description: '"maintenance" takes the host out of placement; "up" puts it back' })
+  @ApiPropertyOptional({ enum: OPERATOR_HOST_STATUSES, description: '"maintenance" takes the host out of placement; "up" puts it back' })
   @OptionalNotNull()
-  @IsIn(SETTABLE_STATUSES)
+  @IsIn(OPERATOR_HOST_STATUSES)
   status?: 'up' | 'maintenance';
 
   @ApiPropertyOptional({ description: 'true makes an enrolled host placeable; false takes it out of placement' })
@@ -140,9 +139,9 @@ export class ListHostsQueryDto {
   @Matches(SLUG_PATTERN)
   site?: string;
 
-  @ApiPropertyOptional({ enum: ['up', 'stale', 'down', 'maintenance'] })
+  @ApiPropertyOptional({ enum: HOST_STATUSES })
   @OptionalNotNull()
-  @IsIn(['up', 'stale', 'down', 'maintenance'])
+  @IsIn(HOST_STATUSES)
   status?: HostStatus;
 }
 
@@ -185,7 +184,7 @@ export class HostResponseDto {
   @ApiProperty({ example: { model: 'PowerEdge R760' } }) labels: Record<string, string>;
   @ApiProperty({ enum: CLASSIFICATIONS }) accreditation: Classification;
   @ApiProperty({ nullable: true, type: String }) dedicatedTenant: string | null;
-  @ApiProperty({ enum: ['up', 'stale', 'down', 'maintenance'] }) status: HostStatus;
+  @ApiProperty({ enum: HOST_STATUSES }) status: HostStatus;
   @ApiProperty({ enum: ['operator', 'agent'], description: "Who owns the inventory: an operator's stands, an agent's follows its measurements" })
   origin: HostOrigin;
   @ApiProperty({ description: 'Placeable: an enrolled host needs an operator to accept it' }) accepted: boolean;
