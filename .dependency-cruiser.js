@@ -44,14 +44,6 @@ module.exports = {
       to: { path: '^test/' },
     },
     {
-      name: 'no-cycles-between-feature-folders',
-      comment: "Control's folders (features, common, config) depend one way: a helper two features need goes to common/.",
-      severity: 'error',
-      scope: 'folder',
-      from: { path: '^apps/control/src/[^/]+' },
-      to: { circular: true },
-    },
-    {
       name: 'no-cycles-between-files',
       comment: 'Files import each other one way (TypeORM entities that name each other in relations excepted).',
       severity: 'error',
