@@ -13,6 +13,7 @@ import {
 } from './audit.dto';
 import { AuditService } from './audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/paging';
+import { ApiProblems } from '../common/problem.dto';
 
 function instant(text: string | undefined, name: string): Date | undefined {
   if (text === undefined) return undefined;
@@ -24,6 +25,7 @@ function instant(text: string | undefined, name: string): Date | undefined {
 @ApiTags('audit')
 @ApiBearerAuth()
 @RequireRole('viewer')
+@ApiProblems()
 @Controller('v1/audit')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}

@@ -1,10 +1,11 @@
 import { Body, Controller, Delete, Get, Param, Patch, PipeTransform, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '../common/actor';
 import { CurrentActor, RequireRole } from '../common/principal';
 import { Problems } from '../common/problem';
-import { CreateHostDto, HostResponseDto, InventoryDto, ListHostsQueryDto, UpdateHostDto } from './host.dto';
+import { CreateHostDto, HostResponseDto, InventoryDto, InventoryResponseDto, ListHostsQueryDto, UpdateHostDto } from './host.dto';
 import { HostsService } from './hosts.service';
+import { ApiProblems } from '../common/problem.dto';
 
 /** A route that takes no body: none, or an empty JSON object; anything else is refused rather than ignored. */
 class NoBodyPipe implements PipeTransform<unknown, undefined> {
@@ -17,6 +18,8 @@ class NoBodyPipe implements PipeTransform<unknown, undefined> {
 
 @ApiTags('hosts')
 @ApiBearerAuth()
+@ApiProblems()
+@ApiExtraModels(InventoryResponseDto)
 @Controller('v1/hosts')
 export class HostsController {
   constructor(private readonly hosts: HostsService) {}
@@ -24,6 +27,7 @@ export class HostsController {
   @Post()
   @RequireRole('operator')
   @ApiOperation({ summary: 'Register a host (a resource provider) with its inventories' })
+  @ApiCreatedResponse({ type: HostResponseDto })
   create(@Body() body: CreateHostDto, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
     return this.hosts.create(body, actor);
   }
@@ -31,6 +35,7 @@ export class HostsController {
   @Get()
   @RequireRole('viewer')
   @ApiOperation({ summary: 'List live hosts' })
+  @ApiOkResponse({ type: [HostResponseDto] })
   list(@Query() query: ListHostsQueryDto): Promise<HostResponseDto[]> {
     return this.hosts.list(query);
   }
@@ -38,6 +43,7 @@ export class HostsController {
   @Get(':name')
   @RequireRole('viewer')
   @ApiOperation({ summary: 'Show a host with its inventories and status' })
+  @ApiOkResponse({ type: HostResponseDto })
   get(@Param('name') name: string): Promise<HostResponseDto> {
     return this.hosts.get(name);
   }
@@ -45,6 +51,7 @@ export class HostsController {
   @Patch(':name')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Change a host: site, rack, labels, accreditation, dedicated tenant, maintenance' })
+  @ApiOkResponse({ type: HostResponseDto })
   update(@Param('name') name: string, @Body() body: UpdateHostDto, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
     return this.hosts.update(name, body, actor);
   }
@@ -52,6 +59,7 @@ export class HostsController {
   @Put(':name/inventories/:class')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Set one inventory of a host: total, reserved, allocationRatio, unit bounds' })
+  @ApiOkResponse({ type: HostResponseDto })
   setInventory(
     @Param('name') name: string,
     @Param('class') resourceClass: string,
@@ -64,6 +72,7 @@ export class HostsController {
   @Put(':name/tenants/:slug')
   @RequireRole('operator')
   @ApiOperation({ summary: "Bind a tenant to a host, so that the host's agent may report the tenant's use without an allocation there" })
+  @ApiOkResponse({ type: HostResponseDto })
   bindTenant(
     @Param('name') name: string,
     @Param('slug') slug: string,
@@ -76,6 +85,7 @@ export class HostsController {
   @Delete(':name/tenants/:slug')
   @RequireRole('operator')
   @ApiOperation({ summary: "End a tenant's binding to a host; its use from the host is then dropped unless it holds an active allocation there" })
+  @ApiOkResponse({ type: HostResponseDto })
   unbindTenant(@Param('name') name: string, @Param('slug') slug: string, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
     return this.hosts.unbindTenant(name, slug, actor);
   }
@@ -83,6 +93,7 @@ export class HostsController {
   @Delete(':name')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Decommission a host; refused (409) while it has active allocations' })
+  @ApiOkResponse({ type: HostResponseDto })
   decommission(@Param('name') name: string, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
     return this.hosts.decommission(name, actor);
   }
