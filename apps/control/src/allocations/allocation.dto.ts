@@ -5,6 +5,7 @@ import type { AllocationStatus } from '@dcm/persistence';
 import { IsIn, IsString, Matches, MaxLength } from 'class-validator';
 import { IsResourceMap, IsSafeText, OptionalNotNull } from '../common/validators';
 import { PageLimit, PageOffset } from '../common/paging';
+import type { AllocationRecord } from './allocations.repository';
 
 export class CreateAllocationDto {
   @ApiProperty({ example: 'torfaen' })
@@ -74,4 +75,18 @@ export class AllocationResponseDto {
   @ApiProperty({ enum: ['active', 'released'] }) status: AllocationStatus;
   @ApiProperty() createdAt: string;
   @ApiProperty({ nullable: true, type: String }) releasedAt: string | null;
+}
+
+export function toAllocationResponse(allocation: AllocationRecord): AllocationResponseDto {
+  return {
+    id: allocation.id,
+    tenant: allocation.tenantSlug,
+    host: allocation.hostName,
+    site: allocation.site,
+    resources: allocation.resources,
+    description: allocation.description,
+    status: allocation.status,
+    createdAt: allocation.createdAt.toISOString(),
+    releasedAt: allocation.releasedAt?.toISOString() ?? null,
+  };
 }

@@ -14,7 +14,7 @@ import { HostsRepository, PlacementHostRow } from '../hosts/hosts.repository';
 import { PlacementCatalog } from '../hosts/placement-catalog';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { TenantsRepository } from '../tenants/tenants.repository';
-import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto } from './allocation.dto';
+import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto, toAllocationResponse } from './allocation.dto';
 import { insufficientCapacity, quotaExceeded, REFUSAL_LIMITS } from './allocation-problems';
 import { AdmissionTenant, AllocationRecord, AllocationsRepository } from './allocations.repository';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -158,11 +158,11 @@ export class AllocationsService {
         subjectType: 'allocation',
         subject: id,
         before: { status: 'active' },
-        after: toResponse(allocation),
+        after: toAllocationResponse(allocation),
       });
       return { allocation, changed: true };
     });
-    return toResponse(released.allocation);
+    return toAllocationResponse(released.allocation);
   }
 
   private async admitWithRetries(request: AdmissionRequest): Promise<AllocationResponseDto> {
@@ -171,7 +171,7 @@ export class AllocationsService {
       // connection while this request holds one.
       await this.catalog.refreshIfStale();
       try {
-        return toResponse(await this.unitOfWork.run((tx) => this.admit(request, tx)));
+        return toAllocationResponse(await this.unitOfWork.run((tx) => this.admit(request, tx)));
       } catch (error) {
         if (!(error instanceof StaleCandidate)) throw error;
         if (attempt >= MAX_PLACEMENT_ATTEMPTS) {
@@ -210,7 +210,7 @@ export class AllocationsService {
     await this.allocations.insert(allocation, request.principal.tokenId, tx);
     await this.allocations.adjustAllocated(tenant.id, host.id, allocation.resources, 1, tx);
     this.followInCatalog(host.id, allocation.resources, 1, tx);
-    const response = toResponse(allocation);
+    const response = toAllocationResponse(allocation);
     if (request.idempotency) await this.idempotency.insert(this.record(request, 201, response, allocation.createdAt), tx);
     const actor = tokenActor(request.principal.tokenId);
     await this.auditLog.record(tx, { actor, action: 'allocation.create', subjectType: 'allocation', subject: allocation.id, after: response });
@@ -287,7 +287,7 @@ export class AllocationsService {
     const hosts = await this.hosts.namesByIds(allocations.map((allocation) => allocation.hostId));
     return allocations.map((allocation) => {
       const host = hosts.get(allocation.hostId);
-      return toResponse({
+      return toAllocationResponse({
         ...allocation,
         tenantSlug: slugs.get(allocation.tenantId) ?? '',
         hostName: host?.name ?? '',
@@ -296,20 +296,6 @@ export class AllocationsService {
       });
     });
   }
-}
-
-function toResponse(allocation: AllocationRecord): AllocationResponseDto {
-  return {
-    id: allocation.id,
-    tenant: allocation.tenantSlug,
-    host: allocation.hostName,
-    site: allocation.site,
-    resources: allocation.resources,
-    description: allocation.description,
-    status: allocation.status,
-    createdAt: allocation.createdAt.toISOString(),
-    releasedAt: allocation.releasedAt?.toISOString() ?? null,
-  };
 }
 
 function sortedAmounts(amounts: ResourceAmounts): ResourceAmounts {

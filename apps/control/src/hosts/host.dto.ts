@@ -1,6 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CLASSIFICATIONS, Classification, HOST_NAME_PATTERN, HOST_STATUSES, HostStatus, OPERATOR_HOST_STATUSES, ResourceUnit, SLUG_PATTERN } from '@dcm/domain';
-import type { HostOrigin } from '@dcm/persistence';
+import {
+  capacityOf,
+  CLASSIFICATIONS,
+  Classification,
+  HOST_NAME_PATTERN,
+  HOST_STATUSES,
+  HostStatus,
+  inventoryFree,
+  inventoryOvercommitted,
+  OPERATOR_HOST_STATUSES,
+  ResourceUnit,
+  SLUG_PATTERN,
+} from '@dcm/domain';
+import type { HostEntity, HostOrigin } from '@dcm/persistence';
 import type { Report } from '@dcm/protocol';
 import { IsBoolean, IsIn, IsNumber, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
 import { IsAmountInput, IsLabels, IsResourceMap, IsSafeText, OptionalNotNull } from '../common/validators';
@@ -207,4 +219,47 @@ export class HostResponseDto {
   inventories: Record<string, InventoryResponseDto>;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
+}
+
+/** A host as the API shows it: inventories in class order with capacity, free and overcommitted by the domain's rules. */
+export function toHostResponse(
+  host: HostEntity,
+  tenantSlugs: Map<string, string>,
+  unitOf: (resourceClass: string) => ResourceUnit | undefined,
+): HostResponseDto {
+  const inventories: Record<string, InventoryResponseDto> = {};
+  for (const inventory of [...(host.inventories ?? [])].sort((a, b) => a.resourceClass.localeCompare(b.resourceClass))) {
+    const capacity = capacityOf(inventory);
+    inventories[inventory.resourceClass] = {
+      unit: unitOf(inventory.resourceClass) ?? 'count',
+      total: inventory.total,
+      reserved: inventory.reserved,
+      allocationRatio: inventory.allocationRatio,
+      minUnit: inventory.minUnit,
+      maxUnit: inventory.maxUnit,
+      stepSize: inventory.stepSize,
+      capacity,
+      allocated: inventory.allocated,
+      free: inventoryFree(inventory),
+      overcommitted: inventoryOvercommitted(inventory),
+      measuredTotal: inventory.measuredTotal,
+    };
+  }
+  return {
+    name: host.name,
+    site: host.site,
+    rack: host.rack,
+    labels: host.labels,
+    accreditation: host.accreditation,
+    dedicatedTenant: host.dedicatedTenantId ? (tenantSlugs.get(host.dedicatedTenantId) ?? null) : null,
+    status: host.status,
+    origin: host.origin,
+    accepted: host.accepted,
+    overcommitted: Object.values(inventories).some((inventory) => inventory.overcommitted),
+    lastReportAt: host.lastReportAt?.toISOString() ?? null,
+    agentId: host.agentId,
+    inventories,
+    createdAt: host.createdAt.toISOString(),
+    updatedAt: host.updatedAt.toISOString(),
+  };
 }
