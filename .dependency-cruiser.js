@@ -26,7 +26,7 @@ module.exports = {
       from: { path: '^libs/domain/' },
       to: {
         dependencyTypesNot: ['local'],
-        pathNot: '^node_modules/fast-check/',
+        pathNot: '(^|/)node_modules/fast-check/',
       },
     },
     {

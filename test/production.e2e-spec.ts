@@ -167,7 +167,11 @@ describe('two control replicas behind haproxy', () => {
     };
     const load = Promise.all(tokens.map((_, index) => client(index)));
     try {
-      await eventually('the load to get going', async () => (answered.size >= 300 ? true : undefined), 60_000);
+      await eventually(
+        () => `the load to get going (${answered.size} admitted; last other answers: ${otherAnswers.slice(-3).join('; ')})`,
+        async () => (answered.size >= 300 ? true : undefined),
+        60_000,
+      );
       killed = true;
       await victim.stop('SIGKILL');
       const answeredAtKill = answered.size;
