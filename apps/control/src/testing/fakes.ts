@@ -4,6 +4,7 @@
  * jest.fn to assert on. `asDependency` is the one cast, where a fake stands in for the whole class in a constructor.
  */
 import type { ResourceAmounts } from '@dcm/domain';
+import { QuotaEntity } from '@dcm/persistence';
 import type { IdempotencyRecordEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
 import type { EntityManager } from 'typeorm';
 import type { AllocationsRepository } from '../allocations/allocations.repository';
@@ -12,6 +13,7 @@ import type { AuditLog } from '../audit/audit-log';
 import type { Clock } from '../common/clock';
 import type { EnforcementEvent, EnforcementEventSink } from '../enforcement/enforcement-events';
 import type { EnforcementRepository } from '../enforcement/enforcement.repository';
+import type { GrantsRepository, GrantWithItems } from '../grants/grants.repository';
 import type { HostsRepository } from '../hosts/hosts.repository';
 import type { PlacementCatalog } from '../hosts/placement-catalog';
 import type { ResourceClassesService } from '../resource-classes/resource-classes.service';
@@ -116,7 +118,7 @@ export function fakePlacementCatalog(): Fake<Pick<PlacementCatalog, 'refreshIfSt
   });
 }
 
-type TenantsRepositoryMethods = 'findBySlug' | 'save' | 'countActiveAllocations' | 'unbindHosts';
+type TenantsRepositoryMethods = 'findBySlug' | 'slugsByIds' | 'save' | 'countActiveAllocations' | 'unbindHosts';
 
 /** Tenants kept in memory by slug; save stores what it is given. */
 export function fakeTenantsRepository(
@@ -127,6 +129,7 @@ export function fakeTenantsRepository(
   return Object.assign(
     fake<Pick<TenantsRepository, TenantsRepositoryMethods>>({
       findBySlug: async (slug) => stored.get(slug) ?? null,
+      slugsByIds: async (ids) => new Map([...stored.values()].filter((tenant) => ids.includes(tenant.id)).map((tenant) => [tenant.id, tenant.slug])),
       save: async (tenant) => (stored.set(tenant.slug, tenant), tenant),
       countActiveAllocations: async (tenantId) => activeAllocations.get(tenantId) ?? 0,
       unbindHosts: async () => undefined,
@@ -152,4 +155,29 @@ export function fakeEnforcementRepository(): Fake<Pick<EnforcementRepository, 's
 export function fakeEnforcementSink(): Fake<EnforcementEventSink> & { events: EnforcementEvent[] } {
   const events: EnforcementEvent[] = [];
   return Object.assign(fake<EnforcementEventSink>({ record: async (recorded) => void events.push(...recorded) }), { events });
+}
+
+type GrantsRepositoryMethods = 'insert' | 'lockForTenant' | 'lockExpired' | 'end';
+
+/** Surge grants kept in memory with their amounts; lockExpired gives the running ones whose time is up. */
+export function fakeGrantsRepository(): Fake<Pick<GrantsRepository, GrantsRepositoryMethods>> & { stored: Map<string, GrantWithItems> } {
+  const stored = new Map<string, GrantWithItems>();
+  return Object.assign(
+    fake<Pick<GrantsRepository, GrantsRepositoryMethods>>({
+      insert: async (grant, resources) => void stored.set(grant.id, { grant, resources }),
+      lockForTenant: async (tenantId, id) => (stored.get(id)?.grant.tenantId === tenantId ? stored.get(id)! : null),
+      lockExpired: async (now, limit) =>
+        [...stored.values()].filter(({ grant }) => grant.endedAt === null && grant.expiresAt.getTime() <= now.getTime()).slice(0, limit),
+      end: async () => undefined,
+    }),
+    { stored },
+  );
+}
+
+/** Quotas of the classes named, for lockForTenant; recomputeGranted records its calls only. */
+export function fakeQuotasForGrants(...resourceClasses: string[]): Fake<Pick<QuotasRepository, 'lockForTenant' | 'recomputeGranted'>> {
+  return fake<Pick<QuotasRepository, 'lockForTenant' | 'recomputeGranted'>>({
+    lockForTenant: async (tenantId) => resourceClasses.map((resourceClass) => Object.assign(new QuotaEntity(), { tenantId, resourceClass })),
+    recomputeGranted: async () => undefined,
+  });
 }
