@@ -5,11 +5,13 @@
  */
 import type { ResourceAmounts } from '@dcm/domain';
 import { QuotaEntity } from '@dcm/persistence';
-import type { IdempotencyRecordEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
+import type { IdempotencyRecordEntity, TenantEntity, TokenEntity, UnitOfWork } from '@dcm/persistence';
 import type { EntityManager } from 'typeorm';
 import type { AllocationsRepository } from '../allocations/allocations.repository';
 import type { IdempotencyRepository } from '../allocations/idempotency.repository';
 import type { AuditLog } from '../audit/audit-log';
+import type { TokenUsage } from '../auth/token-usage';
+import type { TokensRepository } from '../auth/tokens.repository';
 import type { Clock } from '../common/clock';
 import type { EnforcementEvent, EnforcementEventSink } from '../enforcement/enforcement-events';
 import type { EnforcementRepository } from '../enforcement/enforcement.repository';
@@ -180,4 +182,32 @@ export function fakeQuotasForGrants(...resourceClasses: string[]): Fake<Pick<Quo
     lockForTenant: async (tenantId) => resourceClasses.map((resourceClass) => Object.assign(new QuotaEntity(), { tenantId, resourceClass })),
     recomputeGranted: async () => undefined,
   });
+}
+
+type TokensRepositoryMethods = 'save' | 'findById' | 'credentialBySecretHash' | 'liveHostExists' | 'countRevocation' | 'revocationCount';
+
+/** Tokens kept in memory by id; credentials read from them as the table would give them, revocations counted. */
+export function fakeTokensRepository(): Fake<Pick<TokensRepository, TokensRepositoryMethods>> & { stored: Map<string, TokenEntity> } {
+  const stored = new Map<string, TokenEntity>();
+  let revocations = 0;
+  return Object.assign(
+    fake<Pick<TokensRepository, TokensRepositoryMethods>>({
+      save: async (token) => (stored.set(token.id, { ...token }), token),
+      findById: async (id) => (stored.has(id) ? { ...stored.get(id)! } : null),
+      credentialBySecretHash: async (secretHash) => {
+        const token = [...stored.values()].find((candidate) => candidate.secretHash === secretHash);
+        if (!token) return null;
+        const { id, kind, role, tenantId } = token;
+        return { id, kind, role, tenantId, secretHash, expiresAt: token.expiresAt?.getTime() ?? null, revokedAt: token.revokedAt?.getTime() ?? null };
+      },
+      liveHostExists: async () => false,
+      countRevocation: async () => void revocations++,
+      revocationCount: async () => revocations,
+    }),
+    { stored },
+  );
+}
+
+export function fakeTokenUsage(): Fake<Pick<TokenUsage, 'touch'>> {
+  return fake<Pick<TokenUsage, 'touch'>>({ touch: () => undefined });
 }
