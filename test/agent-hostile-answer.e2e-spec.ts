@@ -2,6 +2,7 @@ import { createServer, request, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { bootControl, ControlProcess, createDataDir, removeDataDir } from './support/restartable-control';
 import { startAgent } from './support/agent-process';
+import { eventually } from './support/eventually';
 
 /**
  * Stands between agent and control. Enrolment always goes through to control; while `hostile`, report batches never
@@ -46,16 +47,6 @@ class HostilePath {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await sleep(200);
-  }
-}
-
 describe('the agent answered lastSeq 2^53 − 1', () => {
   let controlDir: string;
   let agentDir: string;
@@ -83,10 +74,10 @@ describe('the agent answered lastSeq 2^53 − 1', () => {
 
     let agent = startAgent(agentDir, settings);
     try {
-      await waitFor(
+      await eventually(
+        () => `three hostile answers (agent said: ${agent.output().slice(-500)})`,
         () => path.hostileSeqs.length >= 3,
         30_000,
-        () => `three hostile answers (agent said: ${agent.output().slice(-500)})`,
       );
     } finally {
       await expect(agent.stop()).resolves.toBe(0);
@@ -95,20 +86,20 @@ describe('the agent answered lastSeq 2^53 − 1', () => {
     agent = startAgent(agentDir, settings);
     try {
       const before = path.hostileSeqs.length;
-      await waitFor(
+      await eventually(
+        () => `two more hostile answers (agent said: ${agent.output().slice(-500)})`,
         () => path.hostileSeqs.length >= before + 2,
         30_000,
-        () => `two more hostile answers (agent said: ${agent.output().slice(-500)})`,
       );
       const hostileSeqs = [...path.hostileSeqs];
       expect(hostileSeqs).toEqual(Array.from({ length: hostileSeqs.length }, (_, index) => index + 1));
 
       path.hostile = false;
       const api = control.api(control.tokenFile());
-      await waitFor(
+      await eventually(
+        () => `three reports stored by control (agent said: ${agent.output().slice(-500)})`,
         async () => ((await api.get('/v1/hosts/hostile-path-host')).body.measurements?.seq ?? 0) >= hostileSeqs.at(-1)! + 3,
         30_000,
-        () => `three reports stored by control (agent said: ${agent.output().slice(-500)})`,
       );
       const host = await api.get('/v1/hosts/hostile-path-host');
       expect(host.body.status).toBe('up');

@@ -4,6 +4,7 @@ import type { Report } from '@dcm/protocol';
 import type { AgentLogger } from '../apps/agent/src/agent-logger';
 import { Collector } from '../apps/agent/src/collector';
 import { freePort } from './support/ports';
+import { eventually } from './support/eventually';
 
 /** Debian's prometheus-node-exporter: the peer the agent's measurements are held to (`.ci/run` installs it). */
 const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
@@ -61,14 +62,7 @@ describe('the agent against prometheus-node-exporter', () => {
     url = `http://127.0.0.1:${port}/metrics`;
     const collectors = ['cpu', 'meminfo', 'loadavg', 'filesystem', 'netdev'].map((name) => `--collector.${name}`);
     exporter = spawn(NODE_EXPORTER, [`--web.listen-address=127.0.0.1:${port}`, '--collector.disable-defaults', ...collectors], { stdio: 'ignore' });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if ((await fetch(url)).ok) break;
-      } catch {
-        if (attempt > 100) throw new Error('node_exporter did not start');
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await eventually('node_exporter to start', async () => (await fetch(url)).ok, 10_000);
     await sut.warmUp();
   }, 30_000);
 

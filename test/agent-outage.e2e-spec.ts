@@ -2,6 +2,7 @@ import { createServer, request, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { bootControl, ControlProcess, createDataDir, removeDataDir } from './support/restartable-control';
 import { startAgent } from './support/agent-process';
+import { eventually, pause } from './support/eventually';
 
 /**
  * A plain forwarding proxy between agent and control that records every report batch control acknowledged, so the
@@ -51,16 +52,6 @@ class RecordingProxy {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 describe('the agent through a control outage', () => {
   let controlDir: string;
   let agentDir: string;
@@ -87,20 +78,20 @@ describe('the agent through a control outage', () => {
     const join = await control.api(control.tokenFile()).post('/v1/tokens', { kind: 'join', uses: 1 });
     const agent = startAgent(agentDir, { controlUrl: proxyUrl, joinToken: join.body.token, hostname: 'outage-host', intervalSeconds: 1, storageMounts: ['/'] });
     try {
-      await waitFor(() => proxy.accepted.length >= 2, 30_000, `the first reports (agent said: ${agent.output().slice(-500)})`);
+      await eventually(`the first reports (agent said: ${agent.output().slice(-500)})`, () => proxy.accepted.length >= 2, 30_000);
 
       // Control goes away for several intervals.
       await control.stop();
       proxy.upstream = null;
       control = null;
       const acceptedBeforeOutage = proxy.accepted.length;
-      await sleep(6_000);
+      await pause(6_000);
       expect(proxy.accepted.length).toBe(acceptedBeforeOutage);
 
       // Control comes back on the same database; the agent's backoff (≤ 2^n s with jitter) lets it retry soon.
       control = await bootControl(controlDir, { reportIntervalSeconds: 1 });
       proxy.upstream = control.url;
-      await waitFor(() => proxy.accepted.length >= acceptedBeforeOutage + 8, 60_000, 'the spooled reports');
+      await eventually('the spooled reports', () => proxy.accepted.length >= acceptedBeforeOutage + 8, 60_000);
     } finally {
       await expect(agent.stop()).resolves.toBe(0);
     }

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LivenessService } from '../apps/control/src/agents/liveness.service';
-import { Clock } from '../apps/control/src/common/clock';
 import { createTenant, expectStatus, hostFacts } from './support/facility';
 import { RunningControl, startControl } from './support/control';
 import { expectProblem } from './support/problems';
 import { aReport } from './support/reports';
+import { setControlClock } from './support/clock';
 
 const GIB = 2 ** 30;
 
@@ -123,9 +123,8 @@ describe('agent enrolment, report ingest and host liveness', () => {
     const agent = await enrol('blv-c10');
     await expectStatus(post(agent, aReport(1)), 200);
     const liveness = control.app.get(LivenessService);
-    const clock = control.app.get(Clock);
     const status = async () => (await expectStatus(control.api.get('/v1/hosts/blv-c10'), 200)).status;
-    const later = (seconds: number) => jest.spyOn(clock, 'now').mockReturnValue(new Date(Date.now() + seconds * 1000));
+    const later = (seconds: number) => setControlClock(control.app, Date.now() + seconds * 1000);
 
     later(3 * 15 - 5);
     await liveness.sweep();
@@ -149,7 +148,7 @@ describe('agent enrolment, report ingest and host liveness', () => {
     const agent = await enrol('blv-c11');
     await expectStatus(post(agent, aReport(1)), 200);
     await expectStatus(control.api.patch('/v1/hosts/blv-c11', { status: 'maintenance' }), 200);
-    jest.spyOn(control.app.get(Clock), 'now').mockReturnValue(new Date(Date.now() + 3_600_000));
+    setControlClock(control.app, Date.now() + 3_600_000);
     await control.app.get(LivenessService).sweep();
     jest.restoreAllMocks();
     await expect(control.api.get('/v1/hosts/manual-01').then((response) => response.body.status)).resolves.toBe('up');

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { emptyState, prunedState, ReplayedState, replayEvent } from '../apps/control/src/audit/audit-replay';
 import { AuditService } from '../apps/control/src/audit/audit.service';
-import { Clock } from '../apps/control/src/common/clock';
 import { GrantsService } from '../apps/control/src/grants/grants.service';
 import { ApiClient } from './support/api-client';
 import { RunningControl, startControl } from './support/control';
+import { setControlClock } from './support/clock';
 
 const GIB = 2 ** 30;
 const DAY = 86_400_000;
@@ -316,7 +316,7 @@ describe('audit log replay', () => {
     // The scheduler stays out of the way (no enforcement pass, no grant expiry); retention is run by hand below.
     control = await startControl({ enforcementIntervalSeconds: 3600, auditRetentionDays: 30, rateLimitPerMinute: 0 });
     now = Date.now();
-    jest.spyOn(control.app.get(Clock), 'now').mockImplementation(() => new Date(now));
+    setControlClock(control.app, () => now);
   });
 
   afterAll(async () => {

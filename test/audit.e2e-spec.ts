@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AuditService } from '../apps/control/src/audit/audit.service';
-import { Clock } from '../apps/control/src/common/clock';
 import { EnforcementService } from '../apps/control/src/enforcement/enforcement.service';
 import { RunningControl, startControl } from './support/control';
 import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from './support/facility';
 import { expectProblem } from './support/problems';
+import { setControlClock } from './support/clock';
 
 const GIB = 2 ** 30;
 const DAY = 86_400_000;
@@ -197,15 +197,14 @@ describe('audit log', () => {
   it('drops events older than the retention, leaving a chain that still verifies from its first kept event', async () => {
     const retained = await startControl({ auditRetentionDays: 30 });
     try {
-      const clock = retained.app.get(Clock);
       const start = Date.now();
-      jest.spyOn(clock, 'now').mockImplementation(() => new Date(start));
+      setControlClock(retained.app, start);
       await createTenant(retained.api, 'old-one');
       await createTenant(retained.api, 'old-two');
       const oldAnchor = await expectStatus(retained.api.get('/v1/audit/anchor'), 200);
-      jest.spyOn(clock, 'now').mockImplementation(() => new Date(start + 20 * DAY));
+      setControlClock(retained.app, start + 20 * DAY);
       await createTenant(retained.api, 'recent');
-      jest.spyOn(clock, 'now').mockImplementation(() => new Date(start + 40 * DAY));
+      setControlClock(retained.app, start + 40 * DAY);
       // The bootstrap token's minting (seq 1) and the two old tenants go.
       await expect(retained.app.get(AuditService).applyRetention()).resolves.toBe(3);
 

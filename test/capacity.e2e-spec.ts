@@ -11,6 +11,7 @@ import { createHost, createTenant, expectStatus, setQuotas } from './support/fac
 import { RunningControl, startControl } from './support/control';
 import { expectJson } from './support/problems';
 import { aReport } from './support/reports';
+import { eventually } from './support/eventually';
 
 const GIB = 2 ** 30;
 const TIB = 2 ** 40;
@@ -258,13 +259,14 @@ describe('GET /v1/capacity with a real agent on this machine', () => {
   });
 
   it('says the memory and storage in use that /proc/meminfo and df say, and a vCPU busy figure within the cores', async () => {
-    let resources: Record<string, { used: number | null; capacity: number }> = {};
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      resources = expectJson(await control.api.get('/v1/capacity'), 200).facility.resources;
-      if (resources.memory?.used != null && resources.storage?.used != null && resources.vcpu?.used != null) break;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const resources: Record<string, { used: number | null; capacity: number }> = await eventually(
+      'measured use of memory, storage and vCPU',
+      async () => {
+        const measured = expectJson(await control.api.get('/v1/capacity'), 200).facility.resources;
+        return measured.memory?.used != null && measured.storage?.used != null && measured.vcpu?.used != null ? measured : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(resources.memory?.used).not.toBeNull();
     // Both move while other work runs on this machine: within 2 % of memory and 1 GiB of disk.
     const memoryTotal = Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024;

@@ -9,6 +9,7 @@ import { requireBuiltCli, runCli } from './support/cli';
 import { RunningControl, startControl } from './support/control';
 import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from './support/facility';
 import { aReport } from './support/reports';
+import { setControlClock } from './support/clock';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -33,7 +34,7 @@ describe('dcm (CLI): hosts, reports, grants and audit', () => {
     requireBuiltCli();
     scratch = mkdtempSync(join(tmpdir(), 'dcm-cli-ops-'));
     control = await startControl({ showbackPrices: { currency: 'GBP', vcpu: 0.02, memory: 0.005 } });
-    jest.spyOn(control.app.get(Clock), 'now').mockImplementation(() => new Date(now ?? Date.now()));
+    setControlClock(control.app, () => now ?? Date.now());
     dataSource = control.app.get(DataSource);
     const { api } = control;
     await createHost(api, 'blv-r01', { vcpu: { total: 64 }, memory: { total: '256GiB' }, storage: { total: '10TiB' } });

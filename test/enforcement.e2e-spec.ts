@@ -1,4 +1,3 @@
-import { Clock } from '../apps/control/src/common/clock';
 import { EnforcementService } from '../apps/control/src/enforcement/enforcement.service';
 import { retryDelayMs, WebhookDeliveryService } from '../apps/control/src/enforcement/webhook-delivery.service';
 import { RunningControl, startControl } from './support/control';
@@ -8,6 +7,7 @@ import { expectProblem } from './support/problems';
 import { aReport } from './support/reports';
 import { bootControl, createDataDir, removeDataDir } from './support/restartable-control';
 import { startWebhookReceiver, WebhookReceiver } from './support/webhook-receiver';
+import { setControlClock } from './support/clock';
 
 const GIB = 2 ** 30;
 const GRACE_S = 900;
@@ -24,7 +24,7 @@ describe.each(['sqlite', 'postgres'])('quota enforcement on %s', (backend) => {
   /** Moves the injected clock (never backwards) and runs one enforcement pass there, then delivers the webhook. */
   const passAt = async (at: number) => {
     now = at;
-    jest.spyOn(control.app.get(Clock), 'now').mockImplementation(() => new Date(now));
+    setControlClock(control.app, () => now);
     const outcome = await enforcement.evaluate();
     await delivery.deliverDue();
     return outcome;
@@ -216,7 +216,7 @@ describe('enforcement events across a restart', () => {
       expect(receiver.accepted()).toEqual([]);
 
       const second = await bootControl(dataDir, { webhookUrl: receiver.url });
-      jest.spyOn(second.app.get(Clock), 'now').mockReturnValue(new Date(Date.now() + retryDelayMs(1)));
+      setControlClock(second.app, Date.now() + retryDelayMs(1));
       await second.app.get(WebhookDeliveryService).deliverDue();
       await second.stop();
 

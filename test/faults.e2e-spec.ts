@@ -8,7 +8,8 @@ import { startAgent } from './support/agent-process';
 import { ApiClient, ApiResponse } from './support/api-client';
 import { createHost, createTenant, enrolAgent, expectStatus, hostFacts, setQuotas } from './support/facility';
 import { createPgCluster, PgCluster } from './support/pg-cluster';
-import { eventually, Replica, startReplica, stopReplicas } from './support/replicas';
+import { eventually, pause } from './support/eventually';
+import { Replica, startReplica, stopReplicas } from './support/replicas';
 import { aReport } from './support/reports';
 
 const ADMIN_TOKEN = 'faults-test-admin-token-0123456789';
@@ -16,8 +17,6 @@ const TENANTS = ['torfaen', 'blaenau-gwent', 'monmouthshire', 'newport'];
 const HOSTS = Array.from({ length: 8 }, (_, i) => `blv-f${String(i + 1).padStart(2, '0')}`);
 /** No request may take longer than this, database or no database. */
 const REQUEST_TIMEOUT_MS = 30_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A request that fails the test if it has no answer in REQUEST_TIMEOUT_MS: nothing may hang while the database is away. */
 async function bounded<T>(what: string, request: Promise<ApiResponse<T>>): Promise<ApiResponse<T>> {
@@ -156,7 +155,7 @@ describe('two replicas on a PostgreSQL cluster of the test’s own', () => {
     // The leader loses its lock connection while that run is in flight.
     await db('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`dcm-scheduler ${leaderName}`]);
     // A replica takes the lock again, but leads only once the old run's transaction has ended.
-    await sleep(2_500); // more than two election ticks
+    await pause(2_500); // more than two election ticks
     const holder = (await status(follower)).leader;
     expect([leaderName, followerName]).toContain(holder);
     const next = holder === leaderName ? leader : follower;
@@ -182,7 +181,7 @@ describe('two replicas on a PostgreSQL cluster of the test’s own', () => {
       async () => ((await Promise.all([status(leader), status(follower)])).filter((replica) => replica.leading).length === 1 ? true : undefined),
       15_000,
     );
-    await sleep(3_000); // runs on whichever leads now
+    await pause(3_000); // runs on whichever leads now
 
     // Every leader-only job run either replica made: none of one replica overlaps one of the other's.
     const runs = pair.flatMap((replica) => jobRuns(replica.output()));
@@ -268,12 +267,12 @@ describe('two replicas on a PostgreSQL cluster of the test’s own', () => {
           if (response.status === 201) answered.push({ key, id: response.body.id });
           else if (isUnavailableProblem(response)) {
             unavailable.admissions++;
-            await sleep(250);
+            await pause(250);
             continue;
           } else otherAnswers.push(`${response.status} ${JSON.stringify(response.body)}`);
           break;
         }
-        await sleep(50);
+        await pause(50);
       }
     };
     const reporting = async (agentState: SimulatedAgent) => {
@@ -289,7 +288,7 @@ describe('two replicas on a PostgreSQL cluster of the test’s own', () => {
           agentState.spool = agentState.spool.filter((report) => report.seq > response.body.lastSeq);
         } else if (isUnavailableProblem(response)) unavailable.reports++;
         else otherAnswers.push(`report ${response.status} ${JSON.stringify(response.body)}`);
-        await sleep(500);
+        await pause(500);
       }
     };
     const load = Promise.all([...tokens.map((_, index) => admitting(index)), ...simulated.map(reporting)]);
@@ -311,7 +310,7 @@ describe('two replicas on a PostgreSQL cluster of the test’s own', () => {
         expect(ready.status).toBe(503);
       }
       await eventually('503s for admissions and reports', async () => (unavailable.admissions > 0 && unavailable.reports > 0 ? true : undefined), 5_000);
-      await sleep(5_000);
+      await pause(5_000);
       expect(answered.length).toBe(answeredBefore);
       await cluster.start();
       databaseAway = false;

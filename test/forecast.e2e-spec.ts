@@ -1,4 +1,3 @@
-import { Clock } from '../apps/control/src/common/clock';
 import { CapacityForecastService } from '../apps/control/src/capacity/capacity-forecast.service';
 import { CapacitySamplingService } from '../apps/control/src/history/capacity-sampling.service';
 import { MetricsJobs } from '../apps/control/src/metrics/metrics-jobs';
@@ -6,6 +5,7 @@ import { RunningControl, startControl } from './support/control';
 import { createTestDatabase, TestDatabase } from './support/postgres';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
 import { aReport } from './support/reports';
+import { setControlClock } from './support/clock';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -24,7 +24,7 @@ describe.each(['sqlite', 'postgres'])('GET /v1/capacity/forecast on %s', (backen
     database = backend === 'postgres' ? await createTestDatabase() : undefined;
     control = await startControl({ forecastWindowDays: 30, ...(database ? { databaseUrl: database.url } : {}) });
     now = Math.floor(Date.now() / HOUR) * HOUR - 20 * DAY;
-    jest.spyOn(control.app.get(Clock), 'now').mockImplementation(() => new Date(now));
+    setControlClock(control.app, () => now);
     await createTenant(control.api, 'torfaen');
     await setQuotas(control.api, 'torfaen', { vcpu: 10_000, memory: '100TiB' });
     // hall-a: 2 × 64 cores × 4 = 512 vCPU; hall-b: 256 vCPU that nobody uses.

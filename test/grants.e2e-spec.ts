@@ -1,9 +1,9 @@
-import { Clock } from '../apps/control/src/common/clock';
 import { EnforcementService } from '../apps/control/src/enforcement/enforcement.service';
 import { GrantsService } from '../apps/control/src/grants/grants.service';
 import { RunningControl, startControl } from './support/control';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
 import { expectProblem } from './support/problems';
+import { setControlClock } from './support/clock';
 
 const GIB = 2 ** 30;
 const HOUR = 3_600_000;
@@ -18,7 +18,7 @@ describe('surge grants', () => {
   /** Moves the injected clock (never backwards). */
   const at = (instant: number) => {
     now = instant;
-    jest.spyOn(control.app.get(Clock), 'now').mockImplementation(() => new Date(now));
+    setControlClock(control.app, () => now);
   };
   const allocate = (tenant: string, resources: Record<string, unknown>) => control.api.post('/v1/allocations', { tenant, resources });
   const quotas = async (slug: string) => (await expectStatus(control.api.get(`/v1/tenants/${slug}/quotas`), 200)).quotas;

@@ -1,10 +1,10 @@
 import { rawQuery } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
-import { Clock } from '../apps/control/src/common/clock';
 import { DownsamplingService } from '../apps/control/src/history/downsampling.service';
 import { RunningControl, startControl } from './support/control';
 import { createHost, createTenant } from './support/facility';
 import { createTestDatabase, TestDatabase } from './support/postgres';
+import { setControlClock } from './support/clock';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -25,7 +25,7 @@ describe.each(['sqlite', 'postgres'])('history on %s: downsampling and retention
   beforeAll(async () => {
     database = backend === 'postgres' ? await createTestDatabase() : undefined;
     control = await startControl({ sampleRawDays: 7, sampleRetentionDays: 400, ...(database ? { databaseUrl: database.url } : {}) });
-    jest.spyOn(control.app.get(Clock), 'now').mockReturnValue(new Date(now));
+    setControlClock(control.app, now);
     dataSource = control.app.get(DataSource);
     await createHost(control.api, 'blv-h01', { vcpu: { total: 8 } });
     await createTenant(control.api, 'powys');
@@ -108,7 +108,7 @@ describe.each(['sqlite', 'postgres'])('history on %s: downsampling and retention
     await control.app.get(DownsamplingService).run();
     await expect(select('SELECT * FROM host_samples ORDER BY bucket')).resolves.toEqual(before);
 
-    jest.spyOn(control.app.get(Clock), 'now').mockReturnValue(new Date(now + HOUR));
+    setControlClock(control.app, now + HOUR);
     await control.app.get(DownsamplingService).run();
     expect((await buckets('tenant_samples')).filter((bucket) => bucket < now - 2 * DAY)).toEqual([
       Date.UTC(2026, 10, 10, 9),

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { ControlProcess, spawnControl } from './support/control-process';
+import { eventually } from './support/eventually';
 import { freePort } from './support/ports';
 import { createTestDatabase, TestDatabase } from './support/postgres';
 import { createDataDir, removeDataDir } from './support/restartable-control';
@@ -30,18 +31,8 @@ async function startReplica(name: string, databaseUrl: string): Promise<Replica>
   return { ...control, name, dataDir };
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch((error: Error) => {
-      if (error.message.startsWith('replica ')) throw error;
-      return undefined;
-    });
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** A replica that exited ends the wait at once (statusOf says so); any other error means it is not up yet. */
+const untilExit = (timeoutMs: number) => ({ timeoutMs, fatal: (error: unknown) => error instanceof Error && error.message.startsWith('replica ') });
 
 interface SchedulerStatus {
   replica: string;
@@ -82,7 +73,7 @@ describe('several control replicas on one PostgreSQL database', () => {
 
   it('runs the scheduler jobs on exactly one replica, and on another within a couple of intervals once it is killed', async () => {
     replicas.push(await startReplica('one', database.url), await startReplica('two', database.url));
-    const [first, second] = await Promise.all(replicas.map((replica) => eventually(`${replica.name} to serve`, () => statusOf(replica), 60_000)));
+    const [first, second] = await Promise.all(replicas.map((replica) => eventually(`${replica.name} to serve`, () => statusOf(replica), untilExit(60_000))));
 
     // Both answer the API; exactly one leads, and both name the same leader.
     expect([first.leading, second.leading].filter(Boolean)).toHaveLength(1);
@@ -93,7 +84,7 @@ describe('several control replicas on one PostgreSQL database', () => {
     await eventually(
       'the leader to run its jobs',
       async () => ((await statusOf(leader)).jobs.some((job) => job.name === 'enforcement' && job.lastRunAt) ? true : undefined),
-      10_000,
+      untilExit(10_000),
     );
     expect(ranJobs(await statusOf(follower))).toEqual([]);
     expect(leader.output()).toContain('this replica now runs the scheduler jobs');
@@ -103,12 +94,16 @@ describe('several control replicas on one PostgreSQL database', () => {
     const takeover = await eventually(
       'the follower to take over',
       async () => ((await statusOf(follower)).leading ? Date.now() - killedAt : undefined),
-      10_000,
+      untilExit(10_000),
     );
 
     expect(takeover).toBeLessThanOrEqual(2 * LEADER_INTERVAL_S * 1000 + 500);
     await expect(statusOf(follower)).resolves.toMatchObject({ leading: true, leader: (await statusOf(follower)).replica });
-    await eventually('the new leader to run the jobs', async () => (ranJobs(await statusOf(follower)).includes('enforcement') ? true : undefined), 5_000);
+    await eventually(
+      'the new leader to run the jobs',
+      async () => (ranJobs(await statusOf(follower)).includes('enforcement') ? true : undefined),
+      untilExit(5_000),
+    );
     expect(follower.output()).toContain('this replica now runs the scheduler jobs');
   }, 120_000);
 });

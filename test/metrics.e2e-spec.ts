@@ -4,15 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { LivenessService } from '../apps/control/src/agents/liveness.service';
-import { Clock } from '../apps/control/src/common/clock';
-import { ForecastGauge, MetricsRecorder } from '../apps/control/src/metrics/process-metrics';
-import { METRIC_CATALOGUE } from '../apps/control/src/metrics/metric-catalogue';
+import { ForecastGauge, MetricsRecorder } from '../apps/control/src/telemetry/process-metrics';
+import { METRIC_CATALOGUE } from '../apps/control/src/telemetry/metric-catalogue';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
 import { RunningControl, startControl } from './support/control';
 import { createTestDatabase, TestDatabase } from './support/postgres';
 import { PROMTOOL, requireBinary, RunningPrometheus, startPrometheus, writeScrapeConfig } from './support/prometheus';
 import { expectProblem } from './support/problems';
 import { aReport } from './support/reports';
+import { setControlClock } from './support/clock';
+import { eventually } from './support/eventually';
 
 const GIB = 2 ** 30;
 const TIB = 2 ** 40;
@@ -264,8 +265,7 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
     });
 
     it('keeps showing a host that went silent, with dcm_host_up 0, until it is decommissioned', async () => {
-      const clock = control.app.get(Clock);
-      jest.spyOn(clock, 'now').mockReturnValue(new Date(Date.now() + 10 * 15_000 + 5_000));
+      setControlClock(control.app, Date.now() + 10 * 15_000 + 5_000);
       try {
         await control.app.get(LivenessService).sweep();
       } finally {
@@ -282,7 +282,7 @@ function describeMetrics(backend: 'SQLite' | 'PostgreSQL') {
       // GET /v1/capacity no longer counts it, its measured use goes; the report itself stays visible.
       const measuredUsed = (keys: Iterable<string>) => [...keys].filter((key) => key.startsWith('dcm_host_used{host="blv-m02"'));
       expect(measuredUsed(series.keys())).toHaveLength(3);
-      jest.spyOn(clock, 'now').mockReturnValue(new Date(Date.now() + 10 * 15_000 + 60_000 + 5_000));
+      setControlClock(control.app, Date.now() + 10 * 15_000 + 60_000 + 5_000);
       try {
         const later = await scrape();
         expect(measuredUsed(later.series.keys())).toEqual([]);
@@ -383,18 +383,20 @@ describe('GET /metrics scraped by a real Prometheus', () => {
     prometheus = await startPrometheus(config);
     const query = async (promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> =>
       (await prometheus!.api(`/api/v1/query?query=${encodeURIComponent(promql)}`)).data?.result ?? [];
-    const deadline = Date.now() + 60_000;
     let seen: Record<string, string | undefined> = {};
-    while (Date.now() < deadline) {
-      const [up, hostUp, limit] = await Promise.all([
-        query('up{job="dcm"}'),
-        query('dcm_host_up{host="blv-p01"}'),
-        query('dcm_tenant_quota_limit{tenant="caerphilly",resource="vcpu"}'),
-      ]);
-      seen = { up: up[0]?.value[1], hostUp: hostUp[0]?.value[1], limit: limit[0]?.value[1], site: hostUp[0]?.metric.site, unit: limit[0]?.metric.unit };
-      if (seen.up === '1' && seen.hostUp !== undefined && seen.limit !== undefined) break;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await eventually(
+      () => `a scrape with the host and the quota (last seen: ${JSON.stringify(seen)})`,
+      async () => {
+        const [up, hostUp, limit] = await Promise.all([
+          query('up{job="dcm"}'),
+          query('dcm_host_up{host="blv-p01"}'),
+          query('dcm_tenant_quota_limit{tenant="caerphilly",resource="vcpu"}'),
+        ]);
+        seen = { up: up[0]?.value[1], hostUp: hostUp[0]?.value[1], limit: limit[0]?.value[1], site: hostUp[0]?.metric.site, unit: limit[0]?.metric.unit };
+        return seen.up === '1' && seen.hostUp !== undefined && seen.limit !== undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(seen).toEqual({ up: '1', hostUp: '1', limit: '48', site: 'hall-a', unit: 'count' });
   }, 90_000);
 });

@@ -8,14 +8,13 @@ import { createHost, createTenant, expectStatus, setQuotas } from './support/fac
 import { RunningHaproxy, startHaproxy } from './support/haproxy';
 import { createPgCluster, PgCluster } from './support/pg-cluster';
 import { RunningPrometheus, startPrometheus } from './support/prometheus';
-import { eventually, Replica, startReplica, stopReplicas } from './support/replicas';
+import { eventually, pause } from './support/eventually';
+import { Replica, startReplica, stopReplicas } from './support/replicas';
 
 const ADMIN_TOKEN = 'production-test-admin-token-0123456789';
 const CLIENTS = 100;
 const TENANTS = ['torfaen', 'blaenau-gwent', 'monmouthshire', 'newport'];
 const HOSTS = Array.from({ length: 8 }, (_, i) => `blv-p${String(i + 1).padStart(2, '0')}`);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface SchedulerStatus {
   replica: string;
@@ -163,12 +162,16 @@ describe('two control replicas behind haproxy', () => {
         else if (killed && (error || (response && response.status >= 500)))
           failed.push({ key, token: tokens[index], request, answer: error ? String(error) : `${response!.status}` });
         else otherAnswers.push(error ? String(error) : `${response!.status} ${JSON.stringify(response!.body)}`);
-        await sleep(20);
+        await pause(20);
       }
     };
     const load = Promise.all(tokens.map((_, index) => client(index)));
     try {
-      await eventually('the load to get going', async () => (answered.size >= 300 ? true : undefined), 60_000);
+      await eventually(
+        () => `the load to get going (${answered.size} admitted; last other answers: ${otherAnswers.slice(-3).join('; ')})`,
+        async () => (answered.size >= 300 ? true : undefined),
+        60_000,
+      );
       killed = true;
       await victim.stop('SIGKILL');
       const answeredAtKill = answered.size;

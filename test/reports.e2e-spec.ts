@@ -1,10 +1,10 @@
 import { rawQuery } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
-import { Clock } from '../apps/control/src/common/clock';
 import { RunningControl, startControl } from './support/control';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
 import { createTestDatabase, TestDatabase } from './support/postgres';
 import { expectJson, expectProblem } from './support/problems';
+import { setControlClock } from './support/clock';
 
 const MINUTE = 60_000;
 const GIB = 2 ** 30;
@@ -41,7 +41,7 @@ describe.each(['sqlite', 'postgres'])('reports on %s', (backend) => {
   beforeAll(async () => {
     database = backend === 'postgres' ? await createTestDatabase() : undefined;
     control = await startControl(database ? { databaseUrl: database.url } : {});
-    jest.spyOn(control.app.get(Clock), 'now').mockImplementation(() => new Date(now));
+    setControlClock(control.app, () => now);
     dataSource = control.app.get(DataSource);
     const { api } = control;
     await createHost(api, 'blv-h01', { vcpu: { total: 64 }, memory: { total: '256GiB' }, storage: { total: '10TiB' } });

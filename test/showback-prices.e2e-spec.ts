@@ -1,9 +1,9 @@
 import { rawQuery } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
-import { Clock } from '../apps/control/src/common/clock';
 import { RunningControl, startControl } from './support/control';
 import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
 import { expectJson } from './support/problems';
+import { setControlClock } from './support/clock';
 
 const GIB = 2 ** 30;
 const HOUR = 3_600_000;
@@ -16,7 +16,7 @@ describe('showback with unit prices', () => {
 
   beforeAll(async () => {
     control = await startControl({ showbackPrices: { currency: 'GBP', vcpu: 0.02, memory: 0.005, storage: 0.0001, custom_scratch: 0.001 } });
-    jest.spyOn(control.app.get(Clock), 'now').mockImplementation(() => new Date(now));
+    setControlClock(control.app, () => now);
     const { api } = control;
     await expectStatus(api.put('/v1/resource-classes/custom_gpu', { unit: 'count' }), 200);
     await expectStatus(api.put('/v1/resource-classes/custom_scratch', { unit: 'bytes' }), 200);

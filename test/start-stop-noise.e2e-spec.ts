@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './support/ports';
+import { eventually, pause, StopWaiting } from './support/eventually';
 
 const ROOT = join(__dirname, '..');
 const PINO_INFO = 30;
@@ -49,13 +50,16 @@ describe('npm start, then Ctrl-C', () => {
     // 'close': every process holding the pipes (control and agent inherit them) has gone.
     const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     try {
-      const deadline = Date.now() + 90_000;
       // The first report goes right after enrolment; "spooled":0 at stop shows it was delivered.
-      while (!stdout.includes('enrolled with control')) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the agent did not enrol:\n${stdout.slice(-2000)}\n${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await eventually(
+        () => `the agent to enrol:\n${stdout.slice(-2000)}\n${stderr}`,
+        () => {
+          if (child.exitCode !== null) throw new StopWaiting(`the agent did not enrol:\n${stdout.slice(-2000)}\n${stderr}`);
+          return stdout.includes('enrolled with control');
+        },
+        { timeoutMs: 90_000, intervalMs: 200 },
+      );
+      await pause(2_000);
     } finally {
       process.kill(-child.pid!, 'SIGINT');
     }

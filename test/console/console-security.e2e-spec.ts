@@ -131,10 +131,12 @@ describe('web console security', () => {
     expect((await control.api.get('/v1/tenants/caerphilly')).status).toBe(404);
   });
 
-  it('limits sign-in attempts per address: the 11th in a minute is refused without looking at the token', async () => {
+  it('limits failed sign-ins per address: after 10 in a minute the next attempt is refused without looking at the token', async () => {
     const limited = await startControl();
     try {
       const client = new ConsoleClient(limited.url);
+      // Sign-ins that succeed do not count: an office behind one address signs in as often as it needs.
+      for (let attempt = 1; attempt <= 12; attempt++) expect((await new ConsoleClient(limited.url).signIn(limited.adminToken)).status).toBe(303);
       for (let attempt = 1; attempt <= 10; attempt++) expect((await client.signIn('dcm_wrong')).status).toBe(401);
       const refused = await client.signIn(limited.adminToken);
       expect(refused.status).toBe(429);

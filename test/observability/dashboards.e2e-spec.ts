@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { METRIC_CATALOGUE } from '../../apps/control/src/metrics/metric-catalogue';
+import { METRIC_CATALOGUE } from '../../apps/control/src/telemetry/metric-catalogue';
 import {
   allPanels,
   dashboardExprs,
@@ -20,9 +20,10 @@ import { startAgent } from '../support/agent-process';
 import { RunningControl, startControl } from '../support/control';
 import { createHost, createTenant, enrolAgent, expectStatus, setQuotas } from '../support/facility';
 import { aReport } from '../support/reports';
-import { Clock } from '../../apps/control/src/common/clock';
 import { CapacitySamplingService } from '../../apps/control/src/history/capacity-sampling.service';
 import { MetricsJobs } from '../../apps/control/src/metrics/metrics-jobs';
+import { setControlClock } from '../support/clock';
+import { eventually } from '../support/eventually';
 
 const EXPECTED_DASHBOARDS = ['facility-overview.json', 'host-detail.json', 'tenant-detail.json'];
 
@@ -207,13 +208,12 @@ function querier(prometheus: () => RunningPrometheus | undefined, context: () =>
   };
   /** Polls until the query has a series matching `labels`; its value. */
   const valueOf = async (promql: string, labels: Record<string, string> = {}): Promise<number> => {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const found = (await query(promql)).find((series) => Object.entries(labels).every(([key, value]) => series.metric[key] === value));
-      if (found) return Number(found.value[1]);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error(`no series of ${promql} within 60 s; ${context()}`);
+    const found = await eventually(
+      () => `a series of ${promql}; ${context()}`,
+      async () => (await query(promql)).find((series) => Object.entries(labels).every(([key, value]) => series.metric[key] === value)),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    return Number(found.value[1]);
   };
   return { query, valueOf };
 }
@@ -287,13 +287,12 @@ describe("the facility dashboard's forecast, through a real Prometheus, against 
     await setQuotas(control.api, 'torfaen', { vcpu: 10_000 });
     await createHost(control.api, 'blv-a01', { vcpu: { total: 64 } }, { site: 'hall-a' });
     // 16 vCPU more every day for 10 days, ending now, sampled every 6 hours on control's clock.
-    const clock = control.app.get(Clock);
     const start = Math.floor(Date.now() / HOUR) * HOUR - 10 * DAY;
     for (let day = 0; day < 10; day++) {
-      jest.spyOn(clock, 'now').mockReturnValue(new Date(start + day * DAY));
+      setControlClock(control.app, start + day * DAY);
       await expectStatus(control.api.post('/v1/allocations', { tenant: 'torfaen', resources: { vcpu: 16 }, host: 'blv-a01' }), 201);
       for (const hour of [0, 6, 12, 18]) {
-        jest.spyOn(clock, 'now').mockReturnValue(new Date(start + day * DAY + hour * HOUR));
+        setControlClock(control.app, start + day * DAY + hour * HOUR);
         await control.app.get(CapacitySamplingService).sample();
       }
     }

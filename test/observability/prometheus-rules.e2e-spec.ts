@@ -5,6 +5,7 @@ import { HOST_SERIES_BUDGET } from '@dcm/protocol';
 import { parse as parseYaml } from 'yaml';
 import { loadAlertRules, PROMETHEUS_DIR, REPO } from './promql';
 import { PROMTOOL, requireBinary, RunningPrometheus, startPrometheus } from '../support/prometheus';
+import { eventually } from '../support/eventually';
 
 const CONFIG = 'config/prometheus/prometheus.yml';
 const RULES = 'config/prometheus/rules/dcm.rules.yml';
@@ -98,11 +99,14 @@ describe('a real Prometheus on the shipped configuration', () => {
     );
 
     // Service discovery hands targets to the scrape manager a few seconds after start.
-    let targets: unknown[] = [];
-    for (const deadline = Date.now() + 15_000; targets.length === 0 && Date.now() < deadline;) {
-      targets = (await prometheus.api('/api/v1/targets?state=active')).data.activeTargets;
-      if (targets.length === 0) await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const targets: unknown[] = await eventually(
+      'an active scrape target',
+      async () => {
+        const active: unknown[] = (await prometheus.api('/api/v1/targets?state=active')).data.activeTargets;
+        return active.length > 0 ? active : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
     expect(targets).toEqual([
       expect.objectContaining({ scrapePool: 'dcm', scrapeUrl: 'http://127.0.0.1:3000/metrics', labels: { job: 'dcm', instance: '127.0.0.1:3000' } }),
     ]);

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parse as parseYaml } from 'yaml';
-import { METRIC_CATALOGUE } from '../../apps/control/src/metrics/metric-catalogue';
+import { METRIC_CATALOGUE } from '../../apps/control/src/telemetry/metric-catalogue';
 
 export const REPO = join(__dirname, '..', '..');
 export const PROMETHEUS_DIR = join(REPO, 'config', 'prometheus');

@@ -4,6 +4,7 @@ import { ModulesContainer } from '@nestjs/core';
 import { RunningControl, startControl } from '../support/control';
 import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from '../support/facility';
 import { aReport } from '../support/reports';
+import { pause } from '../support/eventually';
 
 /** Who calls: no token, a token that does not exist, an expired one, a revoked one, each role, and an agent. */
 const CALLERS = ['none', 'bad', 'expired', 'revoked', 'viewer', 'operator', 'admin', 'tenantA', 'tenantB', 'agent'] as const;
@@ -229,7 +230,7 @@ describe('access matrix: every route × every kind of caller', () => {
     );
     agentId = enrolled.agentId;
     tokens.agent = enrolled.agentToken;
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the expiring token is now expired
+    await pause(1_100); // the expiring token is now expired
   });
 
   afterAll(async () => {

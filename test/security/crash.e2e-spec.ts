@@ -4,6 +4,7 @@ import { createHost, createTenant, expectStatus, setQuotas } from '../support/fa
 import { freePort } from '../support/ports';
 import { createDataDir, removeDataDir } from '../support/restartable-control';
 import { integrityCheck } from '../support/sqlite-rows';
+import { eventually, StopWaiting } from '../support/eventually';
 
 const ADMIN_TOKEN = 'crash-test-admin-token-0123456789';
 const CLIENTS = 100;
@@ -20,17 +21,14 @@ function startControl(dataDir: string, port: number): Control {
 }
 
 async function ready(control: Control): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (control.process.exitCode !== null) throw new Error(`control exited with ${control.process.exitCode}:\n${control.output()}`);
-    const status = await control.api.get('/health/ready', { token: null }).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    if (Date.now() > deadline) throw new Error(`control not ready after 90 s:\n${control.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await eventually(
+    () => `control to be ready:\n${control.output()}`,
+    async () => {
+      if (control.process.exitCode !== null) throw new StopWaiting(`control exited with ${control.process.exitCode}:\n${control.output()}`);
+      return (await control.api.get('/health/ready', { token: null })).status === 200;
+    },
+    90_000,
+  );
 }
 
 function stop(control: Control, signal: NodeJS.Signals): Promise<void> {

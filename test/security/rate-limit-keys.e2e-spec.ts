@@ -9,6 +9,7 @@ import { enrolAgent, expectStatus } from '../support/facility';
 import { freePort } from '../support/ports';
 import { aReport } from '../support/reports';
 import { createDataDir, removeDataDir } from '../support/restartable-control';
+import { eventually, StopWaiting } from '../support/eventually';
 
 const LIMIT = 10;
 const AGENT_ID = '00000000-0000-4000-8000-0000000000a1';
@@ -146,12 +147,14 @@ describe('client addresses behind a load balancer', () => {
       env: { DCM_LOG_LEVEL: 'info', DCM_TRUSTED_PROXIES: '127.0.0.1, ::1' },
     });
     try {
-      for (;;) {
-        const live = await control.api.get('/health/live', { token: null }).catch(() => null);
-        if (live?.status === 200) break;
-        if (control.process.exitCode !== null) throw new Error(control.output());
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      await eventually(
+        () => `control to be live:\n${control.output()}`,
+        async () => {
+          if (control.process.exitCode !== null) throw new StopWaiting(control.output());
+          return (await control.api.get('/health/live', { token: null })).status === 200;
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
       await expectStatus(control.api.get('/v1/tenants', { token: null, headers: { 'x-forwarded-for': '203.0.113.41' } }), 401);
       const agent = await enrolAgent(control.api, 'blv-log01');
       await expectStatus(
@@ -166,7 +169,7 @@ describe('client addresses behind a load balancer', () => {
           .split('\n')
           .filter((line) => line.includes('request completed') && line.includes('"statusCode":401'))
           .map((line) => JSON.parse(line) as { req: { url: string }; remoteAddress: string });
-      for (let i = 0; i < 50 && refusals().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      await eventually('both refusals in the log', () => refusals().length >= 2, 5_000).catch(() => undefined); // the expectation below says what is missing
       expect(refusals().map(({ req, remoteAddress }) => [req.url.replace(agent.agentId, ':id'), remoteAddress])).toEqual([
         ['/v1/tenants', '203.0.113.41'],
         ['/v1/agents/:id/reports', '203.0.113.42'],

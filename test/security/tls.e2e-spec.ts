@@ -6,21 +6,9 @@ import { ConfigurationError, controlConfig } from '../../apps/control/src/config
 import { startAgent } from '../support/agent-process';
 import { requireBuiltCli, runCli } from '../support/cli';
 import { RunningControl, startControl } from '../support/control';
+import { eventually } from '../support/eventually';
 import { expectStatus } from '../support/facility';
 import { makeTestPki, TestPki, trustingOnly } from '../support/tls';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `condition` holds; the deadline only bounds a failing test, a passing one never waits for it. */
-async function waitFor<T>(condition: () => Promise<T | undefined> | T | undefined, what: () => string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await sleep(100);
-  }
-}
 
 function configurationProblems(settings: Record<string, unknown>): string[] {
   try {
@@ -110,12 +98,12 @@ describe('TLS: control serves HTTPS; agent and CLI verify it against a CA file',
     it('with tls.caFile, enrols and delivers its reports over HTTPS', async () => {
       const { dataDir, agent } = await startTlsAgent('tls-host', pki.caFile);
       try {
-        const host = await waitFor(
+        const host = await eventually(
+          () => `a report from the agent (it said: ${agent.output().slice(-1000)})`,
           async () => {
             const answer = await trusted().get('/v1/hosts/tls-host');
             return answer.status === 200 && answer.body.measurements ? answer.body : undefined;
           },
-          () => `a report from the agent (it said: ${agent.output().slice(-1000)})`,
         );
         expect(host).toMatchObject({ status: 'up', measurements: { seq: expect.any(Number) } });
       } finally {
@@ -128,9 +116,9 @@ describe('TLS: control serves HTTPS; agent and CLI verify it against a CA file',
       const { dataDir, agent } = await startTlsAgent('untrusting-host', pki.otherCaFile);
       let refusal: Record<string, unknown>;
       try {
-        refusal = await waitFor(
-          () => logLines(agent.output()).find((line) => /TLS certificate is not trusted/.test(String(line.msg))),
+        refusal = await eventually(
           () => `the TLS error in the log (the agent said: ${agent.output().slice(-1000)})`,
+          () => logLines(agent.output()).find((line) => /TLS certificate is not trusted/.test(String(line.msg))),
         );
       } finally {
         await expect(agent.stop()).resolves.toBe(0);

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import Database from 'better-sqlite3';
-import { Clock } from '../../apps/control/src/common/clock';
 import { EnforcementService } from '../../apps/control/src/enforcement/enforcement.service';
 import { retryDelayMs, WebhookDeliveryService } from '../../apps/control/src/enforcement/webhook-delivery.service';
 import { RunningControl, startControl } from '../support/control';
 import { createHost, createTenant, expectStatus, setQuotas } from '../support/facility';
 import { startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver';
+import { setControlClock } from '../support/clock';
 
 const PASSWORD = 'hunter2-webhook-secret';
 
@@ -59,7 +59,7 @@ describe('webhook receivers', () => {
     const delivery = control.app.get(WebhookDeliveryService);
     await delivery.deliverDue(); // answered 503: logged and kept for a retry
     const failedAttempt = JSON.stringify(outboxRows(control));
-    jest.spyOn(control.app.get(Clock), 'now').mockReturnValue(new Date(Date.now() + retryDelayMs(1)));
+    setControlClock(control.app, Date.now() + retryDelayMs(1));
     await delivery.deliverDue();
 
     expect(receiver.calls.map((call) => call.headers.authorization)).toEqual([

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports';
+import { eventually, StopWaiting } from './eventually';
 
 export const HAPROXY = '/usr/sbin/haproxy';
 /** The load balancer configuration the project ships, used here unchanged. */
@@ -36,21 +37,18 @@ export async function startHaproxy(controlPorts: [number, number]): Promise<Runn
       child.kill('SIGTERM');
     });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${output}`);
-    if (
-      await fetch(`${url}/health/live`).then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-    if (Date.now() > deadline) {
-      await close();
-      throw new Error(`haproxy did not listen within 15 s: ${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await eventually(
+      () => `haproxy to listen: ${output}`,
+      async () => {
+        if (child.exitCode !== null) throw new StopWaiting(`haproxy exited with ${child.exitCode}: ${output}`);
+        return (await fetch(`${url}/health/live`)) !== undefined;
+      },
+      15_000,
+    );
+  } catch (error) {
+    await close();
+    throw error;
   }
   return { url, output: () => output, close };
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports';
+import { eventually, StopWaiting } from './eventually';
 
 export const PROMTOOL = '/usr/bin/promtool';
 export const PROMETHEUS = '/usr/bin/prometheus';
@@ -41,22 +42,18 @@ export async function startPrometheus(configFile: string): Promise<RunningPromet
     rmSync(workDir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await close();
-      throw new Error(`prometheus exited with ${child.exitCode}: ${log}`);
-    }
-    const ready = await fetch(`${url}/-/ready`).then(
-      (response) => response.ok,
-      () => false, // not listening yet
+  try {
+    await eventually(
+      () => `prometheus to be ready: ${log}`,
+      async () => {
+        if (child.exitCode !== null) throw new StopWaiting(`prometheus exited with ${child.exitCode}: ${log}`);
+        return (await fetch(`${url}/-/ready`)).ok;
+      },
+      30_000,
     );
-    if (ready) break;
-    if (Date.now() > deadline) {
-      await close();
-      throw new Error(`prometheus was not ready within 30 s: ${log}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  } catch (error) {
+    await close();
+    throw error;
   }
 
   return {

@@ -1,6 +1,7 @@
 import { ControlProcess, spawnControl } from './control-process';
 import { freePort } from './ports';
 import { createDataDir, removeDataDir } from './restartable-control';
+import { eventually, StopWaiting } from './eventually';
 
 /** What every replica of one deployment shares (DESIGN.md: the audit key is required on PostgreSQL, the same everywhere). */
 export const SHARED_AUDIT_KEY = 'a1'.repeat(32);
@@ -32,17 +33,14 @@ export async function startReplica(name: string, databaseUrl: string, adminToken
     port,
     dataDir,
     async ready(timeoutMs = 90_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        if (exited()) throw new Error(`replica ${name} exited with ${control.process.exitCode ?? control.process.signalCode}:\n${control.output()}`);
-        const status = await control.api.get('/health/ready', { token: null }).then(
-          (response) => response.status,
-          () => 0, // not listening yet
-        );
-        if (status === 200) return;
-        if (Date.now() > deadline) throw new Error(`replica ${name} not ready after ${timeoutMs} ms:\n${control.output()}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      await eventually(
+        () => `replica ${name} to be ready:\n${control.output()}`,
+        async () => {
+          if (exited()) throw new StopWaiting(`replica ${name} exited with ${control.process.exitCode ?? control.process.signalCode}:\n${control.output()}`);
+          return (await control.api.get('/health/ready', { token: null })).status === 200;
+        },
+        { timeoutMs, intervalMs: 200 },
+      );
     },
     stop(signal = 'SIGTERM') {
       return new Promise<void>((resolve) => {
@@ -58,17 +56,4 @@ export async function startReplica(name: string, databaseUrl: string, adminToken
 export async function stopReplicas(replicas: Replica[]): Promise<void> {
   await Promise.all(replicas.map((replica) => replica.stop('SIGKILL')));
   for (const replica of replicas) removeDataDir(replica.dataDir);
-}
-
-/** Polls `probe` until it answers something other than undefined (errors count as undefined), or fails after timeoutMs. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    const value = await probe().catch((error: unknown) => void (lastError = error));
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last: ${(lastError as Error).message})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

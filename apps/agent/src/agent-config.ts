@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { parseAmount } from '@dcm/domain';
+import { HOST_NAME_PATTERN, parseAmount, SLUG_PATTERN } from '@dcm/domain';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -55,7 +55,7 @@ const schema = z
       .transform((path) => resolve(path)),
     hostname: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1–63 characters of a-z, 0-9, ".", "_" and "-"')
+      .regex(HOST_NAME_PATTERN, 'must be 1–63 characters of a-z, 0-9, ".", "_" and "-"')
       .default(() => hostname().toLowerCase().split('.')[0]),
     intervalSeconds: z.number().int().min(1).max(3600).default(15),
     storageMounts: z.array(absolutePath).max(64).default(['/']),
@@ -68,7 +68,7 @@ const schema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     tenants: z
       .record(
-        z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'tenant keys are tenant slugs'),
+        z.string().regex(SLUG_PATTERN, 'tenant keys are tenant slugs'),
         z.object({ mounts: z.array(absolutePath).max(64).default([]), cgroups: z.array(absolutePath).max(64).default([]) }).strict(),
       )
       .default({}),

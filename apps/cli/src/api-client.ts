@@ -1,5 +1,8 @@
-import type { ResourceUnit } from '@dcm/domain';
 import type { Agent } from 'undici';
+import type { components } from './generated/control-api';
+
+/** Control's response bodies, generated from its OpenAPI document (npm run api-types). */
+type Schemas = components['schemas'];
 
 /** The RFC 9457 problem details control answers errors with. */
 export interface Problem {
@@ -23,17 +26,7 @@ export class ConnectionError extends Error {}
 
 export type ResourceInput = Record<string, number | string>;
 
-export interface Tenant {
-  slug: string;
-  name: string;
-  contact: string;
-  isolation: 'shared' | 'dedicated';
-  classification: string;
-  state: 'active' | 'frozen' | 'offboarded';
-  createdAt: string;
-  updatedAt: string;
-  offboardedAt: string | null;
-}
+export type Tenant = Schemas['TenantResponseDto'];
 
 export interface CreateTenantRequest {
   slug: string;
@@ -45,77 +38,20 @@ export interface CreateTenantRequest {
 
 export type UpdateTenantRequest = Partial<Omit<CreateTenantRequest, 'slug'>> & { state?: string };
 
-export interface QuotaPosition {
-  unit: ResourceUnit;
-  limit: number;
-  allocated: number;
-  used: number | null;
-  available: number;
-  state: 'ok' | 'warning' | 'over';
-  since: string | null;
-  /** Sum of the tenant's active surge grants of the class; limit stays the quota itself. */
-  granted?: number;
-  /** limit + granted: what admission and enforcement hold the tenant to. */
-  effectiveLimit?: number;
-}
+export type QuotaPosition = Schemas['QuotaPositionDto'];
 
-export interface TenantQuotas {
-  tenant: string;
-  quotas: Record<string, QuotaPosition>;
-}
+export type TenantQuotas = Schemas['TenantQuotasResponseDto'];
 
-export interface Inventory {
-  unit: ResourceUnit;
-  total: number;
-  reserved: number;
-  allocationRatio: number;
-  minUnit: number | null;
-  maxUnit: number | null;
-  stepSize: number | null;
-  capacity: number;
-  allocated: number;
-  free: number;
-  overcommitted: boolean;
-  measuredTotal: number | null;
-}
+export type Inventory = Schemas['InventoryResponseDto'];
 
-export interface Host {
-  name: string;
-  site: string;
-  rack: string | null;
-  labels: Record<string, string>;
-  accreditation: string;
-  dedicatedTenant: string | null;
-  status: 'up' | 'stale' | 'down' | 'maintenance';
-  origin: 'operator' | 'agent';
-  accepted: boolean;
-  overcommitted: boolean;
-  lastReportAt: string | null;
-  agentId: string | null;
-  measurements?: unknown;
-  /** `GET /v1/hosts/:name` only: tenants whose use the host's agent may report without an allocation there. */
-  boundTenants?: string[];
-  inventories: Record<string, Inventory>;
-  createdAt: string;
-  updatedAt: string;
-}
+export type Host = Schemas['HostResponseDto'];
 
 export interface HostQuery {
   site?: string;
   status?: string;
 }
 
-export interface Allocation {
-  id: string;
-  tenant: string;
-  host: string;
-  site: string;
-  resources: Record<string, number>;
-  description: string;
-  status: 'active' | 'released';
-  createdAt: string;
-  releasedAt: string | null;
-}
+export type Allocation = Schemas['AllocationResponseDto'];
 
 export interface CreateAllocationRequest {
   tenant: string;
@@ -133,65 +69,19 @@ export interface AllocationQuery {
   offset?: number;
 }
 
-export interface ClassCapacity {
-  unit: ResourceUnit;
-  capacity: number;
-  allocated: number;
-  used: number | null;
-  free: number;
-  overcommitted: boolean;
-  placeable: number;
-}
+export type ClassCapacity = Schemas['ClassCapacityDto'];
 
-export interface HostCounts {
-  up: number;
-  stale: number;
-  down: number;
-  maintenance: number;
-  /** Of these, hosts no operator has accepted: left out of every capacity figure. */
-  unaccepted: number;
-}
+export type HostCounts = Schemas['HostCountsDto'];
 
-export interface Capacity {
-  facility: { hosts: HostCounts; resources: Record<string, ClassCapacity> };
-  sites: { site: string; hosts: HostCounts; resources: Record<string, ClassCapacity> }[];
-}
+export type Capacity = Schemas['CapacityResponseDto'];
 
-export interface ClassForecast {
-  unit: ResourceUnit;
-  capacity: number;
-  allocated: number;
-  used: number | null;
-  points: number;
-  daysUntilFull: { allocated: number | null; used: number | null };
-  fullAt: { allocated: string | null; used: string | null };
-}
+export type ClassForecast = Schemas['ClassForecastDto'];
 
-export interface Forecast {
-  at: string;
-  windowDays: number;
-  facility: { resources: Record<string, ClassForecast> };
-  sites: { site: string; resources: Record<string, ClassForecast> }[];
-}
+export type Forecast = Schemas['CapacityForecastResponseDto'];
 
-export interface Token {
-  id: string;
-  kind: 'api' | 'join' | 'agent';
-  role: string | null;
-  tenant: string | null;
-  name: string;
-  usesLeft: number | null;
-  host: string | null;
-  accept: boolean;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-  createdAt: string;
-}
+export type Token = Schemas['TokenResponseDto'];
 
-export interface CreatedToken extends Token {
-  token: string;
-}
+export type CreatedToken = Schemas['CreatedTokenResponseDto'];
 
 export interface CreateTokenRequest {
   kind: 'api' | 'join';
@@ -209,65 +99,20 @@ export interface ShowbackQuery {
   to: string;
 }
 
-export interface ShowbackResource {
-  unit: ResourceUnit;
-  allocatedUnitHours: number;
-  usedUnitHours: number | null;
-  allocatedCost?: number | null;
-  usedCost?: number | null;
-}
+export type ShowbackResource = Schemas['ShowbackResourceDto'];
 
-export interface Showback {
-  from: string;
-  to: string;
-  measuredClasses: string[];
-  tenants: { tenant: string; resources: Record<string, ShowbackResource>; totals?: { allocatedCost: number | null; usedCost: number | null } }[];
-  /** Present when control has showbackPrices configured. */
-  prices?: { currency: string; classes: Record<string, { price: number; per: string }> };
-}
+export type Showback = Schemas['ShowbackResponseDto'];
 
 export interface IdleQuery {
   threshold?: number;
   window?: string;
 }
 
-export interface IdleReport {
-  at: string;
-  windowStart: string;
-  window: string;
-  threshold: number;
-  allocations: {
-    id: string;
-    tenant: string;
-    host: string;
-    site: string;
-    description: string;
-    createdAt: string;
-    resources: Record<string, number>;
-    measured: Record<string, { allocated: number; peakUsed: number; peakRatio: number }>;
-  }[];
-}
+export type IdleReport = Schemas['IdleResponseDto'];
 
-export interface AuditEvent {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  subjectType: string;
-  subject: string;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-  prevHash: string;
-  hash: string;
-  keyId: string | null;
-}
+export type AuditEvent = Schemas['AuditEventResponseDto'];
 
-/** The chain's head, to keep elsewhere: `dcm audit anchor > FILE`, later `dcm audit verify --anchor FILE`. */
-export interface AuditAnchor {
-  seq: number;
-  hash: string;
-  at: string;
-}
+export type AuditAnchor = Schemas['AuditAnchorResponseDto'];
 
 export interface AuditQuery {
   subject?: string;
@@ -280,32 +125,9 @@ export interface AuditQuery {
   before?: number;
 }
 
-export interface AuditVerification {
-  intact: boolean;
-  checked: number;
-  firstSeq: number | null;
-  lastSeq: number | null;
-  firstBroken: { seq: number; reason: string } | null;
-  unkeyedUntilSeq: number | null;
-  keys: { id: string; events: number; firstSeq: number; lastSeq: number; available: boolean }[];
-  unverifiable: { events: number; firstSeq: number } | null;
-  anchor: { seq: number; hash: string; result: 'matches' | 'differs' | 'missing' | 'pruned' } | null;
-  continuous: boolean;
-  firstDiscontinuity: { seq: number; subjectType: string; subject: string; aspect: string; reason: string } | null;
-}
+export type AuditVerification = Schemas['AuditVerificationResponseDto'];
 
-export interface Grant {
-  id: string;
-  tenant: string;
-  resources: Record<string, number>;
-  reason: string;
-  /** The actor, e.g. token:<id>. */
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string;
-  endedAt: string | null;
-  state: 'active' | 'expired' | 'revoked';
-}
+export type Grant = Schemas['GrantResponseDto'];
 
 export interface CreateGrantRequest {
   resources: ResourceInput;

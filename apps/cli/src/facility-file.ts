@@ -4,9 +4,13 @@ import {
   CLASSIFICATIONS,
   type Classification,
   defaultAllocationRatio,
+  HOST_NAME_PATTERN,
+  type Isolation,
+  ISOLATIONS,
   isValidResourceClassName,
   parseAmount,
   type ResourceUnit,
+  SLUG_PATTERN,
 } from '@dcm/domain';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -31,7 +35,7 @@ export interface TenantSpec {
   slug: string;
   name: string;
   contact?: string;
-  isolation?: 'shared' | 'dedicated';
+  isolation?: Isolation;
   classification?: Classification;
   /** Absent: apply leaves the tenant's quotas alone; present: they become exactly these. */
   quotas?: Record<string, AmountSpec>;
@@ -69,8 +73,8 @@ export class FacilityFileError extends Error {
   }
 }
 
-const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
-const HOST_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const SLUG = SLUG_PATTERN;
+const HOST_NAME = HOST_NAME_PATTERN;
 const LABEL_KEY = /^[A-Za-z0-9._/-]{1,63}$/;
 
 const amountInput = z.union([z.number(), z.string()], { error: 'must be an integer or a string such as "512GiB"' });
@@ -102,7 +106,7 @@ const tenantSchema = z.strictObject({
   slug: z.string().regex(SLUG, 'must be 2–63 characters of a-z, 0-9 and -, starting with a letter or digit'),
   name: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
   contact: z.string().max(320).optional(),
-  isolation: z.enum(['shared', 'dedicated']).optional(),
+  isolation: z.enum(ISOLATIONS).optional(),
   classification: z.enum(CLASSIFICATIONS).optional(),
   quotas: z.record(resourceClass, amountInput).optional(),
 });

@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyServerOptions, RawServerDefault } from 'fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { AgentsService } from './agents/agents.service';
 import { FastPath, reportIngestFastPath } from './agents/report-ingest.fast-path';
 import { AppModule } from './app.module';
@@ -17,7 +17,8 @@ import { proxyTrust } from './common/client-address';
 import { RateLimitCounters, RateLimitKeys, registerRateLimit } from './common/rate-limit';
 import { createValidationPipe } from './common/validation';
 import { ControlConfig } from './config/control-config';
-import { MetricsRecorder } from './metrics/process-metrics';
+import { MetricsRecorder } from './telemetry/process-metrics';
+import { openApiDocument } from './openapi';
 
 const CONNECTION_CHECK_MS = 1000;
 
@@ -92,16 +93,7 @@ export async function createControlApp(config: ControlConfig): Promise<NestFasti
   // The API speaks JSON only: anything else is answered 415 rather than handed to the handlers as text.
   app.getHttpAdapter().getInstance().removeContentTypeParser(['text/plain']);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('dcm')
-      .setDescription('Shared data-centre hosting and capacity manager: tenants, quotas, hosts, allocations and capacity')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, openApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   // A start refused on the way (a revoked DCM_ADMIN_TOKEN) lets go of the database and timers, then says why. Until
   // the server listens nothing holds the process up, and closing waits on unref'd workers (the WAL checkpointer).
   await app.init().catch(async (error: unknown) => {

@@ -2,18 +2,9 @@ import fc from 'fast-check';
 import { checkQuota, QuotaPosition } from './admission';
 import { capacityOf, InventoryFigures } from './capacity';
 import { Classification, CLASSIFICATIONS } from './classification';
-import {
-  evaluateHost,
-  freeShareAfter,
-  HostInventoryState,
-  HostStatus,
-  PlacementHost,
-  PlacementStrategy,
-  PlacementTenant,
-  pickHost,
-  rankHosts,
-} from './placement';
+import { evaluateHost, freeShareAfter, HostInventoryState, PlacementHost, PlacementStrategy, PlacementTenant, pickHost, rankHosts } from './placement';
 import { formatAmount, parseAmount, ResourceAmounts } from './resources';
+import type { HostStatus } from './vocabulary';
 
 const RESOURCE_CLASSES = ['vcpu', 'memory', 'custom_gpu'] as const;
 type ResourceClass = (typeof RESOURCE_CLASSES)[number];

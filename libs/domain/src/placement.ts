@@ -3,9 +3,8 @@ import { Classification, mayHold } from './classification';
 import { ownProperty } from './own-property';
 import { orderByKeyThenName } from './ranking-order';
 import { builtinUnitOf, formatAmount, ResourceAmounts, ResourceUnit } from './resources';
+import type { HostStatus, Isolation } from './vocabulary';
 
-export type HostStatus = 'up' | 'stale' | 'down' | 'maintenance';
-export type Isolation = 'shared' | 'dedicated';
 export type PlacementStrategy = 'spread' | 'pack';
 
 export interface PlacementTenant {

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
+import { sqliteConnectionOf } from './typeorm-internals';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -35,7 +36,7 @@ export function rawQuery<T = Record<string, unknown>>(source: EntityManager | Qu
   const connection = source instanceof DataSource ? source : source.connection;
   if (connection.options.type === 'better-sqlite3') {
     try {
-      return Promise.resolve(runOnSqlite<T>((connection.driver as unknown as { databaseConnection: Database }).databaseConnection, sql, parameters));
+      return Promise.resolve(runOnSqlite<T>(sqliteConnectionOf(connection), sql, parameters));
     } catch (error) {
       return Promise.reject(new QueryFailedError(sql, parameters, error as Error));
     }

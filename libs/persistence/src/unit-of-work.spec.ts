@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource, EntityManager } from 'typeorm';
-import { UnitOfWork } from './unit-of-work';
+import { NestedUnitOfWorkError, UnitOfWork } from './unit-of-work';
 
 describe(UnitOfWork.name, () => {
   let directory: string;
@@ -130,19 +130,41 @@ describe(UnitOfWork.name, () => {
 
   it('takes work queued while a group runs into the next group', async () => {
     const order: string[] = [];
+    let running!: () => void;
+    const groupRuns = new Promise<void>((resolve) => (running = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
     const first = unitOfWork.run(async (manager) => {
       await insert(1)(manager);
       order.push('first');
-      // Queued from inside a running group: it must wait for the next one, not deadlock or nest.
-      void unitOfWork.run(async (inner) => {
-        await insert(2)(inner);
-        order.push('second');
-      });
+      running();
+      await held;
     });
-    await first;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await groupRuns;
+    // Queued while the first group runs: it must wait for the next one, not nest in it.
+    const second = unitOfWork.run(async (manager) => {
+      await insert(2)(manager);
+      order.push('second');
+    });
+    release();
+    await Promise.all([first, second]);
     expect(order).toEqual(['first', 'second']);
     expect(await ids()).toEqual([1, 2]);
+  });
+
+  it('refuses at once a run inside the work of another, which would otherwise wait for itself for ever', async () => {
+    await expect(unitOfWork.run(async (manager) => [await insert(1)(manager), await unitOfWork.run(insert(2))])).rejects.toThrow(NestedUnitOfWorkError);
+    expect(await ids()).toEqual([]);
+  });
+
+  it('lets work that a finished piece left behind (a timer it set) run a unit of its own', async () => {
+    const later = new Promise<unknown>((resolve) => {
+      void unitOfWork.run(async () => {
+        setTimeout(() => resolve(unitOfWork.run(insert(3))), 10);
+      });
+    });
+    await later;
+    expect(await ids()).toEqual([3]);
   });
 
   it('refuses onRollback outside of a unit of work', () => {

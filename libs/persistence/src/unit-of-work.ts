@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource, EntityManager } from 'typeorm';
 import { dialectOf, rawQuery } from './dialect';
+import { forgetEndedTransaction, sqliteConnectionOf } from './typeorm-internals';
 
 const RETRYABLE_POSTGRES_CODES = new Set(['40001', '40P01']); // serialization failure, deadlock detected
 const MAX_ATTEMPTS = 5;
@@ -30,6 +31,21 @@ interface QueuedWork {
 export type TransactionGuard = (manager: EntityManager) => Promise<void>;
 
 const guards = new AsyncLocalStorage<TransactionGuard>();
+
+/** The piece of work running in this async context, if any: a run inside it would wait for itself (see run). */
+const runningWork = new AsyncLocalStorage<{ settled: boolean }>();
+/** Pieces of work under way: as with guards, the storage is enabled only while there are some. */
+let runningPieces = 0;
+
+/** Thrown by a UnitOfWork.run called from inside the work of another run. */
+export class NestedUnitOfWorkError extends Error {
+  constructor() {
+    super(
+      'UnitOfWork.run was called inside the work of another run: on SQLite it would wait for itself for ever. Pass the ' +
+        "outer run's EntityManager down instead, or run the second piece of work after the first.",
+    );
+  }
+}
 /** Guarded calls under way: the storage is enabled only while there are some (on Node 20 it costs every promise). */
 let guardedCalls = 0;
 
@@ -64,7 +80,15 @@ export class UnitOfWork {
     this.dialect = dialectOf(dataSource);
   }
 
+  /**
+   * Runs `work` in a transaction of its own. Not from inside another run's work: SQLite would queue the inner run behind
+   * the outer one, which waits for it, for ever; such a call is refused at once (NestedUnitOfWorkError), on PostgreSQL
+   * too, where it would silently be a second transaction. Work the outer piece merely started and left running (not
+   * awaited) may call run once that piece has finished.
+   */
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const outer = runningWork.getStore();
+    if (outer && !outer.settled) return Promise.reject(new NestedUnitOfWorkError());
     if (this.dialect !== 'sqlite') return this.withRetry(work);
     return new Promise<T>((resolve, reject) => {
       this.queued.push({ work, resolve: resolve as (value: unknown) => void, reject, undo: [] });
@@ -136,7 +160,7 @@ export class UnitOfWork {
       if (group.length === 1) {
         // Alone in its transaction, a piece needs no savepoint: its failure rolls back the transaction.
         this.current = group[0];
-        outcomes.push({ ok: true, value: await group[0].work(runner.manager) });
+        outcomes.push({ ok: true, value: await runAsWork(group[0].work, runner.manager) });
       } else {
         for (const piece of group) {
           this.current = piece;
@@ -144,7 +168,7 @@ export class UnitOfWork {
           // pieces never nest, and TypeORM still sees the group's transaction as the active one.
           await rawQuery(runner.manager, 'SAVEPOINT unit_of_work');
           try {
-            const value = await piece.work(runner.manager);
+            const value = await runAsWork(piece.work, runner.manager);
             await rawQuery(runner.manager, 'RELEASE unit_of_work');
             outcomes.push({ ok: true, value });
           } catch (error) {
@@ -167,7 +191,7 @@ export class UnitOfWork {
         for (let attempt = 0; runner.isTransactionActive && attempt <= MAX_GROUP; attempt++) await runner.rollbackTransaction().catch(() => undefined);
       } else {
         // SQLite ended the transaction itself: only TypeORM's view of the shared query runner is left to correct.
-        Object.assign(runner, { isTransactionActive: false, transactionDepth: 0 });
+        forgetEndedTransaction(runner);
       }
       if (group.length === 1) return [{ ok: false, error }];
       throw error;
@@ -179,7 +203,7 @@ export class UnitOfWork {
 
   /** Whether SQLite itself still has the group's transaction open (it ends it on its own after some errors). */
   private sqliteInTransaction(): boolean {
-    return (this.dataSource.driver as unknown as { databaseConnection: { inTransaction: boolean } }).databaseConnection.inTransaction;
+    return sqliteConnectionOf(this.dataSource).inTransaction;
   }
 
   private async withRetry<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
@@ -190,7 +214,7 @@ export class UnitOfWork {
         return await this.dataSource.transaction('READ COMMITTED', async (manager) => {
           this.undoByManager.set(manager, undo);
           if (guard) await guard(manager);
-          return work(manager);
+          return runAsWork(work, manager);
         });
       } catch (error) {
         undoAll(undo);
@@ -199,6 +223,18 @@ export class UnitOfWork {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
     }
+  }
+}
+
+/** Runs a piece of work marked as running in its async context, so that a run nested inside it is refused (see run). */
+async function runAsWork<T>(work: (manager: EntityManager) => Promise<T>, manager: EntityManager): Promise<T> {
+  const marker = { settled: false };
+  runningPieces++;
+  try {
+    return await runningWork.run(marker, () => work(manager));
+  } finally {
+    marker.settled = true;
+    if (--runningPieces === 0) runningWork.disable();
   }
 }
 

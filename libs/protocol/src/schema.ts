@@ -1,8 +1,9 @@
 import { Static, Type } from '@sinclair/typebox';
+import { HOST_NAME_PATTERN, SLUG_PATTERN } from '@dcm/domain';
 import { MAX_REPORTS_PER_BATCH, REPORT_SCHEMA_VERSION } from './constants';
 
-const SLUG = '^[a-z0-9][a-z0-9-]{1,62}$';
-const HOSTNAME = '^[a-z0-9][a-z0-9._-]{0,62}$';
+const SLUG = SLUG_PATTERN.source;
+const HOSTNAME = HOST_NAME_PATTERN.source;
 /** Well-formed Unicode without control characters: no lone surrogates (they encode alike in UTF-8), no NUL, CR or LF. */
 const CLEAN_TEXT = '^[^\\p{Cc}\\p{Cs}]*$';
 const Text = (options: { minLength?: number; maxLength: number }) => Type.String({ ...options, pattern: CLEAN_TEXT });

@@ -1,9 +1,12 @@
+import { HOST_STATUSES } from '@dcm/domain';
 import { Command } from 'commander';
 import type { Capacity, ClassCapacity, ClassForecast, Forecast, HostCounts } from '../api-client';
 import { amount, columns, days, render, when } from '../output';
 import { type CommandContext, type OutputOptions, withExamples, withOutput } from './command-context';
 
 const FACILITY = '(facility)';
+/** A site's host counts, in the order the table shows them. */
+const HOST_COUNTS: readonly (keyof HostCounts)[] = [...HOST_STATUSES, 'unaccepted'];
 
 export function registerCapacity(program: Command, context: CommandContext): void {
   withExamples(
@@ -26,8 +29,8 @@ export function registerCapacity(program: Command, context: CommandContext): voi
 function capacityTable(capacity: Capacity): string {
   const scopes = [{ site: FACILITY, ...capacity.facility }, ...capacity.sites];
   const hosts = columns(
-    ['site', 'up', 'stale', 'down', 'maintenance', 'unaccepted'],
-    scopes.map((scope) => [scope.site, ...(['up', 'stale', 'down', 'maintenance', 'unaccepted'] as (keyof HostCounts)[]).map((count) => scope.hosts[count])]),
+    ['site', ...HOST_COUNTS],
+    scopes.map((scope) => [scope.site, ...HOST_COUNTS.map((count) => scope.hosts[count])]),
   );
   const rows = scopes.flatMap((scope) =>
     Object.entries(scope.resources).map(([resourceClass, position]: [string, ClassCapacity]) => [

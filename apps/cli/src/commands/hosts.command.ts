@@ -1,4 +1,4 @@
-import { builtinUnitOf, CLASSIFICATIONS, isValidResourceClassName, parseAmount, type ResourceUnit } from '@dcm/domain';
+import { builtinUnitOf, CLASSIFICATIONS, HOST_STATUSES, isValidResourceClassName, OPERATOR_HOST_STATUSES, parseAmount, type ResourceUnit } from '@dcm/domain';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Host, Inventory } from '../api-client';
 import { UsageError } from '../cli-config';
@@ -7,7 +7,6 @@ import { parseResourceArgs } from '../resource-args';
 import { type CommandContext, type OutputOptions, withExamples, withOutput } from './command-context';
 
 const SUMMARY_CLASSES = ['vcpu', 'memory', 'storage'];
-const SETTABLE_STATUSES = ['up', 'maintenance'];
 
 interface CreateOptions extends OutputOptions {
   site: string;
@@ -45,7 +44,7 @@ export function registerHosts(program: Command, context: CommandContext): void {
   withExamples(
     withOutput(hosts.command('list').description('list hosts with allocated/capacity per class'))
       .option('--site <site>', 'only hosts of this site')
-      .addOption(new Option('--status <status>', 'only hosts with this status').choices(['up', 'stale', 'down', 'maintenance'])),
+      .addOption(new Option('--status <status>', 'only hosts with this status').choices(HOST_STATUSES)),
     'dcm hosts list',
     'dcm hosts list --site blv-hall-a --status down',
   ).action(async (options: OutputOptions & { site?: string; status?: string }) => {
@@ -223,7 +222,7 @@ function withPlacementSettings(command: Command): Command {
     .option('--label <key=value>', 'set a label (repeatable)', label)
     .addOption(new Option('--accreditation <classification>', 'the highest classification it may hold (default OFFICIAL)').choices(CLASSIFICATIONS))
     .option('--dedicated-tenant <slug>', 'the only tenant it may serve')
-    .addOption(new Option('--status <status>', 'maintenance takes it out of placement; up puts it back').choices(SETTABLE_STATUSES));
+    .addOption(new Option('--status <status>', 'maintenance takes it out of placement; up puts it back').choices(OPERATOR_HOST_STATUSES));
 }
 
 function label(pair: string, labels: Record<string, string> = {}): Record<string, string> {

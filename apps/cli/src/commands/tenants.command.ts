@@ -1,11 +1,9 @@
-import { CLASSIFICATIONS } from '@dcm/domain';
+import { CLASSIFICATIONS, ISOLATIONS, OPERATOR_TENANT_STATES, TENANT_STATES } from '@dcm/domain';
 import { Command, Option } from 'commander';
 import type { Tenant, UpdateTenantRequest } from '../api-client';
 import { UsageError } from '../cli-config';
 import { columns, fields, render, when } from '../output';
 import { type CommandContext, type OutputOptions, withExamples, withOutput } from './command-context';
-
-const ISOLATIONS = ['shared', 'dedicated'];
 
 interface TenantOptions extends OutputOptions {
   name?: string;
@@ -24,7 +22,7 @@ export function registerTenants(program: Command, context: CommandContext): void
 
   withExamples(
     withOutput(tenants.command('list').description('list tenants')).addOption(
-      new Option('--state <state>', 'only tenants in this state').choices(['active', 'frozen', 'offboarded']),
+      new Option('--state <state>', 'only tenants in this state').choices(TENANT_STATES),
     ),
     'dcm tenants list',
     'dcm tenants list --state frozen -o json',
@@ -55,7 +53,7 @@ export function registerTenants(program: Command, context: CommandContext): void
   withExamples(
     withTenantSettings(withOutput(tenants.command('update').description('change a tenant (the slug is immutable)').argument('<slug>')))
       .option('--name <name>', 'full name')
-      .addOption(new Option('--state <state>', 'freeze or unfreeze by hand (offboard with "tenants delete")').choices(['active', 'frozen'])),
+      .addOption(new Option('--state <state>', 'freeze or unfreeze by hand (offboard with "tenants delete")').choices(OPERATOR_TENANT_STATES)),
     'dcm tenants update torfaen --contact servicedesk@torfaen.gov.uk',
     'dcm tenants update torfaen --state frozen',
   ).action(async (slug: string, options: TenantOptions) => {

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { HostsModule } from '../hosts/hosts.module';
-import { MetricsModule } from '../metrics/metrics.module';
+import { TelemetryModule } from '../telemetry/telemetry.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { AgentsController } from './agents.controller';
 import { AgentsRepository } from './agents.repository';
@@ -11,7 +11,7 @@ import { LivenessScheduler } from './liveness.scheduler';
 import { LivenessService } from './liveness.service';
 
 @Module({
-  imports: [AuthModule, HostsModule, TenantsModule, MetricsModule, AuditModule],
+  imports: [AuthModule, HostsModule, TenantsModule, TelemetryModule, AuditModule],
   controllers: [AgentsController],
   providers: [AgentsService, AgentsRepository, LivenessService, LivenessScheduler],
   exports: [AgentsRepository],

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AgentEntity, forUpdate, HostOrigin, HostStatus, numberOrNull, rawQuery, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
-import { digestOf } from '../metrics/report-digest';
+import { digestOf } from '../telemetry/report-digest';
 
 export interface HostSampleRow {
   hostId: string;

@@ -5,16 +5,17 @@ import { AgentEntity, HostEntity, InventoryEntity, isUniqueViolation, TokenEntit
 import { EntryDropReason, reportRefusal, screenReport } from '@dcm/protocol';
 import type { EnrolRequest, EnrolResponse, IngestResponse, Report, ReportRefusal } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { TokensService } from '../auth/tokens.service';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HostsRepository } from '../hosts/hosts.repository';
 import { PlacementCatalog } from '../hosts/placement-catalog';
-import { MetricsRecorder } from '../metrics/process-metrics';
+import { MetricsRecorder } from '../telemetry/process-metrics';
 import { AgentsRepository, IngestTarget } from './agents.repository';
-import { Actor, AuditLog, tokenActor } from '../audit/audit-log';
+import { Actor, tokenActor } from '../common/actor';
+import { AuditLog } from '../audit/audit-log';
 
 /** Where a host that enrols itself lands until an operator moves it (PATCH /v1/hosts/:name {"site": …}). */
 export const ENROLLED_HOST_SITE = 'unassigned';

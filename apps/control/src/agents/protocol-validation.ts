@@ -1,6 +1,6 @@
 import { isReportArray, Report, validateReportBatch } from '@dcm/protocol';
 import { Problems } from '../common/problem';
-import type { MetricsRecorder } from '../metrics/process-metrics';
+import type { MetricsRecorder } from '../telemetry/process-metrics';
 
 /** The value of a @dcm/protocol validation, or a ValidationFailed problem naming what is wrong. */
 export function validated<T>(result: { ok: true; value: T } | { ok: false; errors: string[] }): T {

@@ -8,7 +8,7 @@ import { ProblemDetails, Problems } from '../common/problem';
 import { problemHeaders, toProblem } from '../common/problem-details.filter';
 import { clientAddress, ProxyTrust } from '../common/client-address';
 import { RateLimitCounters, RateLimitKeys } from '../common/rate-limit';
-import type { MetricsRecorder } from '../metrics/process-metrics';
+import type { MetricsRecorder } from '../telemetry/process-metrics';
 import type { AgentsService } from './agents.service';
 import { reportsOf } from './protocol-validation';
 

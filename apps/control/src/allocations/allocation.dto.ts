@@ -1,9 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { HOST_NAME_PATTERN, SLUG_PATTERN } from '@dcm/domain';
 import type { PlacementStrategy } from '@dcm/domain';
 import type { AllocationStatus } from '@dcm/persistence';
 import { IsIn, IsString, Matches, MaxLength } from 'class-validator';
-import { IsResourceMap, IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { IsResourceMap, IsSafeText, OptionalNotNull } from '../common/validators';
 import { PageLimit, PageOffset } from '../common/paging';
+import type { AllocationRecord } from './allocations.repository';
 
 export class CreateAllocationDto {
   @ApiProperty({ example: 'torfaen' })
@@ -22,7 +24,7 @@ export class CreateAllocationDto {
   @ApiPropertyOptional({ example: 'blv-c01', description: 'Place on this host; without it placement picks one' })
   @OptionalNotNull()
   @IsString()
-  @Matches(NAME_PATTERN, { message: 'host must be a host name' })
+  @Matches(HOST_NAME_PATTERN, { message: 'host must be a host name' })
   host?: string;
 
   @ApiPropertyOptional({ example: 'Revenues and benefits database' })
@@ -48,7 +50,7 @@ export class ListAllocationsQueryDto {
   @ApiPropertyOptional({ example: 'blv-c01' })
   @OptionalNotNull()
   @IsString()
-  @Matches(NAME_PATTERN)
+  @Matches(HOST_NAME_PATTERN)
   host?: string;
 
   @ApiPropertyOptional({ enum: ['active', 'released', 'all'], default: 'active' })
@@ -73,4 +75,18 @@ export class AllocationResponseDto {
   @ApiProperty({ enum: ['active', 'released'] }) status: AllocationStatus;
   @ApiProperty() createdAt: string;
   @ApiProperty({ nullable: true, type: String }) releasedAt: string | null;
+}
+
+export function toAllocationResponse(allocation: AllocationRecord): AllocationResponseDto {
+  return {
+    id: allocation.id,
+    tenant: allocation.tenantSlug,
+    host: allocation.hostName,
+    site: allocation.site,
+    resources: allocation.resources,
+    description: allocation.description,
+    status: allocation.status,
+    createdAt: allocation.createdAt.toISOString(),
+    releasedAt: allocation.releasedAt?.toISOString() ?? null,
+  };
 }

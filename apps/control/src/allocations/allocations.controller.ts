@@ -1,14 +1,16 @@
 import { Body, Controller, Delete, Get, Headers, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Actor } from '../audit/audit-log';
-import { CurrentActor, CurrentPrincipal, CurrentTenantScope, Principal, RequireRole, TenantReadable, TenantScope } from '../auth/principal';
+import type { Actor } from '../common/actor';
+import { CurrentActor, CurrentPrincipal, CurrentTenantScope, Principal, RequireRole, TenantReadable, TenantScope } from '../common/principal';
 import { PROBLEM_CONTENT_TYPE } from '../common/problem';
 import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto } from './allocation.dto';
 import { AllocationsService } from './allocations.service';
+import { ApiProblems } from '../common/problem.dto';
 
 @ApiTags('allocations')
 @ApiBearerAuth()
+@ApiProblems()
 @Controller('v1/allocations')
 export class AllocationsController {
   constructor(private readonly allocations: AllocationsService) {}
@@ -17,6 +19,7 @@ export class AllocationsController {
   @RequireRole('operator')
   @ApiOperation({ summary: 'Claim resources for a tenant on one host; placement picks the host when none is named' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried request with the same key returns the first result' })
+  @ApiCreatedResponse({ type: AllocationResponseDto })
   async create(
     @Body() body: CreateAllocationDto,
     @CurrentPrincipal() principal: Principal,
@@ -34,6 +37,7 @@ export class AllocationsController {
   @RequireRole('viewer')
   @TenantReadable()
   @ApiOperation({ summary: 'List allocations (active by default; a tenant token sees its own only)' })
+  @ApiOkResponse({ type: [AllocationResponseDto] })
   list(@Query() query: ListAllocationsQueryDto, @CurrentTenantScope() scope: TenantScope): Promise<AllocationResponseDto[]> {
     return this.allocations.list(query, scope);
   }
@@ -42,6 +46,7 @@ export class AllocationsController {
   @RequireRole('viewer')
   @TenantReadable()
   @ApiOperation({ summary: 'Show an allocation' })
+  @ApiOkResponse({ type: AllocationResponseDto })
   get(@Param('id', new ParseUUIDPipe()) id: string, @CurrentTenantScope() scope: TenantScope): Promise<AllocationResponseDto> {
     return this.allocations.get(id, scope);
   }
@@ -49,6 +54,7 @@ export class AllocationsController {
   @Delete(':id')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Release an allocation' })
+  @ApiOkResponse({ type: AllocationResponseDto })
   release(@Param('id', new ParseUUIDPipe()) id: string, @CurrentActor() actor: Actor): Promise<AllocationResponseDto> {
     return this.allocations.release(id, actor);
   }

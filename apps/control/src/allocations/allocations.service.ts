@@ -3,9 +3,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { checkQuota, evaluateHost, explainRefusal, PlacementStrategy, ResourceAmounts } from '@dcm/domain';
 import { AllocationEntity, IdempotencyRecordEntity, isUniqueViolation, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
-import { Actor, AuditLog, tokenActor } from '../audit/audit-log';
-import type { Principal, TenantScope } from '../auth/principal';
-import { MetricsRecorder } from '../metrics/process-metrics';
+import { Actor, tokenActor } from '../common/actor';
+import { AuditLog } from '../audit/audit-log';
+import type { Principal, TenantScope } from '../common/principal';
+import { MetricsRecorder } from '../telemetry/process-metrics';
 import { Clock } from '../common/clock';
 import { ProblemCode, ProblemDetails, ProblemException, Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
@@ -13,7 +14,7 @@ import { HostsRepository, PlacementHostRow } from '../hosts/hosts.repository';
 import { PlacementCatalog } from '../hosts/placement-catalog';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { TenantsRepository } from '../tenants/tenants.repository';
-import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto } from './allocation.dto';
+import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto, toAllocationResponse } from './allocation.dto';
 import { insufficientCapacity, quotaExceeded, REFUSAL_LIMITS } from './allocation-problems';
 import { AdmissionTenant, AllocationRecord, AllocationsRepository } from './allocations.repository';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -167,11 +168,11 @@ export class AllocationsService {
         subjectType: 'allocation',
         subject: id,
         before: { status: 'active' },
-        after: toResponse(allocation),
+        after: toAllocationResponse(allocation),
       });
       return { allocation, changed: true };
     });
-    return toResponse(released.allocation);
+    return toAllocationResponse(released.allocation);
   }
 
   private async admitWithRetries(request: AdmissionRequest): Promise<AllocationResponseDto> {
@@ -181,7 +182,7 @@ export class AllocationsService {
       // connection while this request holds one.
       await this.catalog.refreshIfStale();
       try {
-        return toResponse(await this.unitOfWork.run((tx) => this.admit(request, mark, tx)));
+        return toAllocationResponse(await this.unitOfWork.run((tx) => this.admit(request, mark, tx)));
       } catch (error) {
         if (error instanceof NoCandidate) {
           // The view predates this request (other replicas write too): a host another replica created or an
@@ -226,7 +227,7 @@ export class AllocationsService {
     await this.allocations.insert(allocation, request.principal.tokenId, tx);
     await this.allocations.adjustAllocated(tenant.id, host.id, allocation.resources, 1, tx);
     this.followInCatalog(host.id, allocation.resources, 1, tx);
-    const response = toResponse(allocation);
+    const response = toAllocationResponse(allocation);
     if (request.idempotency) await this.idempotency.insert(this.record(request, 201, response, allocation.createdAt), tx);
     const actor = tokenActor(request.principal.tokenId);
     await this.auditLog.record(tx, { actor, action: 'allocation.create', subjectType: 'allocation', subject: allocation.id, after: response });
@@ -304,7 +305,7 @@ export class AllocationsService {
     const hosts = await this.hosts.namesByIds(allocations.map((allocation) => allocation.hostId));
     return allocations.map((allocation) => {
       const host = hosts.get(allocation.hostId);
-      return toResponse({
+      return toAllocationResponse({
         ...allocation,
         tenantSlug: slugs.get(allocation.tenantId) ?? '',
         hostName: host?.name ?? '',
@@ -313,20 +314,6 @@ export class AllocationsService {
       });
     });
   }
-}
-
-function toResponse(allocation: AllocationRecord): AllocationResponseDto {
-  return {
-    id: allocation.id,
-    tenant: allocation.tenantSlug,
-    host: allocation.hostName,
-    site: allocation.site,
-    resources: allocation.resources,
-    description: allocation.description,
-    status: allocation.status,
-    createdAt: allocation.createdAt.toISOString(),
-    releasedAt: allocation.releasedAt?.toISOString() ?? null,
-  };
 }
 
 function sortedAmounts(amounts: ResourceAmounts): ResourceAmounts {

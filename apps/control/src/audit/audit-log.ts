@@ -1,14 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ADVISORY_LOCKS, dialectOf, rawQuery } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
+import type { Actor } from '../common/actor';
 import { Clock } from '../common/clock';
 import { CheckpointRecord, CHECKPOINT_ACTION, GENESIS_HASH, hashEvent } from './audit-chain';
 import { AuditKeyring } from './audit-keyring';
-
-/** Who made a change: `token:<id>` for a token's holder, `system:<job>` for the scheduler. */
-export type Actor = `token:${string}` | `system:${string}`;
-
-export const tokenActor = (tokenId: string): Actor => `token:${tokenId}`;
 
 export interface AuditEntry {
   actor: Actor;

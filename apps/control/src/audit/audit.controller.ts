@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '../auth/principal';
+import { RequireRole } from '../common/principal';
 import { parseInstant } from '../common/instant';
 import { Problems } from '../common/problem';
 import {
@@ -13,6 +13,7 @@ import {
 } from './audit.dto';
 import { AuditService } from './audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/paging';
+import { ApiProblems } from '../common/problem.dto';
 
 function instant(text: string | undefined, name: string): Date | undefined {
   if (text === undefined) return undefined;
@@ -24,6 +25,7 @@ function instant(text: string | undefined, name: string): Date | undefined {
 @ApiTags('audit')
 @ApiBearerAuth()
 @RequireRole('viewer')
+@ApiProblems()
 @Controller('v1/audit')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}

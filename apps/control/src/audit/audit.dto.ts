@@ -3,7 +3,7 @@ import type { AuditEventEntity } from '@dcm/persistence';
 import { Type } from 'class-transformer';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { OptionalNotNull } from '../common/validators';
-import { INSTANT_PATTERN } from '../reports/report.dto';
+import { INSTANT_PATTERN } from '../common/instant';
 import { PageLimit } from '../common/paging';
 
 export class AuditQueryDto {
@@ -79,8 +79,8 @@ export class AuditEventResponseDto {
   @ApiProperty({ example: 'quota.set' }) action: string;
   @ApiProperty({ example: 'tenant' }) subjectType: string;
   @ApiProperty({ example: 'torfaen' }) subject: string;
-  @ApiProperty({ nullable: true, type: Object, description: 'The subject before the change' }) before: unknown;
-  @ApiProperty({ nullable: true, type: Object, description: 'The subject after the change' }) after: unknown;
+  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true, description: 'The subject before the change' }) before: unknown;
+  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true, description: 'The subject after the change' }) after: unknown;
   @ApiProperty({ description: 'The hash of the previous event' }) prevHash: string;
   @ApiProperty({ description: 'HMAC-SHA256 of this event (its fields, keyId and prevHash) under its key; SHA-256 if it is unkeyed' }) hash: string;
   @ApiProperty({ nullable: true, type: String, description: "The id of the HMAC's key; null for an event written before the chain was keyed" })

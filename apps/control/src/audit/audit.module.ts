@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { AuditEnforcementSink } from './audit-enforcement-sink';
 import { AuditChainModule } from './audit-chain.module';
 import { AuditController } from './audit.controller';
 import { AuditRepository } from './audit.repository';
@@ -10,7 +9,7 @@ import { AuditService } from './audit.service';
 @Module({
   imports: [AuditChainModule],
   controllers: [AuditController],
-  providers: [AuditRepository, AuditService, AuditScheduler, AuditEnforcementSink],
-  exports: [AuditChainModule, AuditEnforcementSink, AuditService],
+  providers: [AuditRepository, AuditService, AuditScheduler],
+  exports: [AuditChainModule, AuditService],
 })
 export class AuditModule {}

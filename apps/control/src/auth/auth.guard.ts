@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { bearerToken } from '../common/bearer';
 import { Problems } from '../common/problem';
-import { AGENT_ROUTE, ApiRole, hasRole, Principal, PUBLIC_ROUTE, REQUIRED_ROLE, TENANT_READABLE } from './principal';
+import { AGENT_ROUTE, ApiRole, hasRole, Principal, PUBLIC_ROUTE, REQUIRED_ROLE, TENANT_READABLE } from '../common/principal';
 import { TokensService } from './tokens.service';
 
 /**

@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { HOST_NAME_PATTERN, SLUG_PATTERN } from '@dcm/domain';
 import type { TokenEntity, TokenKind, TokenRole } from '@dcm/persistence';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsDate, IsIn, IsInt, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
-import { IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { IsSafeText, OptionalNotNull } from '../common/validators';
 
 const ISSUABLE_KINDS = ['api', 'join'] as const;
 const API_ROLES = ['admin', 'operator', 'viewer', 'tenant'] as const;
@@ -33,7 +34,7 @@ export class CreateTokenDto {
   @ApiPropertyOptional({ example: 'blv-c01', description: 'Join tokens: the existing host this token may re-enrol (and only that host)' })
   @OptionalNotNull()
   @IsString()
-  @Matches(NAME_PATTERN)
+  @Matches(HOST_NAME_PATTERN)
   host?: string;
 
   @ApiPropertyOptional({ example: false, description: 'Join tokens: the host it enrols is accepted (placeable) at once' })

@@ -2,7 +2,8 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ADVISORY_LOCKS, dialectOf, isUniqueViolation, TokenEntity, TokenRole, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
-import { Actor, AuditLog } from '../audit/audit-log';
+import type { Actor } from '../common/actor';
+import { AuditLog } from '../audit/audit-log';
 import { hashSecret } from '../common/bearer';
 import { Clock } from '../common/clock';
 import { ProblemException, Problems } from '../common/problem';
@@ -10,7 +11,7 @@ import { ConfigurationError } from '../config/control-config';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { TenantsService } from '../tenants/tenants.service';
 import { CreatedTokenResponseDto, CreateTokenDto, TokenResponseDto, toTokenResponse } from './token.dto';
-import { Principal } from './principal';
+import { Principal } from '../common/principal';
 import { TokenUsage } from './token-usage';
 import { TokensRepository } from './tokens.repository';
 

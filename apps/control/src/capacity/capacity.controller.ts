@@ -1,12 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '../auth/principal';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireRole } from '../common/principal';
 import { CapacityForecastService } from './capacity-forecast.service';
-import { CapacityForecastResponseDto, CapacityResponseDto } from './capacity.dto';
+import { CapacityForecastResponseDto, CapacityResponseDto, ClassCapacityDto, ClassForecastDto } from './capacity.dto';
 import { CapacityService } from './capacity.service';
+import { ApiProblems } from '../common/problem.dto';
 
 @ApiTags('capacity')
 @ApiBearerAuth()
+@ApiProblems()
+@ApiExtraModels(ClassCapacityDto, ClassForecastDto)
 @Controller('v1/capacity')
 export class CapacityController {
   constructor(
@@ -17,6 +20,7 @@ export class CapacityController {
   @Get()
   @RequireRole('viewer')
   @ApiOperation({ summary: 'Facility and per-site totals per class: capacity, allocated, used, free' })
+  @ApiOkResponse({ type: CapacityResponseDto })
   summary(): Promise<CapacityResponseDto> {
     return this.capacity.summary();
   }
@@ -24,6 +28,7 @@ export class CapacityController {
   @Get('forecast')
   @RequireRole('viewer')
   @ApiOperation({ summary: 'Days until each class is full, per site and for the facility, from a least-squares fit of allocations and measured use' })
+  @ApiOkResponse({ type: CapacityForecastResponseDto })
   forecast(): Promise<CapacityForecastResponseDto> {
     return this.forecasts.forecast();
   }

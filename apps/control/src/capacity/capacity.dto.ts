@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, OmitType } from '@nestjs/swagger';
 import type { ResourceUnit } from '@dcm/domain';
 
 export class ClassCapacityDto {
@@ -33,8 +33,11 @@ export class SiteCapacityDto {
   @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/ClassCapacityDto' } }) resources: Record<string, ClassCapacityDto>;
 }
 
+/** The whole facility's figures: a site's, without the site. */
+export class FacilityCapacityDto extends OmitType(SiteCapacityDto, ['site'] as const) {}
+
 export class CapacityResponseDto {
-  @ApiProperty({ type: SiteCapacityDto, description: 'The whole facility' }) facility: Omit<SiteCapacityDto, 'site'>;
+  @ApiProperty({ type: FacilityCapacityDto, description: 'The whole facility' }) facility: FacilityCapacityDto;
   @ApiProperty({ type: [SiteCapacityDto] }) sites: SiteCapacityDto[];
 }
 
@@ -83,10 +86,13 @@ export class SiteForecastDto {
   @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/ClassForecastDto' } }) resources: Record<string, ClassForecastDto>;
 }
 
+/** The whole facility's forecast: a site's, without the site. */
+export class FacilityForecastDto extends OmitType(SiteForecastDto, ['site'] as const) {}
+
 export class CapacityForecastResponseDto {
   @ApiProperty({ format: 'date-time', description: 'The instant days are counted from' }) at: string;
   @ApiProperty({ example: 30, description: 'Days of history fitted (forecastWindowDays)' }) windowDays: number;
-  @ApiProperty({ type: SiteForecastDto, description: 'The whole facility' }) facility: Omit<SiteForecastDto, 'site'>;
+  @ApiProperty({ type: FacilityForecastDto, description: 'The whole facility' }) facility: FacilityForecastDto;
   @ApiProperty({ type: [SiteForecastDto] }) sites: SiteForecastDto[];
 }
 

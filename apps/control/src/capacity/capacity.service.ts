@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { capacityOf, freeOf, HostUseFigures, inventoryOvercommitted, measuredUse, sumUsage, usageOf, UsageFigures } from '@dcm/domain';
+import { capacityOf, freeOf, HostUseFigures, inventoryOvercommitted, measuredUse, measuredUseSince, sumUsage, UsageFigures, usageOf } from '@dcm/domain';
 import { HostEntity } from '@dcm/persistence';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HistoryRepository } from '../history/history.repository';
 import { HostsRepository } from '../hosts/hosts.repository';
-import { measuredUseSince } from '../quotas/measured-use';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { CapacityResponseDto, ClassCapacityDto, HostCountsDto, SiteCapacityDto } from './capacity.dto';
 

@@ -16,13 +16,3 @@ export function proxyTrust(trustedProxies: readonly string[]): ProxyTrust | fals
 export function clientAddress(request: IncomingMessage, trust: ProxyTrust | false): string {
   return trust ? proxyAddr(request, trust) : (request.socket.remoteAddress ?? '');
 }
-
-/** Whether proxy-addr takes this as an address, a CIDR or a named range (loopback, linklocal, uniquelocal). */
-export function isProxyAddress(value: string): boolean {
-  try {
-    proxyAddr.compile(value);
-    return true;
-  } catch {
-    return false;
-  }
-}

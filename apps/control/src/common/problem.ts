@@ -1,20 +1,22 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 
-export type ProblemCode =
-  | 'ValidationFailed'
-  | 'Unauthenticated'
-  | 'Forbidden'
-  | 'NotFound'
-  | 'MethodNotAllowed'
-  | 'Conflict'
-  | 'QuotaExceeded'
-  | 'InsufficientCapacity'
-  | 'TenantFrozen'
-  | 'PayloadTooLarge'
-  | 'UnsupportedMediaType'
-  | 'RateLimited'
-  | 'Unavailable'
-  | 'InternalError';
+export const PROBLEM_CODES = [
+  'ValidationFailed',
+  'Unauthenticated',
+  'Forbidden',
+  'NotFound',
+  'MethodNotAllowed',
+  'Conflict',
+  'QuotaExceeded',
+  'InsufficientCapacity',
+  'TenantFrozen',
+  'PayloadTooLarge',
+  'UnsupportedMediaType',
+  'RateLimited',
+  'Unavailable',
+  'InternalError',
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
 const TITLES: Record<ProblemCode, string> = {
   ValidationFailed: 'The request is not valid',

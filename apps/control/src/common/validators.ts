@@ -1,8 +1,5 @@
 import { registerDecorator, ValidateIf, ValidationOptions } from 'class-validator';
 
-export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
 const MAX_MAP_ENTRIES = 64;
 
 /**

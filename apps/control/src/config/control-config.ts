@@ -5,7 +5,7 @@ import { isValidResourceClassName } from '@dcm/domain';
 import { isPostgresUrl } from '@dcm/persistence';
 import { z } from 'zod';
 import { AuditKey, parseAuditKey } from './audit-keys';
-import { isProxyAddress } from '../common/client-address';
+import { isProxyAddress } from './proxy-address';
 import { readTlsCredentials, TlsCredentials } from './tls-credentials';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

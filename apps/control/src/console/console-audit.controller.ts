@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AuditQueryDto, toAuditEventResponse } from '../audit/audit.dto';
 import { AuditService } from '../audit/audit.service';
-import { Public } from '../auth/principal';
+import { Public } from '../common/principal';
 import { parseInstant } from '../common/instant';
 import { ConsoleAccess, ConsoleAuthGuard } from './console-auth';
 import { ConsoleExceptionFilter } from './console.filter';

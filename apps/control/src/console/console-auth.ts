@@ -2,8 +2,9 @@ import { CanActivate, ExecutionContext, HttpStatus, Inject, Injectable, SetMetad
 import { Reflector } from '@nestjs/core';
 import { UnitOfWork } from '@dcm/persistence';
 import type { FastifyRequest } from 'fastify';
-import { Actor, AuditLog, tokenActor } from '../audit/audit-log';
-import { ApiRole, hasRole, Principal } from '../auth/principal';
+import { AuditLog } from '../audit/audit-log';
+import { Actor, tokenActor } from '../common/actor';
+import { ApiRole, hasRole, Principal } from '../common/principal';
 import { TokensService } from '../auth/tokens.service';
 import { hashSecret, SESSION_TOKEN_HASH } from '../common/bearer';
 import { Clock } from '../common/clock';
@@ -81,12 +82,20 @@ export class ConsoleAuth {
    */
   async signIn(request: FastifyRequest, secret: string): Promise<ConsoleUser | 'signIn.errors.tooMany' | 'signIn.errors.refused'> {
     const address = addressKey(request.ip);
-    if (this.attempts.take(address, this.clock.now().getTime()).exceeded) return 'signIn.errors.tooMany';
+    // An attempt holds its place under the limit while the token is checked, and keeps it only if it fails: a guesser
+    // gets SIGN_IN_ATTEMPTS_PER_MINUTE tries a minute, in sequence or in parallel, while the people of an office behind
+    // one address sign in as often as they like.
+    const attempt = this.attempts.hold(address, this.clock.now().getTime());
+    if (attempt.exceeded) {
+      attempt.release();
+      return 'signIn.errors.tooMany';
+    }
     const principal = secret === '' ? null : await this.tokens.authenticate(secret).catch((error: unknown) => refusedOr(error));
     if (!principal || principal.kind !== 'api') {
       await this.record('system:console', 'console.sign_in_failed', 'console', address, { reason: principal ? 'not an API token' : 'not a valid token' });
       return 'signIn.errors.refused';
     }
+    attempt.release();
     const user = await this.userFor(principal);
     await this.record(tokenActor(principal.tokenId), 'console.sign_in', 'token', principal.tokenId, { address });
     const session = sessionOf(request);

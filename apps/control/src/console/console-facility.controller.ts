@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { CLASSIFICATIONS, Classification, HostStatus } from '@dcm/domain';
 import type { FastifyReply } from 'fastify';
 import { AllocationsService } from '../allocations/allocations.service';
-import { Public } from '../auth/principal';
+import { Public } from '../common/principal';
 import { CapacityForecastService } from '../capacity/capacity-forecast.service';
 import { CapacityService } from '../capacity/capacity.service';
 import { HostsRepository } from '../hosts/hosts.repository';

@@ -2,8 +2,8 @@ import { Body, Controller, Get, Post, Req, Res, UseFilters, UseGuards } from '@n
 import { ApiExcludeController } from '@nestjs/swagger';
 import { CLASSIFICATIONS } from '@dcm/domain';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { tokenActor } from '../audit/audit-log';
-import { Public } from '../auth/principal';
+import { tokenActor } from '../common/actor';
+import { Public } from '../common/principal';
 import { ProblemException } from '../common/problem';
 import { CreateTenantDto } from '../tenants/tenant.dto';
 import { ConsoleAccess, ConsoleAuthGuard } from './console-auth';

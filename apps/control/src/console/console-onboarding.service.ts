@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@dcm/persistence';
-import { Actor } from '../audit/audit-log';
+import type { Actor } from '../common/actor';
 import { CreatedTokenResponseDto } from '../auth/token.dto';
 import { TokensService } from '../auth/tokens.service';
 import { Clock } from '../common/clock';

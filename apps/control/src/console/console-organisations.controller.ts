@@ -2,8 +2,8 @@ import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req, Res, Use
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AllocationsService } from '../allocations/allocations.service';
-import { tokenActor } from '../audit/audit-log';
-import { Public, tenantScopeOf } from '../auth/principal';
+import { tokenActor } from '../common/actor';
+import { Public, tenantScopeOf } from '../common/principal';
 import { Clock } from '../common/clock';
 import { ProblemException } from '../common/problem';
 import { CreateGrantDto } from '../grants/grant.dto';

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../auth/principal';
+import { Public } from '../common/principal';
 import { Problems } from '../common/problem';
 import { ConsoleAccess, ConsoleAuth, ConsoleAuthGuard } from './console-auth';
 import { ConsoleExceptionFilter } from './console.filter';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Environment } from 'nunjucks';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../common/principal';
 import { toProblem } from '../common/problem-details.filter';
 import { govukTexts, isLang, Lang, LANGUAGE_COOKIE, Messages, messagesFor } from './i18n/i18n';
 import type { MessageKey } from './i18n/en';

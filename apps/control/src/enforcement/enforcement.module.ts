@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { AuditEnforcementSink } from '../audit/audit-enforcement-sink';
 import { AuditModule } from '../audit/audit.module';
+import { AuditEnforcementSink } from './audit-enforcement-sink';
 import { QuotasModule } from '../quotas/quotas.module';
 import { ENFORCEMENT_EVENT_SINKS, EnforcementEventSink } from './enforcement-events';
 import { EnforcementRepository } from './enforcement.repository';
@@ -17,6 +17,7 @@ import { WebhookOutbox } from './webhook-outbox';
     EnforcementScheduler,
     WebhookOutbox,
     WebhookDeliveryService,
+    AuditEnforcementSink,
     // The durable consumers of enforcement events.
     { provide: ENFORCEMENT_EVENT_SINKS, inject: [AuditEnforcementSink, WebhookOutbox], useFactory: (...sinks: EnforcementEventSink[]) => sinks },
   ],

@@ -1,15 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { QuotaState } from '@dcm/domain';
+import type { QuotaStateChange } from '@dcm/domain';
 import { TenantEntity, rawQuery } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
-
-export interface QuotaStateChange {
-  tenantId: string;
-  resourceClass: string;
-  from: QuotaState;
-  to: QuotaState;
-  since: Date;
-}
 
 /** The writes of an enforcement pass; each is guarded by the state it expects, so that a stale pass changes nothing. */
 @Injectable()

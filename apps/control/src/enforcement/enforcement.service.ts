@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { quotaState, QuotaState } from '@dcm/domain';
+import { decideEnforcement, measuredUseSince, QuotaState } from '@dcm/domain';
 import { UnitOfWork } from '@dcm/persistence';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
-import { measuredUseSince } from '../quotas/measured-use';
 import { QuotaPositionRow, QuotasRepository } from '../quotas/quotas.repository';
 import { ENFORCEMENT_EVENT_SINKS, EnforcementEvent, EnforcementEventSink } from './enforcement-events';
-import { EnforcementRepository, QuotaStateChange } from './enforcement.repository';
+import { EnforcementRepository } from './enforcement.repository';
 
 export interface EnforcementOutcome {
   quotas: number;
@@ -17,17 +16,10 @@ export interface EnforcementOutcome {
   events: EnforcementEvent[];
 }
 
-interface TenantVerdict {
-  tenantId: string;
-  slug: string;
-  over: string[];
-  overPastGrace: string[];
-}
-
 /**
  * Quota enforcement: every tenant and class is `ok`, `warning` or `over`; a tenant over any quota for longer than the
  * grace period is frozen (admission then answers TenantFrozen), and unfrozen once back under every limit. Freezes set
- * by an operator are never lifted here.
+ * by an operator are never lifted here. The rule is @dcm/domain's decideEnforcement.
  *
  * One pass reads every quota with its allocations and measured use in one query, decides in memory and writes only
  * what changed, with the events, in one transaction. The read is a snapshot: a quota that moves meanwhile is seen at
@@ -50,33 +42,10 @@ export class EnforcementService {
     const now = this.clock.now();
     const at = now.toISOString();
     const positions = await this.quotas.positions(measuredUseSince(now, this.config));
-    const graceEnds = now.getTime() - this.config.freezeGraceSeconds * 1000;
+    const { changes, transitions, freeze: toFreeze, unfreeze: toUnfreeze } = decideEnforcement(positions, now, this.config);
+    const slugs = new Map(positions.map((position) => [position.tenantId, position.slug]));
+    const events: EnforcementEvent[] = transitions.map(({ quota, to }) => this.quotaEvent(quota, to, at));
 
-    const changes: QuotaStateChange[] = [];
-    const events: EnforcementEvent[] = [];
-    const tenants = new Map<string, { row: QuotaPositionRow; verdict: TenantVerdict }>();
-    for (const position of positions) {
-      const state = quotaState(position, this.config.quotaWarningRatio);
-      const since = state === position.state && position.stateSince ? position.stateSince : now;
-      if (state !== position.state || !position.stateSince) {
-        changes.push({ tenantId: position.tenantId, resourceClass: position.resourceClass, from: position.state, to: state, since });
-      }
-      if (state !== position.state) events.push(this.quotaEvent(position, state, at));
-      const tenant = tenants.get(position.tenantId) ?? {
-        row: position,
-        verdict: { tenantId: position.tenantId, slug: position.slug, over: [], overPastGrace: [] },
-      };
-      tenants.set(position.tenantId, tenant);
-      if (state === 'over') {
-        tenant.verdict.over.push(position.resourceClass);
-        if (since.getTime() <= graceEnds) tenant.verdict.overPastGrace.push(position.resourceClass);
-      }
-    }
-
-    const toFreeze = [...tenants.values()].filter(({ row, verdict }) => row.tenantState === 'active' && verdict.overPastGrace.length > 0);
-    const toUnfreeze = [...tenants.values()].filter(
-      ({ row, verdict }) => row.tenantState === 'frozen' && row.frozenBy === 'enforcement' && verdict.over.length === 0,
-    );
     const outcome: EnforcementOutcome = { quotas: positions.length, changed: events.length, frozen: [], unfrozen: [], events };
     if (changes.length === 0 && toFreeze.length === 0 && toUnfreeze.length === 0) return outcome;
 
@@ -86,15 +55,17 @@ export class EnforcementService {
       outcome.frozen = [];
       outcome.unfrozen = [];
       await this.repository.saveQuotaStates(changes, tx);
-      for (const { verdict } of toFreeze) {
+      for (const verdict of toFreeze) {
         if (!(await this.repository.freeze(verdict.tenantId, now, tx))) continue;
-        outcome.frozen.push(verdict.slug);
-        committed.push(this.tenantEvent('tenant.frozen', verdict, verdict.overPastGrace, at));
+        const slug = slugs.get(verdict.tenantId)!;
+        outcome.frozen.push(slug);
+        committed.push(this.tenantEvent('tenant.frozen', slug, verdict.overPastGrace, at));
       }
-      for (const { verdict } of toUnfreeze) {
+      for (const verdict of toUnfreeze) {
         if (!(await this.repository.unfreeze(verdict.tenantId, now, tx))) continue;
-        outcome.unfrozen.push(verdict.slug);
-        committed.push(this.tenantEvent('tenant.unfrozen', verdict, [], at));
+        const slug = slugs.get(verdict.tenantId)!;
+        outcome.unfrozen.push(slug);
+        committed.push(this.tenantEvent('tenant.unfrozen', slug, [], at));
       }
       for (const sink of this.sinks) await sink.record(committed, tx);
       outcome.events = committed;
@@ -119,12 +90,12 @@ export class EnforcementService {
     };
   }
 
-  private tenantEvent(event: 'tenant.frozen' | 'tenant.unfrozen', verdict: TenantVerdict, resources: string[], at: string): EnforcementEvent {
+  private tenantEvent(event: 'tenant.frozen' | 'tenant.unfrozen', slug: string, resources: string[], at: string): EnforcementEvent {
     const frozen = event === 'tenant.frozen';
     return {
       id: randomUUID(),
       event,
-      tenant: verdict.slug,
+      tenant: slug,
       resource: null,
       from: frozen ? 'active' : 'frozen',
       to: frozen ? 'frozen' : 'active',

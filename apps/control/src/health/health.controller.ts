@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { migrationsApplied } from '@dcm/persistence';
 import { DataSource } from 'typeorm';
-import { Public } from '../auth/principal';
+import { Public } from '../common/principal';
 import { NotRateLimited } from '../common/rate-limit';
 
 @ApiTags('health')

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { capacityOf, measuredUse } from '@dcm/domain';
+import { capacityOf, measuredUse, measuredUseSince } from '@dcm/domain';
 import { UnitOfWork } from '@dcm/persistence';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
-import { measuredUseSince } from '../quotas/measured-use';
 import { CapacitySampleRow, HistoryRepository, MINUTE_MS } from './history.repository';
 
 /**

@@ -1,12 +1,23 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CLASSIFICATIONS, Classification, HostStatus, ResourceUnit } from '@dcm/domain';
-import type { HostOrigin } from '@dcm/persistence';
+import {
+  capacityOf,
+  CLASSIFICATIONS,
+  Classification,
+  HOST_NAME_PATTERN,
+  HOST_STATUSES,
+  HostStatus,
+  inventoryFree,
+  inventoryOvercommitted,
+  OPERATOR_HOST_STATUSES,
+  ResourceUnit,
+  SLUG_PATTERN,
+} from '@dcm/domain';
+import type { HostEntity, HostOrigin } from '@dcm/persistence';
 import type { Report } from '@dcm/protocol';
 import { IsBoolean, IsIn, IsNumber, IsPositive, IsString, Matches, Max, MaxLength, ValidateIf } from 'class-validator';
 import { PageLimit, PageOffset } from '../common/paging';
-import { IsAmountInput, IsLabels, IsResourceMap, IsSafeText, NAME_PATTERN, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
+import { IsAmountInput, IsLabels, IsResourceMap, IsSafeText, OptionalNotNull } from '../common/validators';
 
-const SETTABLE_STATUSES = ['up', 'maintenance'] as const;
 const amountSchema = { oneOf: [{ type: 'integer' }, { type: 'string' }] };
 
 export class InventoryDto {
@@ -43,9 +54,9 @@ export class InventoryDto {
 }
 
 export class CreateHostDto {
-  @ApiProperty({ example: 'blv-c01', pattern: NAME_PATTERN.source })
+  @ApiProperty({ example: 'blv-c01', pattern: HOST_NAME_PATTERN.source })
   @IsString()
-  @Matches(NAME_PATTERN, { message: 'name must be 1–63 characters of a-z, 0-9, ".", "_" and "-", starting with a letter or digit' })
+  @Matches(HOST_NAME_PATTERN, { message: 'name must be 1–63 characters of a-z, 0-9, ".", "_" and "-", starting with a letter or digit' })
   name: string;
 
   @ApiProperty({ example: 'blaenavon-hall-a' })
@@ -76,9 +87,9 @@ export class CreateHostDto {
   @Matches(SLUG_PATTERN)
   dedicatedTenant?: string;
 
-  @ApiPropertyOptional({ enum: SETTABLE_STATUSES, default: 'up' })
+  @ApiPropertyOptional({ enum: OPERATOR_HOST_STATUSES, default: 'up' })
   @OptionalNotNull()
-  @IsIn(SETTABLE_STATUSES)
+  @IsIn(OPERATOR_HOST_STATUSES)
   status?: 'up' | 'maintenance';
 
   @ApiPropertyOptional({
@@ -123,9 +134,9 @@ export class UpdateHostDto {
   @Matches(SLUG_PATTERN)
   dedicatedTenant?: string | null;
 
-  @ApiPropertyOptional({ enum: SETTABLE_STATUSES, description: '"maintenance" takes the host out of placement; "up" puts it back' })
+  @ApiPropertyOptional({ enum: OPERATOR_HOST_STATUSES, description: '"maintenance" takes the host out of placement; "up" puts it back' })
   @OptionalNotNull()
-  @IsIn(SETTABLE_STATUSES)
+  @IsIn(OPERATOR_HOST_STATUSES)
   status?: 'up' | 'maintenance';
 
   @ApiPropertyOptional({ description: 'true makes an enrolled host placeable; false takes it out of placement' })
@@ -141,9 +152,9 @@ export class ListHostsQueryDto {
   @Matches(SLUG_PATTERN)
   site?: string;
 
-  @ApiPropertyOptional({ enum: ['up', 'stale', 'down', 'maintenance'] })
+  @ApiPropertyOptional({ enum: HOST_STATUSES })
   @OptionalNotNull()
-  @IsIn(['up', 'stale', 'down', 'maintenance'])
+  @IsIn(HOST_STATUSES)
   status?: HostStatus;
 
   @ApiPropertyOptional({ enum: CLASSIFICATIONS, description: 'Only hosts accredited exactly this high' })
@@ -201,7 +212,7 @@ export class HostResponseDto {
   @ApiProperty({ example: { model: 'PowerEdge R760' } }) labels: Record<string, string>;
   @ApiProperty({ enum: CLASSIFICATIONS }) accreditation: Classification;
   @ApiProperty({ nullable: true, type: String }) dedicatedTenant: string | null;
-  @ApiProperty({ enum: ['up', 'stale', 'down', 'maintenance'] }) status: HostStatus;
+  @ApiProperty({ enum: HOST_STATUSES }) status: HostStatus;
   @ApiProperty({ enum: ['operator', 'agent'], description: "Who owns the inventory: an operator's stands, an agent's follows its measurements" })
   origin: HostOrigin;
   @ApiProperty({ description: 'Placeable: an enrolled host needs an operator to accept it' }) accepted: boolean;
@@ -224,4 +235,47 @@ export class HostResponseDto {
   inventories: Record<string, InventoryResponseDto>;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
+}
+
+/** A host as the API shows it: inventories in class order with capacity, free and overcommitted by the domain's rules. */
+export function toHostResponse(
+  host: HostEntity,
+  tenantSlugs: Map<string, string>,
+  unitOf: (resourceClass: string) => ResourceUnit | undefined,
+): HostResponseDto {
+  const inventories: Record<string, InventoryResponseDto> = {};
+  for (const inventory of [...(host.inventories ?? [])].sort((a, b) => a.resourceClass.localeCompare(b.resourceClass))) {
+    const capacity = capacityOf(inventory);
+    inventories[inventory.resourceClass] = {
+      unit: unitOf(inventory.resourceClass) ?? 'count',
+      total: inventory.total,
+      reserved: inventory.reserved,
+      allocationRatio: inventory.allocationRatio,
+      minUnit: inventory.minUnit,
+      maxUnit: inventory.maxUnit,
+      stepSize: inventory.stepSize,
+      capacity,
+      allocated: inventory.allocated,
+      free: inventoryFree(inventory),
+      overcommitted: inventoryOvercommitted(inventory),
+      measuredTotal: inventory.measuredTotal,
+    };
+  }
+  return {
+    name: host.name,
+    site: host.site,
+    rack: host.rack,
+    labels: host.labels,
+    accreditation: host.accreditation,
+    dedicatedTenant: host.dedicatedTenantId ? (tenantSlugs.get(host.dedicatedTenantId) ?? null) : null,
+    status: host.status,
+    origin: host.origin,
+    accepted: host.accepted,
+    overcommitted: Object.values(inventories).some((inventory) => inventory.overcommitted),
+    lastReportAt: host.lastReportAt?.toISOString() ?? null,
+    agentId: host.agentId,
+    inventories,
+    createdAt: host.createdAt.toISOString(),
+    updatedAt: host.updatedAt.toISOString(),
+  };
 }

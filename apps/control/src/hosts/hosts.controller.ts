@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, Param, Patch, PipeTransform, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Actor } from '../audit/audit-log';
-import { CurrentActor, RequireRole } from '../auth/principal';
+import type { Actor } from '../common/actor';
+import { CurrentActor, RequireRole } from '../common/principal';
 import { Problems } from '../common/problem';
-import { CreateHostDto, HostResponseDto, InventoryDto, ListHostsQueryDto, UpdateHostDto } from './host.dto';
+import { CreateHostDto, HostResponseDto, InventoryDto, InventoryResponseDto, ListHostsQueryDto, UpdateHostDto } from './host.dto';
 import { HostsService } from './hosts.service';
+import { ApiProblems } from '../common/problem.dto';
 
 /** A route that takes no body: none, or an empty JSON object; anything else is refused rather than ignored. */
 class NoBodyPipe implements PipeTransform<unknown, undefined> {
@@ -18,6 +19,8 @@ class NoBodyPipe implements PipeTransform<unknown, undefined> {
 
 @ApiTags('hosts')
 @ApiBearerAuth()
+@ApiProblems()
+@ApiExtraModels(InventoryResponseDto)
 @Controller('v1/hosts')
 export class HostsController {
   constructor(private readonly hosts: HostsService) {}
@@ -25,6 +28,7 @@ export class HostsController {
   @Post()
   @RequireRole('operator')
   @ApiOperation({ summary: 'Register a host (a resource provider) with its inventories' })
+  @ApiCreatedResponse({ type: HostResponseDto })
   create(@Body() body: CreateHostDto, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
     return this.hosts.create(body, actor);
   }
@@ -33,6 +37,7 @@ export class HostsController {
   @RequireRole('viewer')
   @ApiOperation({ summary: 'List live hosts by name, filtered by site, status and accreditation; limit and offset page them (X-Total-Count: how many match)' })
   @ApiHeader({ name: 'X-Total-Count', description: 'How many hosts match the filters, whatever the page' })
+  @ApiOkResponse({ type: [HostResponseDto] })
   async list(@Query() query: ListHostsQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<HostResponseDto[]> {
     const { site, status, accreditation, limit, offset } = query;
     const { hosts, total } = await this.hosts.list({ site, status, accreditation }, { limit, offset });
@@ -43,6 +48,7 @@ export class HostsController {
   @Get(':name')
   @RequireRole('viewer')
   @ApiOperation({ summary: 'Show a host with its inventories and status' })
+  @ApiOkResponse({ type: HostResponseDto })
   get(@Param('name') name: string): Promise<HostResponseDto> {
     return this.hosts.get(name);
   }
@@ -50,6 +56,7 @@ export class HostsController {
   @Patch(':name')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Change a host: site, rack, labels, accreditation, dedicated tenant, maintenance' })
+  @ApiOkResponse({ type: HostResponseDto })
   update(@Param('name') name: string, @Body() body: UpdateHostDto, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
     return this.hosts.update(name, body, actor);
   }
@@ -57,6 +64,7 @@ export class HostsController {
   @Put(':name/inventories/:class')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Set one inventory of a host: total, reserved, allocationRatio, unit bounds' })
+  @ApiOkResponse({ type: HostResponseDto })
   setInventory(
     @Param('name') name: string,
     @Param('class') resourceClass: string,
@@ -69,6 +77,7 @@ export class HostsController {
   @Put(':name/tenants/:slug')
   @RequireRole('operator')
   @ApiOperation({ summary: "Bind a tenant to a host, so that the host's agent may report the tenant's use without an allocation there" })
+  @ApiOkResponse({ type: HostResponseDto })
   bindTenant(
     @Param('name') name: string,
     @Param('slug') slug: string,
@@ -81,6 +90,7 @@ export class HostsController {
   @Delete(':name/tenants/:slug')
   @RequireRole('operator')
   @ApiOperation({ summary: "End a tenant's binding to a host; its use from the host is then dropped unless it holds an active allocation there" })
+  @ApiOkResponse({ type: HostResponseDto })
   unbindTenant(@Param('name') name: string, @Param('slug') slug: string, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
     return this.hosts.unbindTenant(name, slug, actor);
   }
@@ -88,6 +98,7 @@ export class HostsController {
   @Delete(':name')
   @RequireRole('operator')
   @ApiOperation({ summary: 'Decommission a host; refused (409) while it has active allocations' })
+  @ApiOkResponse({ type: HostResponseDto })
   decommission(@Param('name') name: string, @CurrentActor() actor: Actor): Promise<HostResponseDto> {
     return this.hosts.decommission(name, actor);
   }

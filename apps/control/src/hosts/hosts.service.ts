@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { capacityOf, evaluateHost, inventoryFree, inventoryOvercommitted } from '@dcm/domain';
+import { evaluateHost } from '@dcm/domain';
 import { HostEntity, InventoryEntity, TenantEntity, UnitOfWork } from '@dcm/persistence';
 import type { Report } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
-import { Actor, AuditLog } from '../audit/audit-log';
+import type { Actor } from '../common/actor';
+import { AuditLog } from '../audit/audit-log';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { DEFAULT_PAGE_LIMIT } from '../common/paging';
-import { CreateHostDto, HostFilter, HostResponseDto, InventoryResponseDto, UpdateHostDto } from './host.dto';
+import { CreateHostDto, HostFilter, HostResponseDto, toHostResponse, UpdateHostDto } from './host.dto';
 import { HostsRepository } from './hosts.repository';
 import { ParsedInventory, parseInventoryInput } from './inventory-input';
 import { PlacementCatalog } from './placement-catalog';
@@ -325,40 +326,6 @@ export class HostsService {
   }
 
   toResponse(host: HostEntity, tenantSlugs: Map<string, string>): HostResponseDto {
-    const inventories: Record<string, InventoryResponseDto> = {};
-    for (const inventory of [...(host.inventories ?? [])].sort((a, b) => a.resourceClass.localeCompare(b.resourceClass))) {
-      const capacity = capacityOf(inventory);
-      inventories[inventory.resourceClass] = {
-        unit: this.resourceClasses.unitOf(inventory.resourceClass) ?? 'count',
-        total: inventory.total,
-        reserved: inventory.reserved,
-        allocationRatio: inventory.allocationRatio,
-        minUnit: inventory.minUnit,
-        maxUnit: inventory.maxUnit,
-        stepSize: inventory.stepSize,
-        capacity,
-        allocated: inventory.allocated,
-        free: inventoryFree(inventory),
-        overcommitted: inventoryOvercommitted(inventory),
-        measuredTotal: inventory.measuredTotal,
-      };
-    }
-    return {
-      name: host.name,
-      site: host.site,
-      rack: host.rack,
-      labels: host.labels,
-      accreditation: host.accreditation,
-      dedicatedTenant: host.dedicatedTenantId ? (tenantSlugs.get(host.dedicatedTenantId) ?? null) : null,
-      status: host.status,
-      origin: host.origin,
-      accepted: host.accepted,
-      overcommitted: Object.values(inventories).some((inventory) => inventory.overcommitted),
-      lastReportAt: host.lastReportAt?.toISOString() ?? null,
-      agentId: host.agentId,
-      inventories,
-      createdAt: host.createdAt.toISOString(),
-      updatedAt: host.updatedAt.toISOString(),
-    };
+    return toHostResponse(host, tenantSlugs, (resourceClass) => this.resourceClasses.unitOf(resourceClass));
   }
 }

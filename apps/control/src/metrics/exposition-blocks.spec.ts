@@ -13,7 +13,7 @@ import {
 } from './exposition-blocks';
 import { Sections, sectionText } from './exposition';
 import type { MetricsHostRow } from './metrics.repository';
-import { digestOf, readDigest } from './report-digest';
+import { digestOf, readDigest } from '../telemetry/report-digest';
 
 const GIB = 2 ** 30;
 const units = new Map<string, ResourceUnit>([

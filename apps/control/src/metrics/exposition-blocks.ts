@@ -1,8 +1,8 @@
 import { capacityOf, HostUseFigures, inventoryOvercommitted, measuredUse, QuotaState, ResourceUnit, storageUsedOn } from '@dcm/domain';
 import { encodeSections, labelValue, sample, sampleValue, Sections } from './exposition';
-import { MetricName } from './metric-catalogue';
+import { MetricName } from '../telemetry/metric-catalogue';
 import type { MetricsHostRow, MetricsTenantRow } from './metrics.repository';
-import { ReportDigest } from './report-digest';
+import { ReportDigest } from '../telemetry/report-digest';
 
 /**
  * The exposition lines of one host or tenant, one section per metric family, built when its rows change and reused

@@ -1,4 +1,4 @@
-import { MetricDefinition } from './metric-catalogue';
+import { MetricDefinition } from '../telemetry/metric-catalogue';
 
 /** The Prometheus text format (version 0.0.4), which `promtool check metrics` and every scraper read. */
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { CapacityForecastService } from '../capacity/capacity-forecast.service';
 import { JobRunner } from '../scheduler/job-runner';
-import { ForecastGauge, MetricsRecorder } from './process-metrics';
+import { ForecastGauge, MetricsRecorder } from '../telemetry/process-metrics';
 
 /** How often each replica recomputes `dcm_capacity_forecast_full_timestamp_seconds`: the forecast moves over days. */
 const FORECAST_INTERVAL_MS = 5 * 60_000;

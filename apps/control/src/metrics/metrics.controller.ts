@@ -1,7 +1,7 @@
 import { Controller, Get, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../auth/principal';
+import { Public } from '../common/principal';
 import { NotRateLimited } from '../common/rate-limit';
 import { EXPOSITION_CONTENT_TYPE } from './exposition';
 import { MetricsTokenGuard } from './metrics-token.guard';

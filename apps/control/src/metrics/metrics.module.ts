@@ -5,16 +5,12 @@ import { MetricsJobs } from './metrics-jobs';
 import { MetricsRepository } from './metrics.repository';
 import { MetricsService } from './metrics.service';
 import { MetricsTokenGuard } from './metrics-token.guard';
-import { ForecastGauge, MetricsRecorder, ProcessMetrics } from './process-metrics';
+import { TelemetryModule } from '../telemetry/telemetry.module';
 
-/**
- * GET /metrics. Features that count or time something import this module and inject MetricsRecorder (or, for the
- * forecast job, ForecastGauge).
- */
+/** GET /metrics: the facility read from the database on each scrape, and this process's own counters (TelemetryModule). */
 @Module({
-  imports: [CapacityModule],
+  imports: [CapacityModule, TelemetryModule],
   controllers: [MetricsController],
-  providers: [MetricsService, MetricsRepository, MetricsTokenGuard, ProcessMetrics, MetricsRecorder, ForecastGauge, MetricsJobs],
-  exports: [MetricsRecorder, ForecastGauge],
+  providers: [MetricsService, MetricsRepository, MetricsTokenGuard, MetricsJobs],
 })
 export class MetricsModule {}

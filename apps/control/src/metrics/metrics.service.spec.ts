@@ -1,10 +1,11 @@
 import type { ResourceUnit } from '@dcm/domain';
 import { Clock } from '../common/clock';
-import { METRIC_CATALOGUE } from './metric-catalogue';
+import { METRIC_CATALOGUE } from '../telemetry/metric-catalogue';
 import { AgentFactsRow, InventoriesRow, MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot, MetricsTenantRow } from './metrics.repository';
 import { MetricsService } from './metrics.service';
-import { ProcessMetrics } from './process-metrics';
-import { digestOf } from './report-digest';
+import { ProcessMetrics } from '../telemetry/process-metrics';
+import { digestOf } from '../telemetry/report-digest';
+import { asDependency } from '../testing/fakes';
 
 const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);
 
@@ -89,7 +90,7 @@ describe(MetricsService.name, () => {
   let processMetrics: ProcessMetrics;
   let sut: MetricsService;
   const clock = { now: () => new Date(NOW) } as Clock;
-  const fresh = () => new MetricsService(repository as unknown as MetricsRepository, processMetrics, clock, { reportIntervalSeconds: 15 });
+  const fresh = () => new MetricsService(asDependency<MetricsRepository>(repository), processMetrics, clock, { reportIntervalSeconds: 15 });
 
   beforeEach(() => {
     repository = new FakeRepository();
@@ -180,9 +181,14 @@ describe(MetricsService.name, () => {
   });
 
   it('shows no measured use of a report older than a host counts as reporting', async () => {
-    const later = new MetricsService(repository as unknown as MetricsRepository, processMetrics, { now: () => new Date(NOW + 10 * 15_000 + 60_001) } as Clock, {
-      reportIntervalSeconds: 15,
-    });
+    const later = new MetricsService(
+      asDependency<MetricsRepository>(repository),
+      processMetrics,
+      { now: () => new Date(NOW + 10 * 15_000 + 60_001) } as Clock,
+      {
+        reportIntervalSeconds: 15,
+      },
+    );
     const text = Buffer.concat(await later.exposition()).toString();
     expect(text).toContain('dcm_host_memory_total_bytes{host="blv-05"} 1000\n');
     expect(text).not.toContain('dcm_host_used{');

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { measuredUseSince } from '@dcm/domain';
 import { storageMountsOf } from '../common/agent-facts';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
-import { measuredUseSince } from '../quotas/measured-use';
 import { familyHeader, FamilyRuns, Sections } from './exposition';
 import {
   HOST_SECTIONS,
@@ -24,10 +24,10 @@ import {
   usedBlock,
   usedBlockIsCurrent,
 } from './exposition-blocks';
-import { METRIC_CATALOGUE, MetricName } from './metric-catalogue';
+import { METRIC_CATALOGUE, MetricName } from '../telemetry/metric-catalogue';
 import { MeasurementRow, MetricsHostRow, MetricsRepository, MetricsSnapshot } from './metrics.repository';
-import { ProcessMetrics } from './process-metrics';
-import { readDigest } from './report-digest';
+import { ProcessMetrics } from '../telemetry/process-metrics';
+import { readDigest } from '../telemetry/report-digest';
 
 const HEADERS = new Map(METRIC_CATALOGUE.map((definition) => [definition.name as MetricName, Buffer.from(familyHeader(definition))]));
 const header = (name: MetricName): Buffer => HEADERS.get(name)!;

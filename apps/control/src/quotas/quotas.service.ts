@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { quotaState, ResourceAmounts } from '@dcm/domain';
+import { measuredUseSince, quotaState, ResourceAmounts } from '@dcm/domain';
 import { QuotaEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
-import { Actor, AuditLog } from '../audit/audit-log';
-import type { TenantScope } from '../auth/principal';
+import type { Actor } from '../common/actor';
+import { AuditLog } from '../audit/audit-log';
+import type { TenantScope } from '../common/principal';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
@@ -11,7 +12,6 @@ import { ResourceClassesService } from '../resource-classes/resource-classes.ser
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { TenantsService } from '../tenants/tenants.service';
 import { QuotaPositionDto, TenantQuotasResponseDto } from './quota.dto';
-import { measuredUseSince } from './measured-use';
 import { QuotaPositionRow, QuotasRepository } from './quotas.repository';
 
 @Injectable()

@@ -1,10 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsNumber, IsString, Matches, Max, Min } from 'class-validator';
+import { INSTANT_PATTERN } from '../common/instant';
 import { OptionalNotNull } from '../common/validators';
 
-/** A date (midnight UTC) or a date-time with a zone: a report period must not depend on the server's time zone. */
-export const INSTANT_PATTERN = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 /** A duration in minutes, hours or days: `90m`, `36h`, `7d`. */
 export const WINDOW_PATTERN = /^[1-9]\d{0,5}[mhd]$/;
 

@@ -1,14 +1,16 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CurrentTenantScope, RequireRole, TenantReadable, TenantScope } from '../auth/principal';
+import { CurrentTenantScope, RequireRole, TenantReadable, TenantScope } from '../common/principal';
 import { IdleClassUseDto, IdleQueryDto, IdleResponseDto, ShowbackPriceDto, ShowbackQueryDto, ShowbackResourceDto, ShowbackResponseDto } from './report.dto';
 import { ReportsService } from './reports.service';
+import { ApiProblems } from '../common/problem.dto';
 
 @ApiTags('reports')
 @ApiBearerAuth()
 // Referenced from maps (additionalProperties), which the explorer does not follow by itself.
 @ApiExtraModels(ShowbackResourceDto, ShowbackPriceDto, IdleClassUseDto)
+@ApiProblems()
 @Controller('v1/reports')
 export class ReportsController {
   constructor(private readonly reports: ReportsService) {}

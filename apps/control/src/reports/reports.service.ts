@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { builtinUnitOf } from '@dcm/domain';
-import type { TenantScope } from '../auth/principal';
+import type { TenantScope } from '../common/principal';
 import { Clock } from '../common/clock';
 import { parseInstant } from '../common/instant';
 import { Problems } from '../common/problem';

@@ -3,7 +3,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { isValidResourceClassName, parseAmount, ResourceAmounts, ResourceUnit } from '@dcm/domain';
 import { ResourceClassEntity, UnitOfWork } from '@dcm/persistence';
 import { Repository } from 'typeorm';
-import { Actor, AuditLog } from '../audit/audit-log';
+import type { Actor } from '../common/actor';
+import { AuditLog } from '../audit/audit-log';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 

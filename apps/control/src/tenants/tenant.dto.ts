@@ -1,10 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CLASSIFICATIONS, Classification } from '@dcm/domain';
+import { CLASSIFICATIONS, Classification, ISOLATIONS, OPERATOR_TENANT_STATES, SLUG_PATTERN, TENANT_STATES } from '@dcm/domain';
 import type { TenantEntity, TenantIsolation, TenantState } from '@dcm/persistence';
 import { IsIn, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { IsSafeText, SLUG_PATTERN, OptionalNotNull } from '../common/validators';
-
-const ISOLATIONS = ['shared', 'dedicated'] as const;
+import { IsSafeText, OptionalNotNull } from '../common/validators';
 
 export class CreateTenantDto {
   @ApiProperty({ example: 'torfaen', pattern: SLUG_PATTERN.source, description: 'Immutable identifier' })
@@ -63,16 +61,16 @@ export class UpdateTenantDto {
   @IsIn(CLASSIFICATIONS)
   classification?: Classification;
 
-  @ApiPropertyOptional({ enum: ['active', 'frozen'], description: 'Freeze or unfreeze by hand; offboard with DELETE' })
+  @ApiPropertyOptional({ enum: OPERATOR_TENANT_STATES, description: 'Freeze or unfreeze by hand; offboard with DELETE' })
   @OptionalNotNull()
-  @IsIn(['active', 'frozen'])
-  state?: 'active' | 'frozen';
+  @IsIn(OPERATOR_TENANT_STATES)
+  state?: (typeof OPERATOR_TENANT_STATES)[number];
 }
 
 export class ListTenantsQueryDto {
-  @ApiPropertyOptional({ enum: ['active', 'frozen', 'offboarded'] })
+  @ApiPropertyOptional({ enum: TENANT_STATES })
   @OptionalNotNull()
-  @IsIn(['active', 'frozen', 'offboarded'])
+  @IsIn(TENANT_STATES)
   state?: TenantState;
 }
 
@@ -82,7 +80,7 @@ export class TenantResponseDto {
   @ApiProperty({ example: 'ict-service-desk@torfaen.gov.uk' }) contact: string;
   @ApiProperty({ enum: ISOLATIONS }) isolation: TenantIsolation;
   @ApiProperty({ enum: CLASSIFICATIONS }) classification: Classification;
-  @ApiProperty({ enum: ['active', 'frozen', 'offboarded'] }) state: TenantState;
+  @ApiProperty({ enum: TENANT_STATES }) state: TenantState;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
   @ApiProperty({ nullable: true, type: String }) offboardedAt: string | null;

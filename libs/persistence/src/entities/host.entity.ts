@@ -1,9 +1,10 @@
+import type { HostStatus } from '@dcm/domain';
 import { Column, Entity, Index, OneToMany, PrimaryColumn } from 'typeorm';
 import { epochMillis, jsonText } from '../transformers';
 import { InventoryEntity } from './inventory.entity';
 import type { TenantClassification } from './tenant.entity';
 
-export type HostStatus = 'up' | 'stale' | 'down' | 'maintenance';
+export type { HostStatus };
 /** Who owns the host's inventory: an operator (registered or sized it) or its agent (created it by enrolling). */
 export type HostOrigin = 'operator' | 'agent';
 

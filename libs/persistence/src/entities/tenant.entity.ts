@@ -1,9 +1,10 @@
+import type { Classification, Isolation, TenantState } from '@dcm/domain';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { epochMillis } from '../transformers';
 
-export type TenantIsolation = 'shared' | 'dedicated';
-export type TenantClassification = 'OFFICIAL' | 'OFFICIAL-SENSITIVE' | 'SECRET';
-export type TenantState = 'active' | 'frozen' | 'offboarded';
+export type { TenantState };
+export type TenantIsolation = Isolation;
+export type TenantClassification = Classification;
 
 @Entity('tenants')
 export class TenantEntity {

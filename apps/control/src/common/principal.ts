@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { TokenKind, TokenRole } from '@dcm/persistence';
-import { Actor, tokenActor } from '../audit/audit-log';
+import { Actor, tokenActor } from './actor';
 
 export interface Principal {
   tokenId: string;

@@ -2,7 +2,7 @@
  * Micro benchmark of report validation, control's ingest hot path. No Jest: run it alone, with the settings control
  * runs with, so that nothing else shares the heap or the JIT:
  *
- *   npx ts-node --transpile-only -r tsconfig-paths/register libs/protocol/bench/validate.bench.ts
+ *   npx ts-node --transpile-only -r tsconfig-paths/register test/bench/validate.bench.ts
  *
  * It times the validators @dcm/protocol exports (ajv, compiled from the TypeBox schemas) on a realistic report
  * (4 filesystems, 2 interfaces, 3 tenants), and beside them TypeBox's own compiler on the same schema, the
@@ -11,8 +11,8 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { FormatRegistry } from '@sinclair/typebox';
 import { fullFormats } from 'ajv-formats/dist/formats';
-import { aReport as aRealisticReport } from '../../../test/support/reports';
-import { Report, ReportSchema, validateReport, validateReportBatch } from '../src';
+import { aReport as aRealisticReport } from '../support/reports';
+import { Report, ReportSchema, validateReport, validateReportBatch } from '@dcm/protocol';
 
 const GIB = 2 ** 30;
 

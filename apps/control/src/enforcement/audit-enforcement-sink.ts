@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { EnforcementEvent, EnforcementEventSink } from '../enforcement/enforcement-events';
-import { AuditLog } from './audit-log';
+import { AuditLog } from '../audit/audit-log';
+import { EnforcementEvent, EnforcementEventSink } from './enforcement-events';
 
 /** Every change of enforcement state, in the audit log, in the transaction that made it. */
 @Injectable()

@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EnrolRequest, HostFacts, Report } from '@dcm/protocol';
 import { REPORT_SCHEMA_VERSION } from '@dcm/protocol';
-import { Agent, MAX_BACKOFF_MS } from './agent';
-import { agentConfig } from './agent-config';
-import type { AgentLogger } from './agent-logger';
-import type { ReportSource } from './collector';
+import { Agent, MAX_BACKOFF_MS } from '../../apps/agent/src/agent';
+import { agentConfig } from '../../apps/agent/src/agent-config';
+import type { AgentLogger } from '../../apps/agent/src/agent-logger';
+import type { ReportSource } from '../../apps/agent/src/collector';
+import { eventually, pause } from '../support/eventually';
 
 const AGENT_TOKEN = 'dcm_agent_0123456789abcdefghijklmnopqrstuvwxyz';
 const JOIN_TOKEN = 'dcm_join_0123456789abcdefghijklmnop';
@@ -66,7 +67,7 @@ class FakeControl {
     if (incoming.headers.authorization !== `Bearer ${AGENT_TOKEN}`) return { status: 401, body: { code: 'Unauthenticated' } };
     const answer = this.answerReports(seqs);
     if (answer) {
-      if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+      if (answer.delayMs) await pause(answer.delayMs);
       if (answer.status !== 200 || answer.body !== undefined) return answer;
     }
     const lastSeq = this.stored.at(-1) ?? 0;
@@ -405,7 +406,7 @@ describe(Agent.name, () => {
     control.answerReports = () => ({ status: 200, delayMs: 300 });
     clock += 1000;
     const inFlight = sut.tick();
-    while (control.batches.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually('the second batch to be in flight', () => control.batches.length >= 2, { intervalMs: 10 });
 
     await sut.stop();
     await inFlight;

@@ -1,0 +1,135 @@
+import type { ControlConfig } from '../config/control-config';
+import type { Principal } from '../common/principal';
+import { ProblemException } from '../common/problem';
+import type { PlacementHostRow } from '../hosts/hosts.repository';
+import {
+  asDependency,
+  fakeAllocationsRepository,
+  fakeAuditLog,
+  fakeClock,
+  fakeHostsRepository,
+  fakeIdempotency,
+  fakeMetricsRecorder,
+  fakePlacementCatalog,
+  fakeResourceClasses,
+  fakeUnitOfWork,
+} from '../testing/fakes';
+import type { AdmissionTenant } from './allocations.repository';
+import { AllocationsService } from './allocations.service';
+
+const principal: Principal = { tokenId: 'token-1', kind: 'api', role: 'operator', tenantId: null };
+const tenant: AdmissionTenant = { id: 'tenant-1', slug: 'torfaen', state: 'active', classification: 'OFFICIAL', isolation: 'shared' };
+
+function host(id: string, vcpuAllocated: number): PlacementHostRow {
+  return {
+    id,
+    name: `blv-${id}`,
+    site: 'hall-a',
+    status: 'up',
+    accreditation: 'OFFICIAL',
+    dedicatedTenant: null,
+    accepted: true,
+    inventories: { vcpu: { total: 16, reserved: 0, allocationRatio: 1, allocated: vcpuAllocated } },
+  };
+}
+
+describe(AllocationsService.name, () => {
+  let allocations: ReturnType<typeof fakeAllocationsRepository>;
+  let idempotency: ReturnType<typeof fakeIdempotency>;
+  let hosts: ReturnType<typeof fakeHostsRepository>;
+  let catalog: ReturnType<typeof fakePlacementCatalog>;
+  let metrics: ReturnType<typeof fakeMetricsRecorder>;
+  let sut: AllocationsService;
+  /** The hosts' rows as the admission transaction reads them under lock, by id. */
+  let lockedRows: Map<string, PlacementHostRow>;
+
+  beforeEach(() => {
+    lockedRows = new Map([['a', host('a', 0)]]);
+    allocations = fakeAllocationsRepository({});
+    allocations.tenantBySlug.mockResolvedValue(tenant);
+    allocations.lockQuotas.mockResolvedValue({ vcpu: { limit: 64, allocated: 0 } });
+    idempotency = fakeIdempotency();
+    hosts = fakeHostsRepository();
+    hosts.placementHosts.mockImplementation(async ({ hostId } = {}) => (hostId && lockedRows.has(hostId) ? [lockedRows.get(hostId)!] : []));
+    catalog = fakePlacementCatalog();
+    catalog.pick.mockReturnValue(host('a', 0));
+    metrics = fakeMetricsRecorder();
+    sut = new AllocationsService(
+      asDependency(allocations),
+      asDependency(idempotency),
+      asDependency({}),
+      asDependency(hosts),
+      asDependency(catalog),
+      asDependency(fakeResourceClasses()),
+      asDependency(fakeUnitOfWork()),
+      asDependency(fakeClock()),
+      asDependency<ControlConfig>({ placementStrategy: 'spread' }),
+      asDependency(metrics),
+      asDependency(fakeAuditLog()),
+    );
+  });
+
+  describe('with an Idempotency-Key', () => {
+    it('answers a retry with the first outcome, admitting nothing more and counting it once', async () => {
+      const first = await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal, 'key-1');
+      const retry = await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal, 'key-1');
+
+      expect(first).toMatchObject({ status: 201, replayed: false, body: { tenant: 'torfaen', host: 'blv-a', resources: { vcpu: 4 } } });
+      expect(retry).toEqual({ status: 201, replayed: true, body: first.body });
+      expect(allocations.insert).toHaveBeenCalledTimes(1);
+      expect(metrics.countAllocationRequest.mock.calls).toEqual([['admitted']]);
+    });
+
+    it('replays a refusal too, and refuses the key with a different request', async () => {
+      allocations.lockQuotas.mockResolvedValue({ vcpu: { limit: 2, allocated: 0 } });
+      const refused = sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal, 'key-2');
+      await expect(refused).rejects.toMatchObject({ code: 'QuotaExceeded' });
+      allocations.lockQuotas.mockResolvedValue({ vcpu: { limit: 64, allocated: 0 } });
+
+      const replayed = await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal, 'key-2');
+      expect(replayed).toMatchObject({ status: 409, replayed: true, body: { code: 'QuotaExceeded' } });
+      expect(allocations.insert).not.toHaveBeenCalled();
+      await expect(sut.create({ tenant: 'torfaen', resources: { vcpu: 8 } }, principal, 'key-2')).rejects.toMatchObject({ code: 'Conflict' });
+    });
+
+    it('keeps keys apart per token', async () => {
+      await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal, 'key-3');
+      const other = await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, { ...principal, tokenId: 'token-2' }, 'key-3');
+      expect(other.replayed).toBe(false);
+      expect(allocations.insert).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('when the placement catalog is stale', () => {
+    it('refreshes the host it picked and places on the next candidate, once the locked rows say the first no longer fits', async () => {
+      lockedRows.set('a', host('a', 16)); // full under lock, though the catalog still saw it empty
+      lockedRows.set('b', host('b', 0));
+      catalog.pick.mockReturnValueOnce(host('a', 0)).mockReturnValueOnce(host('b', 0));
+
+      const outcome = await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal);
+
+      expect(outcome).toMatchObject({ status: 201, body: { host: 'blv-b' } });
+      expect(catalog.refreshHost.mock.calls).toEqual([['a']]);
+      expect(allocations.insert).toHaveBeenCalledTimes(1);
+      // The catalog followed only the admission that committed.
+      expect(catalog.applyAllocation.mock.calls).toEqual([['b', { vcpu: 4 }, 1]]);
+    });
+
+    it('gives up with a Conflict after five stale picks, allocating nothing', async () => {
+      lockedRows.set('a', host('a', 16));
+      const attempt = sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal);
+
+      await expect(attempt).rejects.toBeInstanceOf(ProblemException);
+      await expect(attempt).rejects.toMatchObject({ code: 'Conflict' });
+      expect(catalog.refreshHost).toHaveBeenCalledTimes(4);
+      expect(allocations.insert).not.toHaveBeenCalled();
+      expect(metrics.countAllocationRequest.mock.calls).toEqual([['Conflict']]);
+    });
+  });
+
+  it('refuses a frozen tenant before looking for a host', async () => {
+    allocations.tenantBySlug.mockResolvedValue({ ...tenant, state: 'frozen' });
+    await expect(sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal)).rejects.toMatchObject({ code: 'TenantFrozen' });
+    expect(catalog.pick).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,6 @@
+/** `npm run test:e2e`: test/, the real application on real databases, the real machine and real tools (run in band). */
+module.exports = {
+  ...require('./jest.common'),
+  displayName: 'e2e',
+  testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+};
