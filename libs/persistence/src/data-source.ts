@@ -24,6 +24,7 @@ import { InventoryVersions1732780800000 } from './migrations/1732780800000-inven
 import { AgentTrust1732867200000 } from './migrations/1732867200000-agent-trust';
 import { HostOwnership1732953600000 } from './migrations/1732953600000-host-ownership';
 import { AuditChainSealer, AuditKeys1733126400000 } from './migrations/1733126400000-audit-keys';
+import { AuditPending1733299200000 } from './migrations/1733299200000-audit-pending';
 import { ADVISORY_LOCKS } from './advisory-locks';
 
 export const ENTITIES = [
@@ -60,6 +61,7 @@ export const MIGRATIONS = [
   AgentTrust1732867200000,
   HostOwnership1732953600000,
   AuditKeys1733126400000,
+  AuditPending1733299200000,
 ];
 
 export type { AuditChainSealer };
