@@ -214,7 +214,8 @@ export class UnitOfWork {
       const afterCommit: AfterCommitTask[] = [];
       try {
         const guard = guardedCalls > 0 ? guards.getStore() : undefined;
-        const value = await this.dataSource.transaction('READ COMMITTED', async (manager) => {
+        // READ COMMITTED, the connections' default (see dataSourceOptions): naming it here would cost a round trip.
+        const value = await this.dataSource.transaction(async (manager) => {
           this.byManager.set(manager, { undo, afterCommit });
           owners.set(manager, this);
           if (guard) await guard(manager);
