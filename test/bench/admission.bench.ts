@@ -16,7 +16,7 @@
  *   BENCH_PROFILE=<dir>         write a CPU profile of control during each load phase to <dir> and summarise it
  *   DCM_TEST_POSTGRES_URL       the PostgreSQL server test databases are made on (see test/support/postgres.ts)
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
@@ -133,6 +133,10 @@ interface LoadResult {
   loadAverage: number[];
   /** The slowest POSTs: when they were sent (seconds into the run), how long they took, what they asked. */
   slowest: { sentAt: number; nanos: number; status: number; request: string }[];
+  /** Each replica's peak resident memory (VmHWM) in MiB, as the load ends. */
+  peakRssMiB: number[];
+  /** PostgreSQL: the database connections open as the load ends, by application_name with the pid left out. */
+  connections: Map<string, number>;
 }
 
 const SLOWEST_KEPT = 5;
@@ -156,6 +160,8 @@ async function generateLoad(apis: HttpClient[], facility: Facility, clients: num
     clientCpu: 0,
     loadAverage: [],
     slowest: [],
+    peakRssMiB: [],
+    connections: new Map(),
   };
   const started = process.hrtime.bigint();
   const error = (what: string, status: number, body: string) => {
@@ -249,6 +255,8 @@ interface RunningBackend {
   /** Starts the other replicas on the same database: after seeding, so that each loads the facility at its start. */
   startReplicas(): Promise<void>;
   reader(): Promise<DatabaseReader>;
+  /** PostgreSQL: the connections open on the database, by the role their application_name gives (pid left out). */
+  connections?(): Promise<Map<string, number>>;
   cleanup(): Promise<void>;
 }
 
@@ -334,7 +342,19 @@ function postgresBackend(name: string, replicas: number): Backend {
             servers.push(await startControl(`${name}, replica ${replica}`, { databaseUrl: database.url, adminToken: first.details.adminToken }, cleanups));
           }
         };
-        return { servers, startReplicas, reader: () => postgresReader(database.url), cleanup };
+        const connections = async () => {
+          const reader = await postgresReader(database.url);
+          try {
+            const rows = await reader.query<{ role: string; count: string }>(
+              `SELECT regexp_replace(application_name, ' .*', '') AS role, count(*) AS count FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1 ORDER BY 1`,
+            );
+            return new Map(rows.map((row) => [row.role, Number(row.count)]));
+          } finally {
+            await reader.close();
+          }
+        };
+        return { servers, startReplicas, reader: () => postgresReader(database.url), connections, cleanup };
       } catch (error) {
         await cleanup();
         throw error;
@@ -377,6 +397,8 @@ async function runBackend(backend: Backend, clients: number, seconds: number, pr
       load.serverCpu = ((await cpuOfServers()) - serverCpuBefore) / (load.seconds * 1e6);
       load.clientCpu = (clientCpu.user + clientCpu.system) / (load.seconds * 1e6);
       load.loadAverage = loadavg();
+      load.peakRssMiB = servers.map((replica) => peakRssMiB(replica.pid));
+      load.connections = (await running.connections?.()) ?? new Map();
     } finally {
       await Promise.all(apis.map((api) => api.close()));
     }
@@ -439,6 +461,12 @@ function printBackend({ load, overCommit, ledgerMatches }: BackendResult): void 
     `  CPU           control ${(load.serverCpu * 100).toFixed(0)} % of a core, load generator ${(load.clientCpu * 100).toFixed(0)} %; ` +
       `machine load average ${load.loadAverage.map((value) => value.toFixed(2)).join(' ')} on ${availableParallelism()} cores`,
   );
+  console.log(
+    `  per replica   peak RSS ${load.peakRssMiB.map((mib) => `${dec(mib)} MiB`).join(', ')}` +
+      (load.connections.size
+        ? `; database connections at the end of the load: ${[...load.connections].map(([role, count]) => `${role} ${count}`).join(', ')}`
+        : ''),
+  );
   console.log(`  errors        ${int(errorTotal)}`);
   for (const [what, count] of [...load.errors].slice(0, 10)) console.log(`    ${int(count)} × ${what}`);
   console.log(`  per second of the run (after "|": answers that came after the deadline):`);
@@ -453,6 +481,16 @@ function printBackend({ load, overCommit, ledgerMatches }: BackendResult): void 
     `  ledger check:      ${ledgerMatches ? 'PASS' : 'FAIL'} — ${int(load.admissions)} admitted − ${int(load.releases)} released = ${int(load.admissions - load.releases)}, ` +
       `database holds ${int(overCommit.activeAllocations)} active`,
   );
+}
+
+/** A process's peak resident memory so far (VmHWM), in MiB; 0 when /proc does not say. */
+function peakRssMiB(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 interface BaselineResult {
