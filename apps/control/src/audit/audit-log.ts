@@ -57,10 +57,12 @@ const CHAIN_COLUMNS = 'seq, at, actor, action, subject_type, subject, "before", 
  * `audit-seal` job or the next start seals them.
  *
  * Order: events of one subject keep the order of their changes. Two changes to one subject are serialised by the row
- * locks they take before they record (the subject's row, or its tenant's quota rows, or its host's inventories), so
- * the second inserts its pending event (and draws its id) only after the first has committed. A seal moves only
- * committed events, taking all it can see at once: so the first is sealed no later than the second, and within one
- * seal ahead of it by id. Across subjects, seq follows the seals' order, which no reader depends on.
+ * locks they take before they read it and record (a tenant's row, its quota rows, an allocation's row, a host's
+ * inventories), so the second inserts its pending event (and draws its id) only after the first has committed. A seal
+ * moves only committed events, taking all it can see at once: so the first is sealed no later than the second, and
+ * within one seal ahead of it by id. (A change that read its subject without such a lock could record a `before` that
+ * a concurrent change had already replaced, in any design: verify's continuity check names it.) Across subjects, seq
+ * follows the seals' order, which no reader depends on.
  */
 @Injectable()
 export class AuditLog implements OnApplicationShutdown {
