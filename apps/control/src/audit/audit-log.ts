@@ -7,7 +7,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { CheckpointRecord, CHECKPOINT_ACTION, ChainedEvent, GENESIS_HASH, hashEvent } from './audit-chain';
 import { AuditKeyring } from './audit-keyring';
-import { PendingEventSealer, SqlQuery } from './audit-sealer';
+import { PendingEventSealer, SqlBatch, SqlQuery } from './audit-sealer';
 
 /** Who made a change: `token:<id>` for a token's holder, `system:<job>` for the scheduler. */
 export type Actor = `token:${string}` | `system:${string}`;
@@ -97,7 +97,7 @@ export class AuditLog implements OnApplicationShutdown {
     if (UnitOfWork.afterCommit(tx, () => sealer.seal(SEAL_WAIT_MS))) this.sealing.add(tx);
     // A transaction no unit of work follows (none in control today): its events are chained in it, after every
     // committed pending event, so that per-subject order holds there too.
-    else await this.sealPendingIn((sql, parameters) => tx.query(sql, parameters));
+    else await this.sealPendingIn((sql, parameters) => tx.query(sql, parameters), inTurn(tx));
   }
 
   /**
@@ -211,20 +211,21 @@ export class AuditLog implements OnApplicationShutdown {
   }
 
   /**
-   * Inside a transaction (`query` runs in it): takes CHAIN_LOCK, then moves every committed pending event into the
-   * chain in id order. Answers how many it moved. Each statement after the lock sees what committed before it (READ
-   * COMMITTED), so no pending event committed before the lock was taken is left behind.
+   * Inside a transaction (`query` and `batch` run in it): takes CHAIN_LOCK, then moves every committed pending event
+   * into the chain in id order. Answers how many it moved. Each statement after the lock sees what committed before it
+   * (READ COMMITTED), so no pending event committed before the lock was taken is left behind. The lock, the head and
+   * the first batch of pending events are one round trip (`batch`), the chained events' insert another.
    */
-  private async sealPendingIn(query: SqlQuery): Promise<number> {
-    await query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-    let [head] = (await query('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')) as ChainHead[];
+  private async sealPendingIn(query: SqlQuery, batch: SqlBatch): Promise<number> {
+    const take =
+      `DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending ORDER BY id LIMIT ${SEAL_BATCH}) ` +
+      'RETURNING id, at, actor, action, subject_type AS "subjectType", subject, "before", "after"';
+    type PendingRow = Omit<UnchainedEvent, 'at'> & { id: string; at: string };
+    const [, heads, taken] = await batch([`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`, 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1', take]);
+    let head = heads[0] as ChainHead | undefined;
+    let rows = taken as PendingRow[];
     let sealed = 0;
-    for (;;) {
-      const rows = (await query(
-        `DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending ORDER BY id LIMIT ${SEAL_BATCH}) ` +
-          'RETURNING id, at, actor, action, subject_type AS "subjectType", subject, "before", "after"',
-      )) as (Omit<UnchainedEvent, 'at'> & { id: string; at: string })[];
-      if (rows.length === 0) break;
+    while (rows.length > 0) {
       rows.sort((a, b) => Number(a.id) - Number(b.id));
       const events = this.chain(
         head,
@@ -234,6 +235,7 @@ export class AuditLog implements OnApplicationShutdown {
       head = events[events.length - 1];
       sealed += events.length;
       if (rows.length < SEAL_BATCH) break;
+      rows = (await batch([take]))[0] as PendingRow[];
     }
     return sealed;
   }
@@ -252,9 +254,22 @@ export class AuditLog implements OnApplicationShutdown {
           // A seal that hangs (a half-open connection) fails, and its events wait for the next one.
           query_timeout: 30_000,
         });
-      sealer = new PendingEventSealer(connect, (query) => this.sealPendingIn(query), new Logger(AuditLog.name));
+      sealer = new PendingEventSealer(connect, (query, batch) => this.sealPendingIn(query, batch), new Logger(AuditLog.name));
       this.sealers.set(dataSource, sealer);
     }
     return sealer;
   }
+}
+
+/** Statements without parameters, one after the other in `tx` (TypeORM cannot answer several in one round trip). */
+function inTurn(tx: EntityManager): SqlBatch {
+  return async (statements) => {
+    const rows: unknown[][] = [];
+    for (const statement of statements) {
+      const answer: unknown[] = await tx.query(statement);
+      // TypeORM answers a DELETE on PostgreSQL as [rows, affected count].
+      rows.push(/^DELETE/.test(statement) ? (answer[0] as unknown[]) : answer);
+    }
+    return rows;
+  };
 }

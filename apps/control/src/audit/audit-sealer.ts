@@ -4,6 +4,9 @@ import type { Client } from 'pg';
 /** Runs one statement (PostgreSQL placeholders) and answers its rows. */
 export type SqlQuery = (sql: string, parameters?: unknown[]) => Promise<unknown[]>;
 
+/** Runs statements without parameters in one round trip (PostgreSQL's simple query protocol); answers each one's rows. */
+export type SqlBatch = (statements: string[]) => Promise<unknown[][]>;
+
 /** At most one warning this often while seals keep failing (the database is away: every write would log one). */
 const WARN_EVERY_MS = 5_000;
 /** How long ending a connection may take before it is left to the garbage collector. */
@@ -30,7 +33,7 @@ export class PendingEventSealer {
   constructor(
     private readonly connect: () => Client,
     /** Moves the committed pending events into the chain, inside the transaction `query` runs in; answers how many. */
-    private readonly sealIn: (query: SqlQuery) => Promise<number>,
+    private readonly sealIn: (query: SqlQuery, batch: SqlBatch) => Promise<number>,
     private readonly logger: LoggerService,
   ) {}
 
@@ -80,8 +83,16 @@ export class PendingEventSealer {
   private async sealOnce(): Promise<number> {
     if (this.closed) throw new Error('the audit sealer is closed');
     try {
-      await this.query('BEGIN');
-      const sealed = await this.sealIn((sql, parameters) => this.query(sql, parameters));
+      // BEGIN goes with the seal's first statements: a seal is then three round trips (lock, head and pending events;
+      // the chained events' insert; commit), and every write waits for one or two seals.
+      let begun = false;
+      const batch: SqlBatch = async (statements) => {
+        const rows = await this.batch(begun ? statements : ['BEGIN', ...statements]);
+        const opened = !begun;
+        begun = true;
+        return opened ? rows.slice(1) : rows;
+      };
+      const sealed = await this.sealIn((sql, parameters) => this.query(sql, parameters), batch);
       await this.query('COMMIT');
       if (this.failingSince !== null) {
         this.logger.log(`audit log: sealing works again; ${sealed} pending event(s) sealed`);
@@ -104,6 +115,15 @@ export class PendingEventSealer {
   }
 
   private async query(sql: string, parameters?: unknown[]): Promise<unknown[]> {
+    return (await (await this.connection()).query(sql, parameters)).rows;
+  }
+
+  private async batch(statements: string[]): Promise<unknown[][]> {
+    const results = (await (await this.connection()).query(statements.join('; '))) as unknown as { rows: unknown[] } | { rows: unknown[] }[];
+    return Array.isArray(results) ? results.map((result) => result.rows) : [results.rows];
+  }
+
+  private async connection(): Promise<Client> {
     if (!this.client) {
       const client = this.connect();
       // An error between queries (the server went away) only drops the connection; the next seal reconnects.
@@ -118,7 +138,8 @@ export class PendingEventSealer {
         throw error;
       }
     }
-    return (await this.client.query(sql, parameters)).rows;
+    if (!this.client) throw new Error('the audit sealer lost its connection');
+    return this.client;
   }
 
   /**
