@@ -1,7 +1,8 @@
 /**
  * Admission benchmark: many clients creating and releasing allocations at once, against a facility of 500 tenants and
- * 2,000 hosts, on SQLite and on PostgreSQL. Target: ≥ 1,000 admissions/s on SQLite, with zero over-commit (checked by
- * summing the database directly at the end of each run).
+ * 2,000 hosts, on SQLite, on PostgreSQL with one control replica and with two (one database). Targets: ≥ 1,000
+ * admissions/s on SQLite; one PostgreSQL replica ≥ 0.5× SQLite's admissions/s with p99 ≤ 2× SQLite's; two replicas
+ * ≥ 0.9× one; zero over-commit (checked by summing the database directly at the end of each run).
  *
  * Control runs in a child process (see support/control-server.ts); this process only generates load. A bare node:http
  * server, driven by the same client at the same concurrency, gives the ceiling to compare against.
@@ -10,12 +11,12 @@
  *   BENCH_SECONDS=20            load duration per backend
  *   BENCH_BASELINE_SECONDS=5    baseline duration (default: the smaller of 5 and BENCH_SECONDS)
  *   BENCH_CLIENTS=200           concurrent client loops
- *   BENCH_BACKENDS=sqlite,postgres
+ *   BENCH_BACKENDS=sqlite,postgres,postgres-2   postgres-2: two control replicas on one database, clients split across them
  *   BENCH_CLIENT=undici|fetch   HTTP client (default undici when installed)
  *   BENCH_PROFILE=<dir>         write a CPU profile of control during each load phase to <dir> and summarise it
  *   DCM_TEST_POSTGRES_URL       the PostgreSQL server test databases are made on (see test/support/postgres.ts)
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
@@ -132,11 +133,16 @@ interface LoadResult {
   loadAverage: number[];
   /** The slowest POSTs: when they were sent (seconds into the run), how long they took, what they asked. */
   slowest: { sentAt: number; nanos: number; status: number; request: string }[];
+  /** Each replica's peak resident memory (VmHWM) in MiB, as the load ends. */
+  peakRssMiB: number[];
+  /** PostgreSQL: the database connections open as the load ends, by application_name with the pid left out. */
+  connections: Map<string, number>;
 }
 
 const SLOWEST_KEPT = 5;
 
-async function generateLoad(api: HttpClient, facility: Facility, clients: number, seconds: number): Promise<LoadResult> {
+/** Client loop i speaks to apis[i % apis.length] (one per control replica). */
+async function generateLoad(apis: HttpClient[], facility: Facility, clients: number, seconds: number): Promise<LoadResult> {
   const result: LoadResult = {
     seconds: 0,
     configuredSeconds: seconds,
@@ -154,6 +160,8 @@ async function generateLoad(api: HttpClient, facility: Facility, clients: number
     clientCpu: 0,
     loadAverage: [],
     slowest: [],
+    peakRssMiB: [],
+    connections: new Map(),
   };
   const started = process.hrtime.bigint();
   const error = (what: string, status: number, body: string) => {
@@ -166,6 +174,7 @@ async function generateLoad(api: HttpClient, facility: Facility, clients: number
 
   result.seconds = await closedLoops(clients, seconds, async (index) => {
     const { random, held } = loops[index];
+    const api = apis[index % apis.length];
     const pick = <T>(choices: readonly T[]) => choices[Math.floor(random() * choices.length)];
     const memoryGiB = pick(MEMORY_GIB_CHOICES);
     const body: { tenant: string; resources: Record<string, number | string>; host?: string } = {
@@ -240,14 +249,25 @@ interface BackendResult {
   passed: boolean;
 }
 
+interface RunningBackend {
+  /** The control replicas (one, until startReplicas()). */
+  servers: RunningChild<ControlServerDetails>[];
+  /** Starts the other replicas on the same database: after seeding, so that each loads the facility at its start. */
+  startReplicas(): Promise<void>;
+  reader(): Promise<DatabaseReader>;
+  /** PostgreSQL: the connections open on the database, by the role their application_name gives (pid left out). */
+  connections?(): Promise<Map<string, number>>;
+  cleanup(): Promise<void>;
+}
+
 interface Backend {
   name: string;
   /** Starts control on this backend; returns how to read its database and how to clean up. */
-  start(): Promise<{ server: RunningChild<ControlServerDetails>; reader(): Promise<DatabaseReader>; cleanup(): Promise<void> }>;
+  start(): Promise<RunningBackend>;
 }
 
 /** Starts control in a child process on a fresh data directory (bootstrap token; the SQLite file unless databaseUrl). */
-async function startControl(label: string, settings: Record<string, unknown>, cleanups: (() => Promise<void>)[]) {
+async function startControl(label: string, settings: Record<string, unknown>, cleanups: (() => Promise<void>)[]): Promise<RunningChild<ControlServerDetails>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dcm-bench-'));
   cleanups.unshift(async () => rmSync(dataDir, { recursive: true, force: true }));
   const server = await startChild<ControlServerDetails>(
@@ -289,35 +309,65 @@ const BACKENDS: Record<string, Backend> = {
       const cleanup = cleanupAll(cleanups);
       try {
         const server = await startControl('SQLite', {}, cleanups);
-        return { server, reader: async () => sqliteReader(join(server.details.dataDir, 'dcm.sqlite')), cleanup };
+        return {
+          servers: [server],
+          startReplicas: async () => undefined,
+          reader: async () => sqliteReader(join(server.details.dataDir, 'dcm.sqlite')),
+          cleanup,
+        };
       } catch (error) {
         await cleanup();
         throw error;
       }
     },
   },
-  postgres: {
-    name: 'PostgreSQL',
+  postgres: postgresBackend('PostgreSQL', 1),
+  'postgres-2': postgresBackend('PostgreSQL ×2', 2),
+};
+
+/** Control on a fresh PostgreSQL database, as `replicas` processes sharing it (each with its own pool and sealer). */
+function postgresBackend(name: string, replicas: number): Backend {
+  return {
+    name,
     async start() {
       const cleanups: (() => Promise<void>)[] = [];
       const cleanup = cleanupAll(cleanups);
       try {
         const database: TestDatabase = await createTestDatabase();
         cleanups.unshift(() => database.drop());
-        const server = await startControl('PostgreSQL', { databaseUrl: database.url }, cleanups);
-        return { server, reader: () => postgresReader(database.url), cleanup };
+        const first = await startControl(name, { databaseUrl: database.url }, cleanups);
+        const servers = [first];
+        const startReplicas = async () => {
+          for (let replica = 2; replica <= replicas; replica++) {
+            servers.push(await startControl(`${name}, replica ${replica}`, { databaseUrl: database.url, adminToken: first.details.adminToken }, cleanups));
+          }
+        };
+        const connections = async () => {
+          const reader = await postgresReader(database.url);
+          try {
+            const rows = await reader.query<{ role: string; count: string }>(
+              `SELECT regexp_replace(application_name, ' .*', '') AS role, count(*) AS count FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1 ORDER BY 1`,
+            );
+            return new Map(rows.map((row) => [row.role, Number(row.count)]));
+          } finally {
+            await reader.close();
+          }
+        };
+        return { servers, startReplicas, reader: () => postgresReader(database.url), connections, cleanup };
       } catch (error) {
         await cleanup();
         throw error;
       }
     },
-  },
-};
+  };
+}
 
 async function runBackend(backend: Backend, clients: number, seconds: number, profileDir: string | undefined): Promise<BackendResult> {
   const running = await backend.start();
   try {
-    const { server } = running;
+    const { servers } = running;
+    const [server] = servers;
     const facility = planFacility(seconds);
     const seedClient = createHttpClient(server.details.url, server.details.adminToken, SEED_CONCURRENCY);
     const seedStarted = performance.now();
@@ -327,28 +377,42 @@ async function runBackend(backend: Backend, clients: number, seconds: number, pr
       await seedClient.close();
     }
     const seedSeconds = (performance.now() - seedStarted) / 1000;
-    console.log(`  seeded ${int(TENANTS)} tenants with quotas and ${int(HOSTS)} hosts in ${dec(seedSeconds)} s; loading for ${seconds} s…`);
+    await running.startReplicas();
+    console.log(
+      `  seeded ${int(TENANTS)} tenants with quotas and ${int(HOSTS)} hosts in ${dec(seedSeconds)} s; loading for ${seconds} s` +
+        (servers.length > 1 ? ` across ${servers.length} replicas…` : '…'),
+    );
 
-    const api = createHttpClient(server.details.url, server.details.adminToken, clients);
+    const perReplica = Math.ceil(clients / servers.length);
+    const apis = servers.map((replica) => createHttpClient(replica.details.url, server.details.adminToken, perReplica));
+    const cpuOfServers = async () => (await Promise.all(servers.map((replica) => replica.cpuMicros()))).reduce((sum, micros) => sum + micros, 0);
     let load: LoadResult;
     try {
-      await api.warmUp(clients, '/health/live');
-      if (profileDir) await server.startProfile();
-      const serverCpuBefore = await server.cpuMicros();
+      for (const api of apis) await api.warmUp(perReplica, '/health/live');
+      if (profileDir) for (const replica of servers) await replica.startProfile();
+      const serverCpuBefore = await cpuOfServers();
       const clientCpuBefore = process.cpuUsage();
-      load = await generateLoad(api, facility, clients, seconds);
+      load = await generateLoad(apis, facility, clients, seconds);
       const clientCpu = process.cpuUsage(clientCpuBefore);
-      load.serverCpu = ((await server.cpuMicros()) - serverCpuBefore) / (load.seconds * 1e6);
+      load.serverCpu = ((await cpuOfServers()) - serverCpuBefore) / (load.seconds * 1e6);
       load.clientCpu = (clientCpu.user + clientCpu.system) / (load.seconds * 1e6);
       load.loadAverage = loadavg();
+      load.peakRssMiB = servers.map((replica) => peakRssMiB(replica.pid));
+      load.connections = (await running.connections?.()) ?? new Map();
     } finally {
-      await api.close();
+      await Promise.all(apis.map((api) => api.close()));
     }
     let profile: string | undefined;
-    if (profileDir) profile = await server.stopProfile(join(profileDir, `admission-${backend.name.toLowerCase()}.cpuprofile`));
+    const profileName = backend.name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    if (profileDir) {
+      for (const [index, replica] of servers.entries()) {
+        const path = await replica.stopProfile(join(profileDir, `admission-${profileName}${index > 0 ? `-replica-${index + 1}` : ''}.cpuprofile`));
+        profile ??= path;
+      }
+    }
 
     // Stop control before reading: nothing can be written any more while the sums are taken.
-    await server.stop();
+    for (const replica of servers) await replica.stop();
     const reader = await running.reader();
     let overCommit: OverCommitReport;
     try {
@@ -397,6 +461,12 @@ function printBackend({ load, overCommit, ledgerMatches }: BackendResult): void 
     `  CPU           control ${(load.serverCpu * 100).toFixed(0)} % of a core, load generator ${(load.clientCpu * 100).toFixed(0)} %; ` +
       `machine load average ${load.loadAverage.map((value) => value.toFixed(2)).join(' ')} on ${availableParallelism()} cores`,
   );
+  console.log(
+    `  per replica   peak RSS ${load.peakRssMiB.map((mib) => `${dec(mib)} MiB`).join(', ')}` +
+      (load.connections.size
+        ? `; database connections at the end of the load: ${[...load.connections].map(([role, count]) => `${role} ${count}`).join(', ')}`
+        : ''),
+  );
   console.log(`  errors        ${int(errorTotal)}`);
   for (const [what, count] of [...load.errors].slice(0, 10)) console.log(`    ${int(count)} × ${what}`);
   console.log(`  per second of the run (after "|": answers that came after the deadline):`);
@@ -411,6 +481,16 @@ function printBackend({ load, overCommit, ledgerMatches }: BackendResult): void 
     `  ledger check:      ${ledgerMatches ? 'PASS' : 'FAIL'} — ${int(load.admissions)} admitted − ${int(load.releases)} released = ${int(load.admissions - load.releases)}, ` +
       `database holds ${int(overCommit.activeAllocations)} active`,
   );
+}
+
+/** A process's peak resident memory so far (VmHWM), in MiB; 0 when /proc does not say. */
+function peakRssMiB(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 interface BaselineResult {
@@ -463,7 +543,7 @@ export const admission: Benchmark = async () => {
   const seconds = envNumber('BENCH_SECONDS', 20);
   const baselineSeconds = envNumber('BENCH_BASELINE_SECONDS', Math.min(5, seconds));
   const clients = Math.round(envNumber('BENCH_CLIENTS', 200));
-  const backendNames = envList('BENCH_BACKENDS', ['sqlite', 'postgres']);
+  const backendNames = envList('BENCH_BACKENDS', ['sqlite', 'postgres', 'postgres-2']);
   const unknown = backendNames.filter((name) => !BACKENDS[name]);
   if (unknown.length) throw new Error(`BENCH_BACKENDS: unknown backend(s) ${unknown.join(', ')}; known: ${Object.keys(BACKENDS).join(', ')}`);
   const profileDir = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
@@ -510,12 +590,26 @@ export const admission: Benchmark = async () => {
         `ledger ${ledgerMatches ? 'PASS' : 'FAIL'}  ÷ bare ${(admissionRate / bareRate).toFixed(3)}`,
     );
   }
-  const sqlite = results.find((result) => result.backend === 'SQLite');
+  const byName = (name: string) => results.find((result) => result.backend === name);
+  const rateOf = (result: BackendResult) => result.load.admissions / result.load.seconds;
+  const p99Of = (result: BackendResult) => result.load.post.histogram.percentile(99) / 1e6;
+  const met = (ok: boolean) => (ok ? 'MET' : 'MISSED');
+  const sqlite = byName('SQLite');
+  const postgres = byName(BACKENDS.postgres.name);
+  const postgresTwo = byName(BACKENDS['postgres-2'].name);
   if (sqlite) {
-    const rate = sqlite.load.admissions / sqlite.load.seconds;
-    console.log(
-      `  target (SQLite ≥ ${int(TARGET_ADMISSIONS_PER_SECOND)} admissions/s): ${rate >= TARGET_ADMISSIONS_PER_SECOND ? 'MET' : 'MISSED'} (${dec(rate)}/s)`,
-    );
+    const rate = rateOf(sqlite);
+    console.log(`  target (SQLite ≥ ${int(TARGET_ADMISSIONS_PER_SECOND)} admissions/s): ${met(rate >= TARGET_ADMISSIONS_PER_SECOND)} (${dec(rate)}/s)`);
+  }
+  if (sqlite && postgres) {
+    const rateRatio = rateOf(postgres) / rateOf(sqlite);
+    const p99Ratio = p99Of(postgres) / p99Of(sqlite);
+    console.log(`  target (one PostgreSQL replica ≥ 0.5× SQLite's admissions/s): ${met(rateRatio >= 0.5)} (${rateRatio.toFixed(2)}×)`);
+    console.log(`  target (one PostgreSQL replica's POST p99 ≤ 2× SQLite's): ${met(p99Ratio <= 2)} (${p99Ratio.toFixed(2)}×)`);
+  }
+  if (postgres && postgresTwo) {
+    const ratio = rateOf(postgresTwo) / rateOf(postgres);
+    console.log(`  target (two PostgreSQL replicas ≥ 0.9× one): ${met(ratio >= 0.9)} (${ratio.toFixed(2)}×)`);
   }
   console.log(`  over-commit and errors: ${passed ? 'PASS' : 'FAIL'}`);
   return passed;

@@ -11,12 +11,11 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { HOSTS_PER_PAGE } from '../../apps/control/src/console/console-facility.controller';
 import { Benchmark, cleanupOnInterrupt, dec, envNumber, int } from './support/benchmark';
 import { startChild } from './support/child';
 import type { ControlServerDetails } from './support/control-server';
-import { seed } from './metrics.bench';
+import { seed, sqliteDatabase } from './metrics.bench';
 
 const RATIO_TARGET = 2;
 
@@ -74,11 +73,10 @@ export const consoleBench: Benchmark = async () => {
   };
   const forget = cleanupOnInterrupt(stop);
   try {
-    const db = new Database(join(control.details.dataDir, 'dcm.sqlite'));
-    db.pragma('busy_timeout = 10000');
+    const db = sqliteDatabase(join(control.details.dataDir, 'dcm.sqlite'));
     const started = performance.now();
-    seed(db, hostCount, tenantCount);
-    db.close();
+    await seed(db, hostCount, tenantCount);
+    await db.close();
     console.log(`seeded ${int(hostCount)} hosts and ${int(tenantCount)} tenants in ${dec((performance.now() - started) / 1000)} s`);
 
     const { url, adminToken } = control.details;

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- ingest`: BENCH_AGENTS simulated agents (default 10,000, each enrolled for real with its own token)
- * post realistic reports (4 filesystems, 2 interfaces) to control on SQLite, in two phases of BENCH_SECONDS (default
- * 20) each:
+ * post realistic reports (4 filesystems, 2 interfaces) to control on SQLite, then on PostgreSQL
+ * (BENCH_BACKENDS=sqlite,postgres), in two phases of BENCH_SECONDS (default 20) each:
  *
  * - paced: the agents post at the target rate of 5,000 reports/s (each agent every 2 s), as agents on their interval
  *   do, whether or not earlier reports have been answered (open loop), giving the latency agents see at that rate.
@@ -12,12 +12,14 @@
  *
  * Under closed-loop saturation latency is only concurrency ÷ throughput (Little's law), so the latency target is
  * judged in the paced phase. It ends by checking that control stored exactly the reports it acknowledged.
- * Target: capacity ≥ 5,000 reports/s; at 5,000 reports/s, p99 < 50 ms.
+ * Target: capacity ≥ 5,000 reports/s; at 5,000 reports/s, p99 < 50 ms (SQLite); PostgreSQL's capacity ≥ 0.5× SQLite's.
  * BENCH_PROFILE=<dir> writes a CPU profile of control during the capacity phase to <dir> and summarises it.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { Benchmark, dec, envNumber, int } from './support/benchmark';
+import { Client } from 'pg';
+import { createTestDatabase } from '../support/postgres';
+import { Benchmark, dec, envList, envNumber, int } from './support/benchmark';
 import { startChild } from './support/child';
 import type { ControlServerDetails } from './support/control-server';
 import { formatProfileSummary, summariseProfile } from './support/cpuprofile';
@@ -133,22 +135,102 @@ async function pacedRate(origin: string, rate: number, seconds: number, next: ()
   return { achievedRate, ok, errors, latencies };
 }
 
+interface IngestResult {
+  backend: string;
+  capacity: number;
+  capacityP99: number;
+  pacedP99: number;
+  microsPerReport: number;
+  consistent: boolean;
+}
+
+/** Where control stores, and how to sum what it stored (the agents' last acknowledged seq). */
+interface IngestBackend {
+  name: string;
+  settings(): Promise<{ settings: Record<string, unknown>; storedReports(dataDir: string): Promise<number>; cleanup(): Promise<void> }>;
+}
+
+const BACKENDS: Record<string, IngestBackend> = {
+  sqlite: {
+    name: 'SQLite',
+    settings: async () => ({
+      settings: {},
+      async storedReports(dataDir) {
+        const db = new Database(join(dataDir, 'dcm.sqlite'), { readonly: true });
+        try {
+          return (db.prepare('SELECT SUM(last_seq) AS total FROM agents').get() as { total: number }).total;
+        } finally {
+          db.close();
+        }
+      },
+      cleanup: async () => undefined,
+    }),
+  },
+  postgres: {
+    name: 'PostgreSQL',
+    async settings() {
+      const database = await createTestDatabase();
+      return {
+        settings: { databaseUrl: database.url },
+        async storedReports() {
+          const client = new Client({ connectionString: database.url });
+          await client.connect();
+          try {
+            return Number((await client.query<{ total: string }>('SELECT SUM(last_seq) AS total FROM agents')).rows[0].total);
+          } finally {
+            await client.end();
+          }
+        },
+        cleanup: () => database.drop(),
+      };
+    },
+  },
+};
+
 export const ingest: Benchmark = async () => {
   const seconds = envNumber('BENCH_SECONDS', 20);
   const agentCount = envNumber('BENCH_AGENTS', 10_000);
+  const backendNames = envList('BENCH_BACKENDS', ['sqlite', 'postgres']);
+  const unknown = backendNames.filter((name) => !BACKENDS[name]);
+  if (unknown.length) throw new Error(`BENCH_BACKENDS: unknown backend(s) ${unknown.join(', ')}; known: ${Object.keys(BACKENDS).join(', ')}`);
 
   const bare = await startChild<{ url: string }>('bare-server.ts', {}, 'bare node:http server');
   const baseline = await postRate(bare.details.url, Math.min(seconds, 5), () => ({ path: '/', body: aReport(1) }));
   // The same paced client against the bare server: how much of the paced latency is the load generator's own.
   const bareLatencies = (await pacedRate(bare.details.url, REPORTS_TARGET, Math.min(seconds, 5), () => ({ path: '/', body: aReport(1) }))).latencies;
   await bare.stop();
+  console.log(`bare node:http  ${int(baseline.rate)} POST/s; at ${int(REPORTS_TARGET)}/s: ${bareLatencies.summary()}`);
 
+  const results: IngestResult[] = [];
+  for (const name of backendNames) {
+    console.log(`\n${BACKENDS[name].name}:`);
+    results.push(await ingestOn(BACKENDS[name], seconds, agentCount, baseline.rate));
+  }
+
+  const sqlite = results.find((result) => result.backend === BACKENDS.sqlite.name);
+  const postgres = results.find((result) => result.backend === BACKENDS.postgres.name);
+  console.log(`\ningest summary (${seconds} s per phase, ${int(agentCount)} agents):`);
+  for (const result of results) {
+    console.log(
+      `  ${result.backend.padEnd(10)} capacity ${int(result.capacity).padStart(6)} reports/s (p99 ${dec(result.capacityP99)} ms), ` +
+        `${dec(result.microsPerReport)} µs of control CPU a report; paced p99 ${dec(result.pacedP99)} ms; stored ${result.consistent ? 'PASS' : 'FAIL'}`,
+    );
+  }
+  if (sqlite && postgres) {
+    const ratio = postgres.capacity / sqlite.capacity;
+    console.log(`  target (PostgreSQL's capacity ≥ 0.5× SQLite's): ${ratio >= 0.5 ? 'MET' : 'MISSED'} (${ratio.toFixed(2)}×)`);
+  }
+  return results.every((result) => result.consistent);
+};
+
+async function ingestOn(backend: IngestBackend, seconds: number, agentCount: number, bareRate: number): Promise<IngestResult> {
+  const store = await backend.settings();
   // Each agent reports far below the per-token limit, but the 10,000 enrolments all come from this one address: a limit
   // so high it never refuses, so that the limiter's per-request cost stays in the figures.
   const control = await startChild<ControlServerDetails>(
     'control-server.ts',
-    { BENCH_CONTROL_SETTINGS: JSON.stringify({ rateLimitPerMinute: 10_000_000 }) },
-    'control',
+    { BENCH_CONTROL_SETTINGS: JSON.stringify({ rateLimitPerMinute: 10_000_000, ...store.settings }) },
+    `control (${backend.name})`,
   );
   try {
     const client = pool(control.details.url);
@@ -184,23 +266,22 @@ export const ingest: Benchmark = async () => {
     const capacity = await postRate(control.details.url, seconds, nextReport);
     const cpuMicros = (await control.cpuMicros()) - cpuBefore;
     if (profileDir) {
-      const profile = await control.stopProfile(join(profileDir, 'ingest.cpuprofile'));
+      const profile = await control.stopProfile(join(profileDir, `ingest-${backend.name.toLowerCase()}.cpuprofile`));
       console.log(`  CPU profile of control during the capacity phase: ${profile}`);
       for (const line of formatProfileSummary(summariseProfile(profile, 25))) console.log(`    ${line}`);
     }
 
-    const db = new Database(join(control.details.dataDir, 'dcm.sqlite'), { readonly: true });
-    const stored = (db.prepare('SELECT SUM(last_seq) AS total FROM agents').get() as { total: number }).total;
-    db.close();
+    // Stopped first: control answers nothing more while the stored reports are summed.
+    await control.stop();
+    const stored = await store.storedReports(control.details.dataDir);
     const sent = agents.reduce((total, agent) => total + agent.seq, 0);
     const acknowledged = warmUp.ok + capacity.ok + paced.ok;
     const consistent = stored === acknowledged && warmUp.errors === 0 && capacity.errors === 0 && paced.errors === 0;
 
     const p99 = paced.latencies.histogram.percentile(99) / 1e6;
     const met = capacity.rate >= REPORTS_TARGET && p99 < P99_TARGET_MS && paced.achievedRate >= REPORTS_TARGET * 0.98;
-    console.log(`  bare node:http  ${int(baseline.rate)} POST/s; at ${int(REPORTS_TARGET)}/s: ${bareLatencies.summary()}`);
     console.log(
-      `  capacity        ${int(capacity.rate)} reports/s, ${capacity.latencies.summary()}, errors ${int(capacity.errors)}, ÷ bare ${dec(capacity.rate / baseline.rate)}`,
+      `  capacity        ${int(capacity.rate)} reports/s, ${capacity.latencies.summary()}, errors ${int(capacity.errors)}, ÷ bare ${dec(capacity.rate / bareRate)}`,
     );
     console.log(`  control CPU     ${dec(cpuMicros / Math.max(1, capacity.ok))} µs per report (${dec(cpuMicros / 1e4 / capacity.seconds)} % of a core)`);
     console.log(`  paced           ${int(paced.achievedRate)} reports/s offered ${int(rate)}/s: ${paced.latencies.summary()}, errors ${int(paced.errors)}`);
@@ -211,8 +292,16 @@ export const ingest: Benchmark = async () => {
     console.log(
       `  target (capacity ≥ ${int(REPORTS_TARGET)} reports/s; at ${int(REPORTS_TARGET)}/s p99 < ${P99_TARGET_MS} ms): ${met ? 'MET' : `MISSED (${int(capacity.rate)}/s, p99 ${dec(p99)} ms)`}`,
     );
-    return consistent;
+    return {
+      backend: backend.name,
+      capacity: capacity.rate,
+      capacityP99: capacity.latencies.histogram.percentile(99) / 1e6,
+      pacedP99: p99,
+      microsPerReport: cpuMicros / Math.max(1, capacity.ok),
+      consistent,
+    };
   } finally {
     await control.stop();
+    await store.cleanup();
   }
-};
+}

@@ -9,11 +9,11 @@ import type { Benchmark } from './support/benchmark';
 
 const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benchmark> }> = {
   admission: {
-    description: '200 clients creating and releasing allocations (500 tenants, 2,000 hosts), SQLite and PostgreSQL; over-commit check',
+    description: '200 clients creating and releasing allocations (500 tenants, 2,000 hosts), SQLite, PostgreSQL with one and two replicas; over-commit check',
     load: async () => (await import('./admission.bench')).admission,
   },
   ingest: {
-    description: '10,000 simulated agents posting realistic reports for 20 s on SQLite: reports/s and p99 beside bare node:http',
+    description: '10,000 simulated agents posting realistic reports for 20 s on SQLite and PostgreSQL: reports/s and p99 beside bare node:http',
     load: async () => (await import('./ingest.bench')).ingest,
   },
   'ingest-versus': {
@@ -29,7 +29,7 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
     load: async () => (await import('./agent.bench')).agent,
   },
   metrics: {
-    description: 'GET /metrics of 10,000 hosts and 1,000 tenants on SQLite: cold, warm and all-new scrapes beside a plain prom-client registry',
+    description: 'GET /metrics of 10,000 hosts and 1,000 tenants on SQLite and PostgreSQL: cold, warm and all-new scrapes beside a plain prom-client registry',
     load: async () => (await import('./metrics.bench')).metrics,
   },
   console: {

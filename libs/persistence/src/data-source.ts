@@ -25,6 +25,7 @@ import { AgentTrust1732867200000 } from './migrations/1732867200000-agent-trust'
 import { HostOwnership1732953600000 } from './migrations/1732953600000-host-ownership';
 import { AuditChainSealer, AuditKeys1733126400000 } from './migrations/1733126400000-audit-keys';
 import { HostsSiteIndex1733212800000 } from './migrations/1733212800000-hosts-site-index';
+import { AuditPending1733299200000 } from './migrations/1733299200000-audit-pending';
 import { ADVISORY_LOCKS } from './advisory-locks';
 
 export const ENTITIES = [
@@ -62,6 +63,7 @@ export const MIGRATIONS = [
   HostOwnership1732953600000,
   AuditKeys1733126400000,
   HostsSiteIndex1733212800000,
+  AuditPending1733299200000,
 ];
 
 export type { AuditChainSealer };
@@ -103,7 +105,9 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
       applicationName: settings.applicationName?.slice(0, 63),
       // connectionTimeoutMillis bounds the wait for a connection (a new one, or a free one of the pool): while the
       // database is away requests fail (503) rather than queue without end. keepAlive finds half-open connections.
-      extra: { max: settings.poolSize ?? 20, connectionTimeoutMillis: 5_000, keepAlive: true },
+      // default_transaction_isolation: the unit of work's transactions are READ COMMITTED whatever the database's
+      // default, set once per connection rather than by a SET TRANSACTION round trip in every transaction.
+      extra: { max: settings.poolSize ?? 20, connectionTimeoutMillis: 5_000, keepAlive: true, options: '-c default_transaction_isolation=read\\ committed' },
     };
   }
   const database = sqlitePath(settings.url);

@@ -170,4 +170,23 @@ describe(UnitOfWork.name, () => {
   it('refuses onRollback outside of a unit of work', () => {
     expect(() => unitOfWork.onRollback(dataSource.manager, () => undefined)).toThrow('inside UnitOfWork.run');
   });
+
+  it('runs after-commit tasks of the pieces that committed, after the commit and before answering them', async () => {
+    const seen: string[] = [];
+    const piece = (id: number, fail: boolean) =>
+      unitOfWork.run(async (manager) => {
+        await insert(id)(manager);
+        expect(UnitOfWork.afterCommit(manager, async () => void seen.push(`after ${id}: ${(await ids()).join(',')}`))).toBe(true);
+        if (fail) throw new Error(`piece ${id} fails`);
+        return id;
+      });
+    const outcomes = await settle([piece(1, false), piece(2, true), piece(3, false)]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    // Each task saw the committed rows (it ran after the commit), and ran before its piece was answered.
+    expect(seen).toEqual(['after 1: 1,3', 'after 3: 1,3']);
+  });
+
+  it('says no after-commit task can follow a transaction that is not a unit of work', () => {
+    expect(UnitOfWork.afterCommit(dataSource.manager, async () => undefined)).toBe(false);
+  });
 });

@@ -22,7 +22,15 @@ interface QueuedWork {
   reject: (error: unknown) => void;
   /** What undoes the work's in-memory effects, should its writes be rolled back (see onRollback). */
   undo: (() => void)[];
+  /** What runs once the work's writes have committed, before it is answered (see afterCommit). */
+  afterCommit: AfterCommitTask[];
 }
+
+/** Work to do once a transaction has committed; its failure is not the transaction's (which committed): it must not throw. */
+export type AfterCommitTask = () => Promise<void>;
+
+/** The unit of work whose transaction an entity manager belongs to, while that transaction runs. */
+const owners = new WeakMap<EntityManager, UnitOfWork>();
 
 /**
  * A check that every PostgreSQL transaction started inside `UnitOfWork.guarded` runs first, in that transaction: a
@@ -73,8 +81,8 @@ export class UnitOfWork {
   private running = false;
   /** SQLite: the piece of work running now (pieces run one at a time). */
   private current: QueuedWork | null = null;
-  /** PostgreSQL: the undo lists of the transactions in flight, by their entity manager. */
-  private readonly undoByManager = new WeakMap<EntityManager, (() => void)[]>();
+  /** PostgreSQL: the undo and after-commit lists of the transactions in flight, by their entity manager. */
+  private readonly byManager = new WeakMap<EntityManager, Pick<QueuedWork, 'undo' | 'afterCommit'>>();
 
   constructor(private readonly dataSource: DataSource) {
     this.dialect = dialectOf(dataSource);
@@ -91,7 +99,7 @@ export class UnitOfWork {
     if (outer && !outer.settled) return Promise.reject(new NestedUnitOfWorkError());
     if (this.dialect !== 'sqlite') return this.withRetry(work);
     return new Promise<T>((resolve, reject) => {
-      this.queued.push({ work, resolve: resolve as (value: unknown) => void, reject, undo: [] });
+      this.queued.push({ work, resolve: resolve as (value: unknown) => void, reject, undo: [], afterCommit: [] });
       this.schedule();
     });
   }
@@ -115,9 +123,23 @@ export class UnitOfWork {
    * with. Lets caches follow writes at once rather than after the commit, so that the next piece of work sees them.
    */
   onRollback(manager: EntityManager, undo: () => void): void {
-    const list = this.dialect === 'sqlite' ? this.current?.undo : this.undoByManager.get(manager);
+    const list = this.dialect === 'sqlite' ? this.current?.undo : this.byManager.get(manager)?.undo;
     if (!list) throw new Error('onRollback must be called from inside UnitOfWork.run');
     list.push(undo);
+  }
+
+  /**
+   * Registers `task` to run once the transaction of `manager` has committed (never if it rolls back), before `run`
+   * answers: `run` resolves when the task has ended. Answers false when `manager` is not a transaction of a unit of
+   * work (the caller must then do the task's work inside the transaction). A static method, so that code which cannot
+   * depend on the unit of work (the audit chain's writer, which migrations use) can still follow its transactions.
+   */
+  static afterCommit(manager: EntityManager, task: AfterCommitTask): boolean {
+    const owner = owners.get(manager);
+    const list = owner?.dialect === 'sqlite' ? owner.current?.afterCommit : owner?.byManager.get(manager)?.afterCommit;
+    if (!list) return false;
+    list.push(task);
+    return true;
   }
 
   /** Starts the next group after the event loop's I/O, so that the requests read in this turn join it. */
@@ -147,14 +169,16 @@ export class UnitOfWork {
     if (this.queued.length > 0) this.schedule();
     group.forEach((queued, index) => {
       const outcome = outcomes[index];
-      if (outcome.ok) queued.resolve(outcome.value);
-      else queued.reject(outcome.error);
+      if (!outcome.ok) queued.reject(outcome.error);
+      else if (queued.afterCommit.length === 0) queued.resolve(outcome.value);
+      else void runAfterCommit(queued.afterCommit).then(() => queued.resolve(outcome.value));
     });
   }
 
   private async transact(group: QueuedWork[]): Promise<Outcome[]> {
     const runner = this.dataSource.createQueryRunner();
     const outcomes: Outcome[] = [];
+    owners.set(runner.manager, this);
     await runner.startTransaction();
     try {
       if (group.length === 1) {
@@ -179,6 +203,7 @@ export class UnitOfWork {
             await rawQuery(runner.manager, 'ROLLBACK TO unit_of_work');
             await rawQuery(runner.manager, 'RELEASE unit_of_work');
             undoAll(piece.undo.splice(0));
+            piece.afterCommit.length = 0;
             outcomes.push({ ok: false, error });
           }
         }
@@ -197,6 +222,7 @@ export class UnitOfWork {
       throw error;
     } finally {
       this.current = null;
+      owners.delete(runner.manager);
       await runner.release();
     }
   }
@@ -209,13 +235,19 @@ export class UnitOfWork {
   private async withRetry<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const undo: (() => void)[] = [];
+      const afterCommit: AfterCommitTask[] = [];
       try {
         const guard = guardedCalls > 0 ? guards.getStore() : undefined;
-        return await this.dataSource.transaction('READ COMMITTED', async (manager) => {
-          this.undoByManager.set(manager, undo);
+        // READ COMMITTED, the connections' default (see dataSourceOptions): naming it here would cost a round trip.
+        const value = await this.dataSource.transaction(async (manager) => {
+          this.byManager.set(manager, { undo, afterCommit });
+          owners.set(manager, this);
           if (guard) await guard(manager);
           return runAsWork(work, manager);
         });
+        // Outside any guard: what follows the commit is no part of a leader-only job run's effects.
+        if (afterCommit.length > 0) await guards.exit(() => runAfterCommit(afterCommit));
+        return value;
       } catch (error) {
         undoAll(undo);
         const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
@@ -236,6 +268,11 @@ async function runAsWork<T>(work: (manager: EntityManager) => Promise<T>, manage
     marker.settled = true;
     if (--runningPieces === 0) runningWork.disable();
   }
+}
+
+/** Runs after-commit tasks together; a failing one (which should not throw) does not fail the committed work. */
+async function runAfterCommit(tasks: AfterCommitTask[]): Promise<void> {
+  await Promise.all(tasks.map((task) => task().catch(() => undefined)));
 }
 
 /** Runs undo actions newest first. */

@@ -31,7 +31,8 @@ serveChild(async () => {
     throw error;
   }
   const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-  const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  // A replica joining a database another one bootstrapped is given that one's admin token.
+  const adminToken = typeof settings.adminToken === 'string' ? settings.adminToken : readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   const details: ControlServerDetails = { url, adminToken, dataDir, databaseUrl: config.databaseUrl };
   return { details: { ...details }, close: () => app.close() };
 });

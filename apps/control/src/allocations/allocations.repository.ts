@@ -102,22 +102,25 @@ export class AllocationsRepository {
     await rawQuery(tx, "UPDATE allocations SET status = 'released', released_at = ? WHERE id = ?", [releasedAt.getTime(), id]);
   }
 
-  /** Moves the tenant's and the host's allocated sums by `sign × amount` for every class, quotas first. */
+  /**
+   * Moves the tenant's and the host's allocated sums by `sign × amount` for every class, quotas first: one statement
+   * per table, whatever the number of classes (on PostgreSQL each statement is a round trip).
+   */
   async adjustAllocated(tenantId: string, hostId: string, resources: Record<string, number>, sign: 1 | -1, tx: EntityManager): Promise<void> {
     const classes = Object.keys(resources).sort();
-    for (const resourceClass of classes) {
-      await rawQuery(tx, 'UPDATE quotas SET allocated = allocated + ? WHERE tenant_id = ? AND resource_class = ?', [
-        sign * resources[resourceClass],
-        tenantId,
-        resourceClass,
-      ]);
-    }
-    for (const resourceClass of classes) {
-      await rawQuery(tx, 'UPDATE inventories SET allocated = allocated + ? WHERE host_id = ? AND resource_class = ?', [
-        sign * resources[resourceClass],
-        hostId,
-        resourceClass,
-      ]);
+    if (classes.length === 0) return;
+    const cases = classes.map(() => 'WHEN ? THEN CAST(? AS BIGINT)').join(' ');
+    const deltas = classes.flatMap((resourceClass) => [resourceClass, sign * resources[resourceClass]]);
+    const inClasses = classes.map(() => '?').join(', ');
+    for (const [table, owner, id] of [
+      ['quotas', 'tenant_id', tenantId],
+      ['inventories', 'host_id', hostId],
+    ]) {
+      await rawQuery(
+        tx,
+        `UPDATE ${table} SET allocated = allocated + CASE resource_class ${cases} END WHERE ${owner} = ? AND resource_class IN (${inClasses})`,
+        [...deltas, id, ...classes],
+      );
     }
   }
 

@@ -111,8 +111,12 @@ describe(AllocationsService.name, () => {
       expect(outcome).toMatchObject({ status: 201, body: { host: 'blv-b' } });
       expect(catalog.refreshHost.mock.calls).toEqual([['a']]);
       expect(allocations.insert).toHaveBeenCalledTimes(1);
-      // The catalog followed only the admission that committed.
-      expect(catalog.applyAllocation.mock.calls).toEqual([['b', { vcpu: 4 }, 1]]);
+      // The catalog counted each pick at once, took back the one whose transaction failed, and kept the one that committed.
+      expect(catalog.applyAllocation.mock.calls).toEqual([
+        ['a', { vcpu: 4 }, 1],
+        ['a', { vcpu: 4 }, -1],
+        ['b', { vcpu: 4 }, 1],
+      ]);
     });
 
     it('gives up with a Conflict after five stale picks, allocating nothing', async () => {

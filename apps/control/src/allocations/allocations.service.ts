@@ -226,7 +226,8 @@ export class AllocationsService {
     };
     await this.allocations.insert(allocation, request.principal.tokenId, tx);
     await this.allocations.adjustAllocated(tenant.id, host.id, allocation.resources, 1, tx);
-    this.followInCatalog(host.id, allocation.resources, 1, tx);
+    // A host placement chose is already counted in the catalog (see lockBestHost).
+    if (request.host) this.followInCatalog(host.id, allocation.resources, 1, tx);
     const response = toAllocationResponse(allocation);
     if (request.idempotency) await this.idempotency.insert(this.record(request, 201, response, allocation.createdAt), tx);
     const actor = tokenActor(request.principal.tokenId);
@@ -260,6 +261,10 @@ export class AllocationsService {
       if (this.catalog.staleFor(mark)) throw new NoCandidate();
       throw insufficientCapacity(tenant.slug, request.amounts, explainRefusal(tenant, this.catalog.snapshot(), request.amounts, REFUSAL_LIMITS));
     }
+    // Counted in the catalog at once, before the lock (and undone if this transaction rolls back): on PostgreSQL the
+    // admissions running meanwhile then pick other hosts, instead of all picking this one and queueing for its row lock
+    // (which made a convoy of every admission in flight, p99 several seconds).
+    this.followInCatalog(choice.id, request.amounts, 1, tx);
     // The catalog only guided the choice: the domain decides again on the host's rows as locked in this transaction.
     const host = await this.lockHost(choice.id, tx);
     if (!host || evaluateHost(tenant, host, request.amounts)) throw new StaleCandidate(choice.id);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AuditEventEntity, UnitOfWork } from '@dcm/persistence';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
@@ -66,14 +66,25 @@ export class AuditService implements OnModuleInit {
     private readonly unitOfWork: UnitOfWork,
     private readonly clock: Clock,
     @Inject(CONTROL_CONFIG) private readonly config: ControlConfig,
+    private readonly dataSource: DataSource,
   ) {}
 
-  /** Before control serves: warns when the newest event is under a key control does not hold. */
+  /**
+   * Before control serves: seals the events a replica stopped before sealing (PostgreSQL), and warns when the newest
+   * event is under a key control does not hold.
+   */
   async onModuleInit(): Promise<void> {
+    const sealed = await this.sealPending();
+    if (sealed > 0) this.logger.log(`audit log: sealed ${sealed} event(s) left pending by an earlier run`);
     const head = await this.repository.head();
     if (head?.keyId && this.keyring.secretOf(head.keyId) === undefined) {
       this.logger.warn(`audit log: its newest event is signed with key ${head.keyId}, which control does not hold; add it to DCM_AUDIT_KEYRING to verify it`);
     }
+  }
+
+  /** Seals the audit events committed but not yet chained (PostgreSQL; see AuditLog); answers how many. */
+  sealPending(): Promise<number> {
+    return this.auditLog.sealPending(this.dataSource);
   }
 
   async anchor(): Promise<AuditAnchor> {

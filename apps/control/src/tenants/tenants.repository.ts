@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { QuotaState } from '@dcm/domain';
-import { AllocationEntity, rawQuery, TenantEntity, TenantState } from '@dcm/persistence';
+import { AllocationEntity, rawQuery, TenantEntity, TenantState, writeLock } from '@dcm/persistence';
 import { DataSource, EntityManager, In } from 'typeorm';
 
 /** Tenants as stored. Methods take the transaction's EntityManager when they are part of one. */
@@ -10,6 +10,14 @@ export class TenantsRepository {
 
   findBySlug(slug: string, manager: EntityManager = this.dataSource.manager): Promise<TenantEntity | null> {
     return manager.findOneBy(TenantEntity, { slug });
+  }
+
+  /**
+   * The tenant, its row locked for the rest of the transaction (PostgreSQL): two changes of one tenant then run one
+   * after the other, each reading what the one before committed, so that its audit event's before is that after.
+   */
+  lockBySlug(slug: string, tx: EntityManager): Promise<TenantEntity | null> {
+    return tx.findOne(TenantEntity, { where: { slug }, lock: writeLock(tx) });
   }
 
   findById(id: string, manager: EntityManager = this.dataSource.manager): Promise<TenantEntity | null> {

@@ -72,7 +72,7 @@ export class TenantsService {
 
   update(slug: string, changes: UpdateTenantDto, actor: Actor): Promise<TenantEntity> {
     return this.unitOfWork.run(async (tx) => {
-      const tenant = await this.tenants.findBySlug(slug, tx);
+      const tenant = await this.tenants.lockBySlug(slug, tx);
       if (!tenant) throw Problems.notFound(`tenant ${slug}`);
       if (tenant.state === 'offboarded') throw Problems.conflict(`tenant ${slug} has been offboarded and can no longer change`);
       const placementChanges =
@@ -100,7 +100,7 @@ export class TenantsService {
   /** Offboarding keeps the record (audit, showback) and refuses while the tenant still holds allocations. */
   async offboard(slug: string, actor: Actor): Promise<TenantEntity> {
     const offboarded = await this.unitOfWork.run(async (tx) => {
-      const tenant = await this.tenants.findBySlug(slug, tx);
+      const tenant = await this.tenants.lockBySlug(slug, tx);
       if (!tenant) throw Problems.notFound(`tenant ${slug}`);
       if (tenant.state === 'offboarded') return tenant;
       const active = await this.tenants.countActiveAllocations(tenant.id, tx);

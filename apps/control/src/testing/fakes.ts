@@ -126,7 +126,7 @@ export function fakePlacementCatalog(): Fake<Pick<PlacementCatalog, PlacementCat
   });
 }
 
-type TenantsRepositoryMethods = 'findBySlug' | 'slugsByIds' | 'save' | 'countActiveAllocations' | 'unbindHosts';
+type TenantsRepositoryMethods = 'findBySlug' | 'lockBySlug' | 'slugsByIds' | 'save' | 'countActiveAllocations' | 'unbindHosts';
 
 /** Tenants kept in memory by slug; save stores what it is given. */
 export function fakeTenantsRepository(
@@ -137,6 +137,7 @@ export function fakeTenantsRepository(
   return Object.assign(
     fake<Pick<TenantsRepository, TenantsRepositoryMethods>>({
       findBySlug: async (slug) => stored.get(slug) ?? null,
+      lockBySlug: async (slug) => stored.get(slug) ?? null,
       slugsByIds: async (ids) => new Map([...stored.values()].filter((tenant) => ids.includes(tenant.id)).map((tenant) => [tenant.id, tenant.slug])),
       save: async (tenant) => (stored.set(tenant.slug, tenant), tenant),
       countActiveAllocations: async (tenantId) => activeAllocations.get(tenantId) ?? 0,
