@@ -1,5 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { quotaState } from '@dcm/domain';
 import type { QuotaState, ResourceUnit } from '@dcm/domain';
+import type { QuotaPositionRow } from './quotas.repository';
 
 export class QuotaPositionDto {
   @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;
@@ -43,4 +45,24 @@ export class TenantQuotasResponseDto {
     },
   })
   quotas: Record<string, QuotaPositionDto>;
+}
+
+/**
+ * A quota's position as the API shows it. The state is worked out now (with `warningRatio`, DCM_QUOTA_WARNING_RATIO),
+ * so that a lowered limit shows at once; `since` is when the enforcement job saw the quota enter that state, and null
+ * until it has (it runs every enforcementIntervalSeconds).
+ */
+export function toQuotaPosition(quota: QuotaPositionRow, unit: ResourceUnit, warningRatio: number): QuotaPositionDto {
+  const state = quotaState(quota, warningRatio);
+  return {
+    unit,
+    limit: quota.quota,
+    granted: quota.granted,
+    effectiveLimit: quota.limit,
+    allocated: quota.allocated,
+    used: quota.used,
+    available: Math.max(0, quota.limit - quota.allocated),
+    state,
+    since: quota.state === state ? (quota.stateSince?.toISOString() ?? null) : null,
+  };
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { measuredUseSince, quotaState, ResourceAmounts } from '@dcm/domain';
+import { measuredUseSince, ResourceAmounts } from '@dcm/domain';
 import { QuotaEntity, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import type { Actor } from '../common/actor';
@@ -11,8 +11,8 @@ import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { TenantsService } from '../tenants/tenants.service';
-import { QuotaPositionDto, TenantQuotasResponseDto } from './quota.dto';
-import { QuotaPositionRow, QuotasRepository } from './quotas.repository';
+import { TenantQuotasResponseDto, toQuotaPosition } from './quota.dto';
+import { QuotasRepository } from './quotas.repository';
 
 @Injectable()
 export class QuotasService {
@@ -30,7 +30,15 @@ export class QuotasService {
   async positions(slug: string, scope: TenantScope = null): Promise<TenantQuotasResponseDto> {
     const tenant = await this.tenants.get(slug, scope);
     const quotas = await this.quotas.positions(measuredUseSince(this.clock.now(), this.config), tenant.id);
-    return { tenant: slug, quotas: Object.fromEntries(quotas.map((quota) => [quota.resourceClass, this.position(quota)])) };
+    return {
+      tenant: slug,
+      quotas: Object.fromEntries(
+        quotas.map((quota) => [
+          quota.resourceClass,
+          toQuotaPosition(quota, this.resourceClasses.unitOf(quota.resourceClass) ?? 'count', this.config.quotaWarningRatio),
+        ]),
+      ),
+    };
   }
 
   /**
@@ -86,24 +94,5 @@ export class QuotasService {
       before,
       after: limits,
     });
-  }
-
-  /**
-   * The state is worked out now, so that a lowered limit shows at once; `since` is when the enforcement job saw the
-   * quota enter that state, and null until it has (it runs every enforcementIntervalSeconds).
-   */
-  private position(quota: QuotaPositionRow): QuotaPositionDto {
-    const state = quotaState(quota, this.config.quotaWarningRatio);
-    return {
-      unit: this.resourceClasses.unitOf(quota.resourceClass) ?? 'count',
-      limit: quota.quota,
-      granted: quota.granted,
-      effectiveLimit: quota.limit,
-      allocated: quota.allocated,
-      used: quota.used,
-      available: Math.max(0, quota.limit - quota.allocated),
-      state,
-      since: quota.state === state ? (quota.stateSince?.toISOString() ?? null) : null,
-    };
   }
 }
