@@ -1,4 +1,6 @@
-import { createHost, createTenant, expectStatus, setQuotas } from './support/facility';
+import { CapacitySamplingService } from '../apps/control/src/history/capacity-sampling.service';
+import { createHost, createTenant, enrolAgent, expectStatus, hostFacts, setQuotas } from './support/facility';
+import { aReport } from './support/reports';
 import { RunningControl, startControl } from './support/control';
 import { createTestDatabase, TestDatabase } from './support/postgres';
 import { eventually } from './support/eventually';
@@ -137,6 +139,17 @@ describe('control on PostgreSQL', () => {
     } finally {
       await same.app.close();
     }
+  });
+
+  it('keeps capacity history when hosts are measured using a fraction of a core', async () => {
+    await createHost(control.api, 'blv-p03', { vcpu: { total: 16 }, memory: { total: '64GiB' } }, { site: 'hall-frac' });
+    const agent = await enrolAgent(control.api, 'blv-p03', hostFacts('blv-p03', { logicalCores: 16 }), { host: 'blv-p03' });
+    const report = aReport(1, { collectedAt: new Date().toISOString(), cpu: { usageRatio: 1 / 3, load1: 1, load5: 1, load15: 1, logicalCores: 16 } });
+    await expectStatus(control.api.post(`/v1/agents/${agent.agentId}/reports`, report, { token: agent.agentToken }), 200);
+
+    // 16 cores a third busy: 5.33 cores in use, kept as whole cores (the samples' columns are integers, as on SQLite).
+    const samples = await control.app.get(CapacitySamplingService).sample();
+    expect(samples.find((sample) => sample.site === 'hall-frac' && sample.resourceClass === 'vcpu')).toMatchObject({ used: 5 });
   });
 
   it('survives a restart: migrations are not re-applied and the bootstrap token still works', async () => {

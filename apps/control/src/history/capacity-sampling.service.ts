@@ -34,7 +34,8 @@ export class CapacitySamplingService {
       const used = use ? measuredUse(inventory.resourceClass, use, inventory.total) : null;
       if (used !== null) sample.used = (sample.used ?? 0) + used;
     }
-    const rows = [...samples.values()];
+    // Measured vCPU is cores in use, fractional; the history keeps whole units (its columns are integers).
+    const rows = [...samples.values()].map((sample) => ({ ...sample, used: sample.used === null ? null : Math.round(sample.used) }));
     if (rows.length > 0) await this.unitOfWork.run((tx) => this.history.saveCapacitySamples(bucket, rows, tx));
     return rows;
   }
