@@ -43,7 +43,7 @@ describe('audit log on PostgreSQL: events sealed after commit', () => {
       replicas.push(await startControl({ databaseUrl: database.url, adminToken: ADMIN_TOKEN }));
       const two = replicas[1].api;
 
-      // 40 writers, half on each replica, each making 6 changes; every change's event must be readable on the other
+      // 40 writers, half on each replica, each making 7 changes; every change's event must be readable on the other
       // replica as soon as it is acknowledged (the write waited for its seal).
       const acknowledged: { subject: string; action: string }[] = [];
       const writer = async (index: number) => {
@@ -66,6 +66,8 @@ describe('audit log on PostgreSQL: events sealed after commit', () => {
         // Both replicas change one subject in turn: its events must keep the changes' order (continuity).
         await expectStatus(api.patch('/v1/tenants/cardiff', { name: `Cardiff (writer ${index})` }), 200);
         await expectSealed('cardiff', 'tenant.update');
+        await expectStatus(api.patch('/v1/hosts/blv-s01', { rack: `r${index}`, labels: { writer: String(index) } }), 200);
+        await expectSealed('blv-s01', 'host.update');
       };
       await Promise.all(Array.from({ length: 40 }, (_, index) => writer(index)));
 
@@ -88,7 +90,7 @@ describe('audit log on PostgreSQL: events sealed after commit', () => {
         list.reduce((counts, { subject, action }) => counts.set(`${action} ${subject}`, (counts.get(`${action} ${subject}`) ?? 0) + 1), new Map());
       const storedCounts = count(stored.rows);
       for (const [key, times] of count(acknowledged)) expect([key, storedCounts.get(key)]).toEqual([key, times]);
-      expect(acknowledged).toHaveLength(40 * 6);
+      expect(acknowledged).toHaveLength(40 * 7);
     } finally {
       await Promise.all(replicas.map((replica) => replica.close()));
     }

@@ -38,6 +38,15 @@ export class HostsRepository {
     return manager.findOne(HostEntity, { where: { name, decommissionedAt: IsNull() }, relations: { inventories: true } });
   }
 
+  /**
+   * The live host of this name, as findLiveByName, with its row locked until the transaction ends (PostgreSQL): two
+   * changes of one host then take turns, and each audits as its `before` what the other left.
+   */
+  async lockLiveByName(name: string, tx: EntityManager): Promise<HostEntity | null> {
+    await rawQuery(tx, `SELECT h.id FROM hosts h WHERE h.name = ? AND h.decommissioned_at IS NULL${forUpdate(tx, 'h')}`, [name]);
+    return this.findLiveByName(name, tx);
+  }
+
   findLiveById(id: string, manager: EntityManager = this.dataSource.manager): Promise<HostEntity | null> {
     return manager.findOne(HostEntity, { where: { id, decommissionedAt: IsNull() }, relations: { inventories: true } });
   }

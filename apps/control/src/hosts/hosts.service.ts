@@ -124,7 +124,8 @@ export class HostsService {
 
   async update(name: string, changes: UpdateHostDto, actor: Actor): Promise<HostResponseDto> {
     const host = await this.unitOfWork.run(async (tx) => {
-      const host = await this.requireHost(name, tx);
+      const host = await this.hosts.lockLiveByName(name, tx);
+      if (!host) throw Problems.notFound(`host ${name}`);
       const dedicatedBefore = await this.dedicatedTenantOf(host);
       const before = auditedHost(host, dedicatedBefore);
       const { dedicatedTenant, ...rest } = changes;
