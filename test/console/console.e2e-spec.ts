@@ -48,6 +48,7 @@ describe('web console in a real browser', () => {
     expect(new URL(page.url()).pathname).toBe('/console/sign-in');
     await page.fill('#token', token);
     await page.getByRole('button', { name: /^(Sign in|Mewngofnodi)$/ }).click();
+    await page.waitForLoadState(); // the page the click led to, whole, before it is read
     return page;
   }
 
@@ -103,6 +104,7 @@ describe('web console in a real browser', () => {
 
     await page.fill('#token', tokens.operator.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForLoadState();
     expect(new URL(page.url()).pathname).toBe('/console/');
     await expect(page.locator('h1').textContent()).resolves.toBe('Facility overview');
     await expect(auditActions(`action=console.sign_in&subject=${tokens.operator.id}`)).resolves.toEqual(['console.sign_in']);
@@ -135,6 +137,7 @@ describe('web console in a real browser', () => {
     await expect(page.locator('[role=status]').textContent()).resolves.toBe(`Showing hosts 1 to 50 of ${HOSTS}`);
     await checkPage(page, 'hosts', { fullPage: false });
     await page.getByRole('link', { name: 'Next' }).click();
+    await page.waitForLoadState();
     const names = await page.locator('tbody th').allTextContents();
     const api = await expectStatus(control.api.get('/v1/hosts?limit=50&offset=50'), 200);
     expect(names.map((name) => name.trim())).toEqual(api.map((host: { name: string }) => host.name));
@@ -142,6 +145,7 @@ describe('web console in a real browser', () => {
     await page.selectOption('#site', 'blv-hall-b');
     await page.selectOption('#accreditation', 'OFFICIAL-SENSITIVE');
     await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForLoadState();
     const filtered = await expectStatus(control.api.get('/v1/hosts?site=blv-hall-b&accreditation=OFFICIAL-SENSITIVE'), 200);
     expect((await page.locator('tbody th').allTextContents()).map((name) => name.trim())).toEqual(filtered.map((host: { name: string }) => host.name));
 
@@ -158,6 +162,7 @@ describe('web console in a real browser', () => {
     await page.goto(`${control.url}/console/organisations`);
     await checkPage(page);
     await page.getByRole('link', { name: 'Torfaen County Borough Council' }).click();
+    await page.waitForLoadState();
     const quotas = (await expectStatus(control.api.get('/v1/tenants/torfaen/quotas'), 200)).quotas;
     const vcpuRow = page.locator('table', { hasText: 'Quotas' }).locator('tr', { hasText: 'vCPU' });
     const cells = async () => (await vcpuRow.locator('td').allTextContents()).map((text) => text.trim());
@@ -165,7 +170,9 @@ describe('web console in a real browser', () => {
     await checkPage(page, 'organisation');
 
     await page.getByRole('button', { name: 'Grant a surge' }).click();
+    await page.waitForLoadState();
     await page.getByRole('button', { name: 'Grant the surge' }).click();
+    await page.waitForLoadState();
     await expect(page.locator('.govuk-error-summary li').count()).resolves.toBe(4);
     await checkPage(page);
     await page.getByLabel('vCPU').check();
@@ -176,6 +183,7 @@ describe('web console in a real browser', () => {
     await page.fill('[name=expires-year]', String(expiry.getUTCFullYear()));
     await page.fill('#reason', 'Major incident INC-4711');
     await page.getByRole('button', { name: 'Grant the surge' }).click();
+    await page.waitForLoadState();
     await expect(page.locator('.govuk-notification-banner').textContent()).resolves.toContain('The surge grant is running.');
     const [grant] = await expectStatus(control.api.get('/v1/tenants/torfaen/grants'), 200);
     expect(grant).toMatchObject({ resources: { vcpu: 16 }, reason: 'Major incident INC-4711', createdBy: `token:${tokens.operator.id}` });
@@ -184,6 +192,7 @@ describe('web console in a real browser', () => {
     await expect(cells()).resolves.toEqual(['64', '16', '8', 'Not measured', 'OK']);
 
     await page.getByRole('button', { name: /^Revoke/ }).click();
+    await page.waitForLoadState();
     await expect(page.locator('.govuk-notification-banner').textContent()).resolves.toContain('The surge grant has ended.');
     await expect(expectStatus(control.api.get('/v1/tenants/torfaen/grants'), 200)).resolves.toEqual([]);
 
@@ -361,6 +370,7 @@ describe('web console in a real browser', () => {
     const page = await signIn(context, tokens.operator.token);
     await page.goto(`${control.url}/console/onboard/details`);
     await page.getByRole('link', { name: 'Cymraeg' }).click();
+    await page.waitForLoadState();
     expect(new URL(page.url()).pathname).toBe('/console/onboard/details');
     await expect(page.locator('html').getAttribute('lang')).resolves.toBe('cy');
     await expect(page.locator('h1').textContent()).resolves.toBe('Beth yw’r sefydliad?');
@@ -368,22 +378,28 @@ describe('web console in a real browser', () => {
     await page.fill('#name', 'Heddlu Gwent');
     await page.fill('#slug', 'gwent-police');
     await page.getByRole('button', { name: 'Parhau' }).click();
+    await page.waitForLoadState();
     await page.getByLabel('SWYDDOGOL-SENSITIF (OFFICIAL-SENSITIVE)').check();
     await page.getByLabel('Gweinyddion penodedig').check();
     await page.getByRole('button', { name: 'Parhau' }).click();
+    await page.waitForLoadState();
     await page.fill('#vcpu', 'llawer');
     await page.getByRole('button', { name: 'Parhau' }).click();
+    await page.waitForLoadState();
     await expect(page.locator('.govuk-error-summary__title').textContent()).resolves.toContain('Mae problem wedi codi');
     await expect(page.locator('#vcpu-error').textContent()).resolves.toContain('Rhowch vCPUs fel rhif cyfan');
     await checkPage(page, 'cy-onboard-error');
     await page.fill('#vcpu', '16');
     await page.getByRole('button', { name: 'Parhau' }).click();
+    await page.waitForLoadState();
     await page.fill('#count', '1');
     await page.getByRole('button', { name: 'Parhau' }).click();
+    await page.waitForLoadState();
     await checkPage(page, 'cy-onboard-check');
 
     const eventsBefore = (await expectStatus(control.api.get('/v1/audit/anchor'), 200)).seq;
     await page.getByRole('button', { name: 'Derbyn y sefydliad' }).click();
+    await page.waitForLoadState();
     await expect(page.locator('.govuk-error-summary').textContent()).resolves.toContain('Mae’r dynodwr gwent-police wedi’i gymryd');
     await checkPage(page);
     // Nothing changed: no event, gwent-police as it was, no new join token.
@@ -391,10 +407,13 @@ describe('web console in a real browser', () => {
     await expect(expectStatus(control.api.get('/v1/tenants/gwent-police'), 200)).resolves.toMatchObject({ name: 'Gwent Police', isolation: 'shared' });
 
     await page.getByRole('link', { name: /Newid\s+Dynodwr/ }).click();
+    await page.waitForLoadState();
     await page.fill('#slug', 'heddlu-gwent');
     await page.getByRole('button', { name: 'Parhau' }).click();
+    await page.waitForLoadState();
     expect(new URL(page.url()).pathname).toBe('/console/onboard/check');
     await page.getByRole('button', { name: 'Derbyn y sefydliad' }).click();
+    await page.waitForLoadState();
     await expect(page.locator('.govuk-panel__title').textContent()).resolves.toContain('Sefydliad wedi’i dderbyn');
     await checkPage(page);
     await expect(expectStatus(control.api.get('/v1/tenants/heddlu-gwent'), 200)).resolves.toMatchObject({
@@ -408,6 +427,7 @@ describe('web console in a real browser', () => {
     const context = await browser.context();
     const page = await signIn(context, tokens.operator.token);
     await page.getByRole('link', { name: 'Cymraeg' }).click();
+    await page.waitForLoadState();
     for (const path of [
       '/console/',
       '/console/hosts',
@@ -436,16 +456,19 @@ describe('web console in a real browser', () => {
     await expect(page.locator('.govuk-inset-text').textContent()).resolves.toContain('The log is intact');
     await checkPage(page, 'audit', { fullPage: false });
     await page.getByRole('link', { name: 'Older events' }).click();
+    await page.waitForLoadState();
     const olderFirst = Number(await page.locator('tbody tr td').first().textContent());
     const newest = (await expectStatus(control.api.get('/v1/audit?limit=51'), 200)) as { seq: number }[];
     expect(olderFirst).toBe(newest[50].seq);
     await page.goto(`${control.url}/console/audit`);
     await page.fill('#action', 'host.create');
     await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForLoadState();
     const actions = await page.locator('tbody tr td:nth-child(4)').allTextContents();
     expect(new Set(actions)).toEqual(new Set(['host.create']));
     await page.fill('#action', 'Not An Action');
     await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForLoadState();
     await expect(page.locator('.govuk-error-summary').textContent()).resolves.toContain('Enter an action such as tenant.create');
     await checkPage(page);
     await context.close();
@@ -457,16 +480,22 @@ describe('web console in a real browser', () => {
     await expect(page.locator('body').getAttribute('class')).resolves.not.toContain('js-enabled');
     await page.goto(`${control.url}/console/onboard/details`);
     await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForLoadState();
     await expect(page.locator('.govuk-error-summary li').count()).resolves.toBe(2);
     await page.fill('#name', 'Monmouthshire County Council');
     await page.fill('#slug', 'monmouthshire');
     await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForLoadState();
     await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForLoadState();
     await page.fill('#vcpu', '8');
     await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForLoadState();
     await page.fill('#count', '0');
     await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForLoadState();
     await page.getByRole('button', { name: 'Onboard the organisation' }).click();
+    await page.waitForLoadState();
     await expect(page.locator('.govuk-panel__title').textContent()).resolves.toContain('Organisation onboarded');
     await expect(page.locator('code.dcm-token').count()).resolves.toBe(0);
     await expect(expectStatus(control.api.get('/v1/tenants/monmouthshire/quotas'), 200)).resolves.toMatchObject({ quotas: { vcpu: { limit: 8 } } });
@@ -474,6 +503,7 @@ describe('web console in a real browser', () => {
     const total = (await control.api.get('/v1/hosts?limit=1')).headers.get('x-total-count');
     await expect(page.locator('[role=status]').textContent()).resolves.toBe(`Showing hosts 51 to ${total} of ${total}`);
     await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForLoadState();
     await expect(page.locator('h1').textContent()).resolves.toBe('You have signed out');
     await context.close();
   });
