@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { axeViolations, launchBrowser, TestBrowser } from '../support/browser';
 import { RunningControl, startControl } from '../support/control';
 import { createHost, createTenant, expectStatus, hostFacts, setQuotas } from '../support/facility';
@@ -47,9 +47,14 @@ describe('web console in a real browser', () => {
     await page.goto(`${control.url}/`);
     expect(new URL(page.url()).pathname).toBe('/console/sign-in');
     await page.fill('#token', token);
-    await page.getByRole('button', { name: /^(Sign in|Mewngofnodi)$/ }).click();
-    await page.waitForLoadState(); // the page the click led to, whole, before it is read
+    await follow(page, page.getByRole('button', { name: /^(Sign in|Mewngofnodi)$/ }));
     return page;
+  }
+
+  /** Clicks, then waits for the page the click led to to load, whole, before it is read (a click waits only for it to commit). */
+  async function follow(page: Page, target: Locator): Promise<void> {
+    await target.click();
+    await page.waitForLoadState();
   }
 
   /** axe's WCAG A/AA rules find nothing on the page, the browser reported no error, and it is saved as a screenshot. */
@@ -103,8 +108,7 @@ describe('web console in a real browser', () => {
     await expect(auditActions('action=console.sign_in_failed')).resolves.toEqual(['console.sign_in_failed']);
 
     await page.fill('#token', tokens.operator.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Sign in' }));
     expect(new URL(page.url()).pathname).toBe('/console/');
     await expect(page.locator('h1').textContent()).resolves.toBe('Facility overview');
     await expect(auditActions(`action=console.sign_in&subject=${tokens.operator.id}`)).resolves.toEqual(['console.sign_in']);
@@ -136,16 +140,14 @@ describe('web console in a real browser', () => {
     await page.goto(`${control.url}/console/hosts`);
     await expect(page.locator('[role=status]').textContent()).resolves.toBe(`Showing hosts 1 to 50 of ${HOSTS}`);
     await checkPage(page, 'hosts', { fullPage: false });
-    await page.getByRole('link', { name: 'Next' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('link', { name: 'Next' }));
     const names = await page.locator('tbody th').allTextContents();
     const api = await expectStatus(control.api.get('/v1/hosts?limit=50&offset=50'), 200);
     expect(names.map((name) => name.trim())).toEqual(api.map((host: { name: string }) => host.name));
 
     await page.selectOption('#site', 'blv-hall-b');
     await page.selectOption('#accreditation', 'OFFICIAL-SENSITIVE');
-    await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Apply filters' }));
     const filtered = await expectStatus(control.api.get('/v1/hosts?site=blv-hall-b&accreditation=OFFICIAL-SENSITIVE'), 200);
     expect((await page.locator('tbody th').allTextContents()).map((name) => name.trim())).toEqual(filtered.map((host: { name: string }) => host.name));
 
@@ -161,18 +163,15 @@ describe('web console in a real browser', () => {
     const page = await signIn(context, tokens.operator.token);
     await page.goto(`${control.url}/console/organisations`);
     await checkPage(page);
-    await page.getByRole('link', { name: 'Torfaen County Borough Council' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('link', { name: 'Torfaen County Borough Council' }));
     const quotas = (await expectStatus(control.api.get('/v1/tenants/torfaen/quotas'), 200)).quotas;
     const vcpuRow = page.locator('table', { hasText: 'Quotas' }).locator('tr', { hasText: 'vCPU' });
     const cells = async () => (await vcpuRow.locator('td').allTextContents()).map((text) => text.trim());
     await expect(cells()).resolves.toEqual([String(quotas.vcpu.limit), String(quotas.vcpu.granted), String(quotas.vcpu.allocated), 'Not measured', 'OK']);
     await checkPage(page, 'organisation');
 
-    await page.getByRole('button', { name: 'Grant a surge' }).click();
-    await page.waitForLoadState();
-    await page.getByRole('button', { name: 'Grant the surge' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Grant a surge' }));
+    await follow(page, page.getByRole('button', { name: 'Grant the surge' }));
     await expect(page.locator('.govuk-error-summary li').count()).resolves.toBe(4);
     await checkPage(page);
     await page.getByLabel('vCPU').check();
@@ -182,8 +181,7 @@ describe('web console in a real browser', () => {
     await page.fill('[name=expires-month]', String(expiry.getUTCMonth() + 1));
     await page.fill('[name=expires-year]', String(expiry.getUTCFullYear()));
     await page.fill('#reason', 'Major incident INC-4711');
-    await page.getByRole('button', { name: 'Grant the surge' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Grant the surge' }));
     await expect(page.locator('.govuk-notification-banner').textContent()).resolves.toContain('The surge grant is running.');
     const [grant] = await expectStatus(control.api.get('/v1/tenants/torfaen/grants'), 200);
     expect(grant).toMatchObject({ resources: { vcpu: 16 }, reason: 'Major incident INC-4711', createdBy: `token:${tokens.operator.id}` });
@@ -191,8 +189,7 @@ describe('web console in a real browser', () => {
     expect(grant.expiresAt).toBe(new Date(Date.UTC(expiry.getUTCFullYear(), expiry.getUTCMonth(), expiry.getUTCDate() + 1)).toISOString());
     await expect(cells()).resolves.toEqual(['64', '16', '8', 'Not measured', 'OK']);
 
-    await page.getByRole('button', { name: /^Revoke/ }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: /^Revoke/ }));
     await expect(page.locator('.govuk-notification-banner').textContent()).resolves.toContain('The surge grant has ended.');
     await expect(expectStatus(control.api.get('/v1/tenants/torfaen/grants'), 200)).resolves.toEqual([]);
 
@@ -369,51 +366,41 @@ describe('web console in a real browser', () => {
     const context = await browser.context();
     const page = await signIn(context, tokens.operator.token);
     await page.goto(`${control.url}/console/onboard/details`);
-    await page.getByRole('link', { name: 'Cymraeg' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('link', { name: 'Cymraeg' }));
     expect(new URL(page.url()).pathname).toBe('/console/onboard/details');
     await expect(page.locator('html').getAttribute('lang')).resolves.toBe('cy');
     await expect(page.locator('h1').textContent()).resolves.toBe('Beth yw’r sefydliad?');
     await checkPage(page);
     await page.fill('#name', 'Heddlu Gwent');
     await page.fill('#slug', 'gwent-police');
-    await page.getByRole('button', { name: 'Parhau' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Parhau' }));
     await page.getByLabel('SWYDDOGOL-SENSITIF (OFFICIAL-SENSITIVE)').check();
     await page.getByLabel('Gweinyddion penodedig').check();
-    await page.getByRole('button', { name: 'Parhau' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Parhau' }));
     await page.fill('#vcpu', 'llawer');
-    await page.getByRole('button', { name: 'Parhau' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Parhau' }));
     await expect(page.locator('.govuk-error-summary__title').textContent()).resolves.toContain('Mae problem wedi codi');
     await expect(page.locator('#vcpu-error').textContent()).resolves.toContain('Rhowch vCPUs fel rhif cyfan');
     await checkPage(page, 'cy-onboard-error');
     await page.fill('#vcpu', '16');
-    await page.getByRole('button', { name: 'Parhau' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Parhau' }));
     await page.fill('#count', '1');
-    await page.getByRole('button', { name: 'Parhau' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Parhau' }));
     await checkPage(page, 'cy-onboard-check');
 
     const eventsBefore = (await expectStatus(control.api.get('/v1/audit/anchor'), 200)).seq;
-    await page.getByRole('button', { name: 'Derbyn y sefydliad' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Derbyn y sefydliad' }));
     await expect(page.locator('.govuk-error-summary').textContent()).resolves.toContain('Mae’r dynodwr gwent-police wedi’i gymryd');
     await checkPage(page);
     // Nothing changed: no event, gwent-police as it was, no new join token.
     await expect(expectStatus(control.api.get('/v1/audit/anchor'), 200)).resolves.toMatchObject({ seq: eventsBefore });
     await expect(expectStatus(control.api.get('/v1/tenants/gwent-police'), 200)).resolves.toMatchObject({ name: 'Gwent Police', isolation: 'shared' });
 
-    await page.getByRole('link', { name: /Newid\s+Dynodwr/ }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('link', { name: /Newid\s+Dynodwr/ }));
     await page.fill('#slug', 'heddlu-gwent');
-    await page.getByRole('button', { name: 'Parhau' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Parhau' }));
     expect(new URL(page.url()).pathname).toBe('/console/onboard/check');
-    await page.getByRole('button', { name: 'Derbyn y sefydliad' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Derbyn y sefydliad' }));
     await expect(page.locator('.govuk-panel__title').textContent()).resolves.toContain('Sefydliad wedi’i dderbyn');
     await checkPage(page);
     await expect(expectStatus(control.api.get('/v1/tenants/heddlu-gwent'), 200)).resolves.toMatchObject({
@@ -426,8 +413,7 @@ describe('web console in a real browser', () => {
   it('has no axe violations on any page in Welsh either', async () => {
     const context = await browser.context();
     const page = await signIn(context, tokens.operator.token);
-    await page.getByRole('link', { name: 'Cymraeg' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('link', { name: 'Cymraeg' }));
     for (const path of [
       '/console/',
       '/console/hosts',
@@ -455,20 +441,17 @@ describe('web console in a real browser', () => {
     await page.goto(`${control.url}/console/audit`);
     await expect(page.locator('.govuk-inset-text').textContent()).resolves.toContain('The log is intact');
     await checkPage(page, 'audit', { fullPage: false });
-    await page.getByRole('link', { name: 'Older events' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('link', { name: 'Older events' }));
     const olderFirst = Number(await page.locator('tbody tr td').first().textContent());
     const newest = (await expectStatus(control.api.get('/v1/audit?limit=51'), 200)) as { seq: number }[];
     expect(olderFirst).toBe(newest[50].seq);
     await page.goto(`${control.url}/console/audit`);
     await page.fill('#action', 'host.create');
-    await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Apply filters' }));
     const actions = await page.locator('tbody tr td:nth-child(4)').allTextContents();
     expect(new Set(actions)).toEqual(new Set(['host.create']));
     await page.fill('#action', 'Not An Action');
-    await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Apply filters' }));
     await expect(page.locator('.govuk-error-summary').textContent()).resolves.toContain('Enter an action such as tenant.create');
     await checkPage(page);
     await context.close();
@@ -479,31 +462,24 @@ describe('web console in a real browser', () => {
     const page = await signIn(context, tokens.operator.token);
     await expect(page.locator('body').getAttribute('class')).resolves.not.toContain('js-enabled');
     await page.goto(`${control.url}/console/onboard/details`);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Continue' }));
     await expect(page.locator('.govuk-error-summary li').count()).resolves.toBe(2);
     await page.fill('#name', 'Monmouthshire County Council');
     await page.fill('#slug', 'monmouthshire');
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForLoadState();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Continue' }));
+    await follow(page, page.getByRole('button', { name: 'Continue' }));
     await page.fill('#vcpu', '8');
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Continue' }));
     await page.fill('#count', '0');
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForLoadState();
-    await page.getByRole('button', { name: 'Onboard the organisation' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Continue' }));
+    await follow(page, page.getByRole('button', { name: 'Onboard the organisation' }));
     await expect(page.locator('.govuk-panel__title').textContent()).resolves.toContain('Organisation onboarded');
     await expect(page.locator('code.dcm-token').count()).resolves.toBe(0);
     await expect(expectStatus(control.api.get('/v1/tenants/monmouthshire/quotas'), 200)).resolves.toMatchObject({ quotas: { vcpu: { limit: 8 } } });
     await page.goto(`${control.url}/console/hosts?page=2`);
     const total = (await control.api.get('/v1/hosts?limit=1')).headers.get('x-total-count');
     await expect(page.locator('[role=status]').textContent()).resolves.toBe(`Showing hosts 51 to ${total} of ${total}`);
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForLoadState();
+    await follow(page, page.getByRole('button', { name: 'Sign out' }));
     await expect(page.locator('h1').textContent()).resolves.toBe('You have signed out');
     await context.close();
   });
