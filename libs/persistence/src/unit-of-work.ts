@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource, EntityManager } from 'typeorm';
-import { dialectOf, rawQuery } from './dialect';
+import { Dialect, dialectOf, rawQuery } from './dialect';
 import { forgetEndedTransaction, sqliteConnectionOf } from './typeorm-internals';
 
 const RETRYABLE_POSTGRES_CODES = new Set(['40001', '40P01']); // serialization failure, deadlock detected
@@ -83,7 +83,8 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * (see AllocationsRepository). Deadlocks and serialization failures are retried.
  */
 export class UnitOfWork {
-  private readonly dialect;
+  /** The database the work runs on. */
+  readonly dialect: Dialect;
   private readonly queued: QueuedWork[] = [];
   private scheduled = false;
   private running = false;
