@@ -77,6 +77,23 @@ describe('Batcher', () => {
     expect(batches.map((batch) => batch.map((call) => call.value))).toEqual([[1, 3], [2]]);
   });
 
+  it('holds an input back while a batch under way has its key, even with room for another batch', async () => {
+    const { batches, pending, handle } = recordingHandler();
+    const batcher = new Batcher<Call, number>({ handle, keyOf: (call) => call.key, maxBatch: 10, concurrency: 4 });
+    const answers = [batcher.submit({ key: 'a', value: 1 })];
+    await turn();
+    answers.push(batcher.submit({ key: 'a', value: 2 }), batcher.submit({ key: 'b', value: 3 }));
+    await turn();
+    await turn();
+    expect(batches.map((batch) => batch.map((call) => call.value))).toEqual([[1], [3]]);
+    pending.shift()!();
+    await turn();
+    await turn();
+    expect(batches.map((batch) => batch.map((call) => call.value))).toEqual([[1], [3], [2]]);
+    for (const end of pending.splice(0)) end();
+    await expect(Promise.all(answers)).resolves.toEqual([2, 4, 6]);
+  });
+
   it('runs up to `concurrency` batches at once, and fails every input of a batch whose handler throws', async () => {
     let running = 0;
     let most = 0;

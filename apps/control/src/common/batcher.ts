@@ -4,7 +4,10 @@ export type BatchOutcome<Output> = { ok: true; value: Output } | { ok: false; er
 export interface BatcherOptions<Input, Output> {
   /** Handles a batch; answers one outcome per input, in order. Throwing fails every input of the batch. */
   handle(inputs: Input[]): Promise<BatchOutcome<Output>[]>;
-  /** Inputs of one key never share a batch: the later waits for the next (an agent's two posts, say, in order). */
+  /**
+   * Inputs of one key are handled one batch after another, never in one batch nor in two at once: the later waits for
+   * the batch of the earlier to end (an agent's two posts, say, in order, the second not blocked on the first's locks).
+   */
   keyOf(input: Input): string;
   /** At most this many inputs a batch. */
   maxBatch: number;
@@ -26,6 +29,8 @@ interface Waiting<Input, Output> {
  */
 export class Batcher<Input, Output> {
   private readonly waiting: Waiting<Input, Output>[] = [];
+  /** The keys of the batches under way. */
+  private readonly busyKeys = new Set<string>();
   private underWay = 0;
   private scheduled = false;
 
@@ -50,32 +55,34 @@ export class Batcher<Input, Output> {
 
   private startBatch(): void {
     if (this.underWay >= this.options.concurrency) return;
-    const batch = this.take();
+    const { batch, keys } = this.take();
     if (batch.length === 0) return;
     this.underWay++;
+    for (const key of keys) this.busyKeys.add(key);
     void this.run(batch).finally(() => {
       this.underWay--;
+      for (const key of keys) this.busyKeys.delete(key);
       this.schedule();
     });
     // Room for another batch, and inputs left (more than one batch's worth, or held back by their key): start it too.
     this.schedule();
   }
 
-  /** Up to maxBatch waiting inputs, oldest first, no two of one key (those stay waiting, in their order). */
-  private take(): Waiting<Input, Output>[] {
+  /** Up to maxBatch waiting inputs, oldest first, no two of one key nor any of a batch under way (those stay, in order). */
+  private take(): { batch: Waiting<Input, Output>[]; keys: string[] } {
     const batch: Waiting<Input, Output>[] = [];
     const keys = new Set<string>();
     const kept: Waiting<Input, Output>[] = [];
     for (const waiting of this.waiting) {
       const key = this.options.keyOf(waiting.input);
-      if (batch.length >= this.options.maxBatch || keys.has(key)) kept.push(waiting);
+      if (batch.length >= this.options.maxBatch || keys.has(key) || this.busyKeys.has(key)) kept.push(waiting);
       else {
         keys.add(key);
         batch.push(waiting);
       }
     }
     this.waiting.splice(0, this.waiting.length, ...kept);
-    return batch;
+    return { batch, keys: [...keys] };
   }
 
   private async run(batch: Waiting<Input, Output>[]): Promise<void> {
