@@ -215,6 +215,34 @@ describe('GET /v1/capacity', () => {
       expect(table.stdout).toMatch(/^hall-m\s+storage\s+40 TiB\s+0 B\s+11\.77 TiB\s+40 TiB\s+40 TiB$/m);
     });
 
+    it('reads the figures from the digest stored beside each report, and from the whole report where the digest is older', async () => {
+      const agents = [await enrol('d-1', ['/srv']), await enrol('d-2', ['/srv', '/var']), await enrol('d-3', ['/srv'])];
+      const sent = [0.25, 0.5, 0.75].map((usageRatio) => aReport(1, { collectedAt: new Date().toISOString(), cpu: { ...aReport(1).cpu, usageRatio } }));
+      for (const [index, agent] of agents.entries()) await report(agent, sent[index]);
+      const expected = [usedOf(sent[0], ['/srv']), usedOf(sent[1], ['/srv', '/var']), usedOf(sent[2], ['/srv'])];
+      const sums = (['vcpu', 'memory', 'storage'] as const).map((resourceClass) => [
+        resourceClass,
+        expected.reduce((sum, figures) => sum + figures[resourceClass], 0),
+      ]);
+      const used = async () => {
+        const { facility } = await capacity();
+        return (['vcpu', 'memory', 'storage'] as const).map((resourceClass) => [resourceClass, facility.resources[resourceClass].used]);
+      };
+      await expect(used()).resolves.toEqual(sums);
+
+      // One host's row as stored before digests existed, another's digest as stored before it kept logical cores and
+      // each filesystem's used bytes: the same figures, from their whole reports.
+      const manager = control.app.get(DataSource).manager;
+      const hostId = async (name: string) => (await rawQuery<{ id: string }>(manager, 'SELECT id FROM hosts WHERE name = ?', [name]))[0].id;
+      await rawQuery(manager, 'UPDATE host_measurements SET digest = NULL WHERE host_id = ?', [await hostId('d-1')]);
+      const [{ digest }] = await rawQuery<{ digest: string }>(manager, 'SELECT digest FROM host_measurements WHERE host_id = ?', [await hostId('d-2')]);
+      const older = JSON.parse(digest) as { logicalCores?: number; filesystems: unknown[][] };
+      delete older.logicalCores;
+      older.filesystems = older.filesystems.map((filesystem) => filesystem.slice(0, 3));
+      await rawQuery(manager, 'UPDATE host_measurements SET digest = ? WHERE host_id = ?', [JSON.stringify(older), await hostId('d-2')]);
+      await expect(used()).resolves.toEqual(sums);
+    });
+
     it('leaves out a report older than a host counts as reporting', async () => {
       const agent = await enrol('old-1', ['/srv']);
       await report(agent, aReport(1, { collectedAt: new Date().toISOString() }));

@@ -1,5 +1,9 @@
 export const DAY_MS = 86_400_000;
 
+/** What a class fills with: its allocations, or its measured use. */
+export const FORECAST_BASES = ['allocated', 'used'] as const;
+export type ForecastBasis = (typeof FORECAST_BASES)[number];
+
 /** One observation of a growing quantity: when (epoch milliseconds) and how much. */
 export interface SeriesPoint {
   at: number;

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DAY_MS, fullAt, SeriesPoint } from '@dcm/domain';
+import { DAY_MS, FORECAST_BASES, fullAt, SeriesPoint } from '@dcm/domain';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HistoryRepository } from '../history/history.repository';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
-import { CapacityForecastGauge, CapacityForecastResponseDto, ClassForecastDto, FORECAST_BASES } from './capacity.dto';
+import { CapacityForecastGauge, CapacityForecastResponseDto, ClassForecastDto } from './capacity.dto';
 
 interface HourlyPoint {
   hour: number;

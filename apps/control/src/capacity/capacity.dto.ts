@@ -1,5 +1,5 @@
 import { ApiProperty, OmitType } from '@nestjs/swagger';
-import type { ResourceUnit } from '@dcm/domain';
+import type { ForecastBasis, ResourceUnit } from '@dcm/domain';
 
 export class ClassCapacityDto {
   @ApiProperty({ enum: ['count', 'bytes'] }) unit: ResourceUnit;
@@ -47,10 +47,6 @@ export class DaysUntilFullDto {
   @ApiProperty({ nullable: true, type: Number, example: null, description: 'Days until measured use reaches capacity; null when not growing or not measured' })
   used: number | null;
 }
-
-/** What a class fills with: its allocations, or its measured use. */
-export const FORECAST_BASES = ['allocated', 'used'] as const;
-export type ForecastBasis = (typeof FORECAST_BASES)[number];
 
 export class FullAtDto {
   @ApiProperty({

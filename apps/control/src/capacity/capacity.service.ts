@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { capacityOf, freeOf, HostUseFigures, inventoryOvercommitted, measuredUse, measuredUseSince, sumUsage, UsageFigures, usageOf } from '@dcm/domain';
-import { HostEntity } from '@dcm/persistence';
 import { Clock } from '../common/clock';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HistoryRepository } from '../history/history.repository';
-import { HostsRepository } from '../hosts/hosts.repository';
+import { HostsRepository, PlacementHostRow } from '../hosts/hosts.repository';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { CapacityResponseDto, ClassCapacityDto, HostCountsDto, SiteCapacityDto } from './capacity.dto';
 
@@ -32,7 +31,7 @@ export class CapacityService {
    * token must not be able to swell the facility or push back its forecast.
    */
   async summary(): Promise<CapacityResponseDto> {
-    const [hosts, uses] = await Promise.all([this.hosts.listLive(), this.history.latestHostUse(measuredUseSince(this.clock.now(), this.config))]);
+    const [hosts, uses] = await Promise.all([this.hosts.placementHosts(), this.history.latestHostUse(measuredUseSince(this.clock.now(), this.config))]);
     const useByHost = new Map(uses.map((use) => [use.hostId, use]));
     const facility = emptyScope();
     const sites = new Map<string, Scope>();
@@ -60,19 +59,20 @@ function emptyScope(): Scope {
   return { hosts: { up: 0, stale: 0, down: 0, maintenance: 0, unaccepted: 0 }, classes: new Map() };
 }
 
-function add(scope: Scope, host: HostEntity, use: HostUseFigures | undefined): void {
+function add(scope: Scope, host: PlacementHostRow, use: HostUseFigures | undefined): void {
   scope.hosts[host.status] += 1;
   if (!host.accepted) {
     scope.hosts.unaccepted += 1;
     return;
   }
   // Placement skips a host an operator has not accepted, and one with any class over-committed.
-  const placeable = host.status === 'up' && host.accepted && !(host.inventories ?? []).some(inventoryOvercommitted);
-  for (const inventory of host.inventories ?? []) {
-    const figures = scope.classes.get(inventory.resourceClass) ?? { parts: [], placeable: 0 };
-    scope.classes.set(inventory.resourceClass, figures);
+  const inventories = Object.entries(host.inventories);
+  const placeable = host.status === 'up' && host.accepted && !inventories.some(([, inventory]) => inventoryOvercommitted(inventory));
+  for (const [resourceClass, inventory] of inventories) {
+    const figures = scope.classes.get(resourceClass) ?? { parts: [], placeable: 0 };
+    scope.classes.set(resourceClass, figures);
     const capacity = capacityOf(inventory);
-    figures.parts.push(usageOf(capacity, inventory.allocated, use ? measuredUse(inventory.resourceClass, use, inventory.total) : null));
+    figures.parts.push(usageOf(capacity, inventory.allocated, use ? measuredUse(resourceClass, use, inventory.total) : null));
     if (placeable) figures.placeable += freeOf(capacity, inventory.allocated);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { ENTRY_DROP_REASONS, EntryDropReason } from '@dcm/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ForecastBasis } from '../capacity/capacity.dto';
+import type { ForecastBasis } from '@dcm/domain';
 import type { ProblemCode } from '../common/problem';
 import { METRIC_CATALOGUE, MetricDefinition, MetricName } from './metric-catalogue';
 
