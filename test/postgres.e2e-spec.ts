@@ -4,6 +4,8 @@ import { aReport } from './support/reports';
 import { RunningControl, startControl } from './support/control';
 import { createTestDatabase, TestDatabase } from './support/postgres';
 import { eventually } from './support/eventually';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 
 const TIB = 2 ** 40;
 
@@ -150,6 +152,41 @@ describe('control on PostgreSQL', () => {
     // 16 cores a third busy: 5.33 cores in use, kept as whole cores (the samples' columns are integers, as on SQLite).
     const samples = await control.app.get(CapacitySamplingService).sample();
     expect(samples.find((sample) => sample.site === 'hall-frac' && sample.resourceClass === 'vcpu')).toMatchObject({ used: 5 });
+  });
+
+  it('answers /health/ready while every pooled connection is busy: a busy replica is not a down one', async () => {
+    // Every pooled connection waits on a lock this test holds, as behind a burst of clients; a load balancer that
+    // found readiness waiting behind them would take the replica out and end its clients' sessions.
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock(4242999)');
+    const dataSource = control.app.get(DataSource);
+    const waiting = Array.from({ length: 25 }, () => dataSource.query('SELECT pg_advisory_xact_lock(4242999)'));
+    let released = false;
+    try {
+      await eventually(
+        'every pooled connection to wait on the lock',
+        async () => {
+          const [{ count }] = (
+            await holder.query("SELECT count(*)::int AS count FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = 4242999")
+          ).rows as { count: number }[];
+          return count >= 20 ? true : undefined;
+        },
+        10_000,
+      );
+      const ready = control.api.get('/health/ready', { token: null }).then((answer) => ({ status: answer.status, released }));
+      // Released only once readiness has answered, or after 15 s (then too late: readiness waited for the pool).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ready, new Promise((resolve) => (timer = setTimeout(resolve, 15_000)))]);
+      clearTimeout(timer);
+      released = true;
+      await holder.query('SELECT pg_advisory_unlock(4242999)');
+      await expect(ready).resolves.toEqual({ status: 200, released: false });
+    } finally {
+      if (!released) await holder.query('SELECT pg_advisory_unlock(4242999)');
+      await Promise.all(waiting);
+      await holder.end();
+    }
   });
 
   it('survives a restart: migrations are not re-applied and the bootstrap token still works', async () => {

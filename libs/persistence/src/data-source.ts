@@ -159,10 +159,9 @@ export async function migrate(dataSource: DataSource): Promise<void> {
 }
 
 /** Whether every migration this build knows has been applied. */
-export async function migrationsApplied(dataSource: DataSource): Promise<boolean> {
-  const rows: { name: string }[] = await dataSource.query('SELECT name FROM migrations');
-  const applied = new Set(rows.map((row) => row.name));
-  return MIGRATIONS.every((migration) => applied.has(migration.name));
+export function migrationsApplied(applied: readonly { name: string }[]): boolean {
+  const names = new Set(applied.map((row) => row.name));
+  return MIGRATIONS.every((migration) => names.has(migration.name));
 }
 
 /** Opens the database and applies pending migrations. */

@@ -1,8 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { migrationsApplied } from '@dcm/persistence';
-import { DataSource } from 'typeorm';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { DatabaseProbe } from './database-probe';
 import { Public } from '../common/principal';
 import { NotRateLimited } from '../common/rate-limit';
 
@@ -12,9 +11,8 @@ import { NotRateLimited } from '../common/rate-limit';
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
-    private readonly dataSource: DataSource,
+    private readonly probe: DatabaseProbe,
   ) {}
 
   @Get('live')
@@ -30,11 +28,21 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: the database answers and every migration is applied' })
   ready() {
-    return this.health.check([() => this.database.pingCheck('database'), () => this.migrations()]);
+    return this.health.check([() => this.database(), () => this.migrations()]);
+  }
+
+  private async database() {
+    const indicator = this.indicators.check('database');
+    try {
+      await this.probe.ping();
+      return indicator.up();
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message });
+    }
   }
 
   private async migrations() {
     const indicator = this.indicators.check('migrations');
-    return (await migrationsApplied(this.dataSource)) ? indicator.up() : indicator.down({ message: 'migrations are pending' });
+    return (await this.probe.migrationsApplied()) ? indicator.up() : indicator.down({ message: 'migrations are pending' });
   }
 }
