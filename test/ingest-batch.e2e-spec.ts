@@ -17,9 +17,10 @@ interface Enrolled {
 }
 
 /**
- * Posts of different agents that arrive together are stored in one transaction (AgentsService.storeBatch), on
- * PostgreSQL with one statement for all their writes: what is stored must be what each post alone would have stored,
- * and a post that fails must fail alone.
+ * Posts of different agents that arrive together are stored in one transaction: on PostgreSQL gathered by
+ * AgentsService.storeBatch, with one statement for all their writes; on SQLite by the unit of work's group commit, a
+ * savepoint a post. Either way what is stored must be what each post alone would have stored, and a post that fails
+ * must fail alone.
  */
 describe.each(['sqlite', 'postgres'])('report posts stored together on %s', (backend) => {
   let database: TestDatabase | undefined;

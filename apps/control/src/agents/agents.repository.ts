@@ -103,6 +103,7 @@ export class AgentsRepository {
    */
   async lockIngestTargets(agentIds: string[], tx: EntityManager): Promise<Map<string, IngestTarget>> {
     const postgres = dialectOf(tx) === 'postgres';
+    const one = agentIds.length === 1;
     // One statement: each agent, its host while live, and one row per inventory class (none when the host is gone).
     const rows = await rawQuery<{
       agent_id: string;
@@ -122,9 +123,9 @@ export class AgentsRepository {
          FROM agents a
          LEFT JOIN hosts h ON h.id = a.host_id AND h.decommissioned_at IS NULL
          LEFT JOIN inventories i ON i.host_id = h.id
-        WHERE ${postgres ? 'a.id = ANY(?::varchar[])' : 'a.id IN (SELECT value FROM json_each(?))'}
+        WHERE ${one ? 'a.id = ?' : postgres ? 'a.id = ANY(?::varchar[])' : 'a.id IN (SELECT value FROM json_each(?))'}
         ORDER BY a.id${forUpdate(tx, 'a')}`,
-      [postgres ? agentIds : JSON.stringify(agentIds)],
+      [one ? agentIds[0] : postgres ? agentIds : JSON.stringify(agentIds)],
     );
     const targets = new Map<string, IngestTarget>();
     for (const row of rows) {
