@@ -115,6 +115,15 @@ export function forUpdate(manager: EntityManager, of?: string): string {
   return of ? ` FOR UPDATE OF ${of}` : ' FOR UPDATE';
 }
 
+/**
+ * One write in raw SQL with portable placeholders, for a caller to run on its own or, on PostgreSQL, as one part of a
+ * data-modifying statement (`WITH p1 AS (<sql>), p2 AS (…) SELECT …`) that makes several writes one round trip.
+ */
+export interface SqlWrite {
+  sql: string;
+  parameters: unknown[];
+}
+
 /** Whether a failed write broke a primary key or unique constraint, on either backend. */
 export function isUniqueViolation(error: unknown): boolean {
   const code = error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : (error as { code?: string } | null)?.code;
