@@ -3,9 +3,9 @@ import { createHost, createTenant, enrolAgent, expectStatus, hostFacts, setQuota
 import { aReport } from './support/reports';
 import { RunningControl, startControl } from './support/control';
 import { createTestDatabase, TestDatabase } from './support/postgres';
-import { eventually } from './support/eventually';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { eventually, StopWaiting } from './support/eventually';
 
 const TIB = 2 ** 40;
 
@@ -121,6 +121,77 @@ describe('control on PostgreSQL', () => {
     } finally {
       await other.app.close();
     }
+  });
+
+  describe('placement when another transaction holds a host’s rows', () => {
+    let holder: Client;
+    let holderPid: number;
+
+    beforeAll(async () => {
+      // For the tenant of the test before (quotas of 64 vCPU and 64 GiB): spread prefers blv-p10, the emptiest, and
+      // blv-p11 has room for both requests below.
+      await createHost(control.api, 'blv-p10', { vcpu: { total: 64, allocationRatio: 1 }, memory: { total: '256GiB' } });
+      await createHost(control.api, 'blv-p11', { vcpu: { total: 16, allocationRatio: 1 }, memory: { total: '64GiB' } });
+    });
+
+    beforeEach(async () => {
+      holder = new Client({ connectionString: database.url });
+      await holder.connect();
+      holderPid = ((await holder.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number }).pid;
+      await holder.query('BEGIN');
+    });
+
+    afterEach(async () => {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    });
+
+    /** Locks the named hosts' inventory rows in the holder's transaction, as an admission on another replica would. */
+    const holdRows = (...hosts: string[]) =>
+      holder.query('SELECT 1 FROM inventories i JOIN hosts h ON h.id = i.host_id WHERE h.name = ANY($1) ORDER BY i.host_id, i.resource_class FOR UPDATE OF i', [
+        hosts,
+      ]);
+    /** Resolves once a backend waits for a lock the holder has. */
+    const queuedBehindHolder = (stop: { stopped: boolean }) =>
+      eventually('an admission to wait for the rows the test holds', async () => {
+        if (stop.stopped) throw new StopWaiting('no longer watching');
+        const { rows } = await holder.query('SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))', [holderPid]);
+        return (rows[0] as { waiting: number }).waiting > 0;
+      });
+
+    it('admits on the next host, on both replicas at once, without waiting for the held one', async () => {
+      const other = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });
+      try {
+        await holdRows('blv-p10');
+        const request = { tenant: 'cardiff-social', resources: { vcpu: 2, memory: '4GiB' } };
+        const admissions = Promise.all([control.api.post('/v1/allocations', request), other.api.post('/v1/allocations', request)]);
+        // Before, both replicas picked blv-p10 and queued behind its row lock until the holder ended.
+        const watch = { stopped: false };
+        const outcome = await Promise.race([admissions.then(() => 'answered' as const), queuedBehindHolder(watch).then(() => 'queued' as const)]);
+        watch.stopped = true;
+        await holder.query('ROLLBACK');
+        const answers = await admissions;
+        expect(outcome).toBe('answered');
+        expect(answers.map((answer) => [answer.status, (answer.body as { host?: string }).host])).toEqual([
+          [201, 'blv-p11'],
+          [201, 'blv-p11'],
+        ]);
+      } finally {
+        await other.app.close();
+      }
+      const verification = await expectStatus(control.api.get('/v1/audit/verify'), 200);
+      expect(verification).toMatchObject({ intact: true, firstBroken: null });
+    });
+
+    it('waits for a held host rather than refusing when every host that could take the request is held', async () => {
+      await holdRows('blv-p10', 'blv-p11');
+      const admission = control.api.post('/v1/allocations', { tenant: 'cardiff-social', resources: { vcpu: 2, memory: '4GiB' } });
+      await queuedBehindHolder({ stopped: false });
+      await holder.query('COMMIT');
+      const answer = await admission;
+      expect(answer.status).toBe(201);
+      expect(['blv-p10', 'blv-p11']).toContain((answer.body as { host?: string }).host);
+    });
   });
 
   it('refuses to start a replica whose audit key, trusted proxies or console session key differ from a running replica’s', async () => {

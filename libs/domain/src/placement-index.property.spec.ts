@@ -65,6 +65,33 @@ describe(PlacementIndex.name, () => {
     );
   });
 
+  it('passes over the hosts it is told to exclude, picking what pickHost picks among the others', () => {
+    fc.assert(
+      fc.property(
+        facilityArbitrary,
+        fc.infiniteStream(fc.boolean()),
+        tenantArbitrary,
+        requestArbitrary,
+        strategyArbitrary,
+        (hosts, excluded, tenant, request, strategy) => {
+          const index = new PlacementIndex<PlacementHost>();
+          const indexed = hosts.map(copyOf);
+          for (const host of indexed) index.set(host.name, host);
+          const flags = indexed.map(() => excluded.next().value as boolean);
+          const exclude = new Set(indexed.filter((_, at) => flags[at]));
+          const expected = pickHost(
+            tenant,
+            hosts.filter((_, at) => !flags[at]),
+            request,
+            strategy,
+          );
+          expect(index.pick(tenant, request, strategy, exclude)?.name ?? null).toBe(expected?.name ?? null);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('stays in step with pickHost through admissions, releases, replacements and removals', () => {
     const stepArbitrary = fc.oneof(
       fc.record({ kind: fc.constant('admit' as const), tenant: tenantArbitrary, request: requestArbitrary, strategy: strategyArbitrary }),

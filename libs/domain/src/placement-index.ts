@@ -117,8 +117,11 @@ export class PlacementIndex<H extends PlacementHost> {
     }
   }
 
-  /** The host pickHost would choose among the indexed hosts, or null when none may take the request. */
-  pick(tenant: PlacementTenant, request: ResourceAmounts, strategy: PlacementStrategy): H | null {
+  /**
+   * The host pickHost would choose among the indexed hosts, or null when none may take the request. Hosts in `exclude`
+   * are passed over (as if they were not indexed).
+   */
+  pick(tenant: PlacementTenant, request: ResourceAmounts, strategy: PlacementStrategy, exclude?: ReadonlySet<H>): H | null {
     // A zero amount claims nothing, so it needs no inventory on the host (as in pickHost).
     const claimed = Object.keys(request).filter((resource) => request[resource] > 0);
     const columns: ClassColumn[] = [];
@@ -160,7 +163,7 @@ export class PlacementIndex<H extends PlacementHost> {
         const shareLeft = capacity > 0 ? (capacity - allocated - requested) / capacity : 0;
         if (shareLeft < lowestShareLeft) lowestShareLeft = shareLeft;
       }
-      if (!fits) continue;
+      if (!fits || (exclude !== undefined && exclude.has(hosts[slot]!))) continue;
       const key = emptiestFirst * lowestShareLeft;
       if (best === -1 || key < bestKey || (key === bestKey && hosts[slot]!.name < hosts[best]!.name)) {
         best = slot;

@@ -46,11 +46,10 @@ describe(AllocationsService.name, () => {
   beforeEach(() => {
     lockedRows = new Map([['a', host('a', 0)]]);
     allocations = fakeAllocationsRepository({});
-    allocations.tenantBySlug.mockResolvedValue(tenant);
-    allocations.lockQuotas.mockResolvedValue({ vcpu: { limit: 64, allocated: 0 } });
+    allocations.tenantWithLockedQuotas.mockResolvedValue({ tenant, quotas: { vcpu: { limit: 64, allocated: 0 } } });
     idempotency = fakeIdempotency();
     hosts = fakeHostsRepository();
-    hosts.placementHosts.mockImplementation(async ({ hostId } = {}) => (hostId && lockedRows.has(hostId) ? [lockedRows.get(hostId)!] : []));
+    hosts.lockPlacementHost.mockImplementation(async (hostId) => ({ host: lockedRows.get(hostId) ?? null, busy: false }));
     catalog = fakePlacementCatalog();
     catalog.pick.mockReturnValue(host('a', 0));
     metrics = fakeMetricsRecorder();
@@ -76,19 +75,19 @@ describe(AllocationsService.name, () => {
 
       expect(first).toMatchObject({ status: 201, replayed: false, body: { tenant: 'torfaen', host: 'blv-a', resources: { vcpu: 4 } } });
       expect(retry).toEqual({ status: 201, replayed: true, body: first.body });
-      expect(allocations.insert).toHaveBeenCalledTimes(1);
+      expect(allocations.recordAdmission).toHaveBeenCalledTimes(1);
       expect(metrics.countAllocationRequest.mock.calls).toEqual([['admitted']]);
     });
 
     it('replays a refusal too, and refuses the key with a different request', async () => {
-      allocations.lockQuotas.mockResolvedValue({ vcpu: { limit: 2, allocated: 0 } });
+      allocations.tenantWithLockedQuotas.mockResolvedValue({ tenant, quotas: { vcpu: { limit: 2, allocated: 0 } } });
       const refused = sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal, 'key-2');
       await expect(refused).rejects.toMatchObject({ code: 'QuotaExceeded' });
-      allocations.lockQuotas.mockResolvedValue({ vcpu: { limit: 64, allocated: 0 } });
+      allocations.tenantWithLockedQuotas.mockResolvedValue({ tenant, quotas: { vcpu: { limit: 64, allocated: 0 } } });
 
       const replayed = await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal, 'key-2');
       expect(replayed).toMatchObject({ status: 409, replayed: true, body: { code: 'QuotaExceeded' } });
-      expect(allocations.insert).not.toHaveBeenCalled();
+      expect(allocations.recordAdmission).not.toHaveBeenCalled();
       await expect(sut.create({ tenant: 'torfaen', resources: { vcpu: 8 } }, principal, 'key-2')).rejects.toMatchObject({ code: 'Conflict' });
     });
 
@@ -96,7 +95,7 @@ describe(AllocationsService.name, () => {
       await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal, 'key-3');
       const other = await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, { ...principal, tokenId: 'token-2' }, 'key-3');
       expect(other.replayed).toBe(false);
-      expect(allocations.insert).toHaveBeenCalledTimes(2);
+      expect(allocations.recordAdmission).toHaveBeenCalledTimes(2);
     });
   });
 
@@ -110,7 +109,7 @@ describe(AllocationsService.name, () => {
 
       expect(outcome).toMatchObject({ status: 201, body: { host: 'blv-b' } });
       expect(catalog.refreshHost.mock.calls).toEqual([['a']]);
-      expect(allocations.insert).toHaveBeenCalledTimes(1);
+      expect(allocations.recordAdmission).toHaveBeenCalledTimes(1);
       // The catalog counted each pick at once, took back the one whose transaction failed, and kept the one that committed.
       expect(catalog.applyAllocation.mock.calls).toEqual([
         ['a', { vcpu: 4 }, 1],
@@ -126,13 +125,75 @@ describe(AllocationsService.name, () => {
       await expect(attempt).rejects.toBeInstanceOf(ProblemException);
       await expect(attempt).rejects.toMatchObject({ code: 'Conflict' });
       expect(catalog.refreshHost).toHaveBeenCalledTimes(4);
-      expect(allocations.insert).not.toHaveBeenCalled();
+      expect(allocations.recordAdmission).not.toHaveBeenCalled();
       expect(metrics.countAllocationRequest.mock.calls).toEqual([['Conflict']]);
     });
   });
 
+  describe('when another transaction holds the rows of the host it picked (PostgreSQL: another replica)', () => {
+    it('passes over that host to the next candidate, without waiting for it', async () => {
+      const a = host('a', 0);
+      const b = host('b', 0);
+      lockedRows.set('b', b);
+      hosts.lockPlacementHost.mockImplementation(async (hostId, _tx, options) => {
+        if (hostId === 'a' && options?.skipLocked) return { host: null, busy: true };
+        return { host: lockedRows.get(hostId) ?? null, busy: false };
+      });
+      catalog.pick.mockImplementation((_tenant, _request, _strategy, exclude) => (exclude?.has(a) ? b : a));
+
+      const outcome = await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal);
+
+      expect(outcome).toMatchObject({ status: 201, body: { host: 'blv-b' } });
+      expect(hosts.lockPlacementHost.mock.calls.map(([hostId, , options]) => [hostId, options])).toEqual([
+        ['a', { skipLocked: true }],
+        ['b', { skipLocked: true }],
+      ]);
+      // The busy host's pick was counted and taken back at once; the other's kept.
+      expect(catalog.applyAllocation.mock.calls).toEqual([
+        ['a', { vcpu: 4 }, 1],
+        ['a', { vcpu: 4 }, -1],
+        ['b', { vcpu: 4 }, 1],
+      ]);
+    });
+
+    it('waits for the first busy host when every candidate is busy, rather than refusing for want of capacity', async () => {
+      const a = host('a', 0);
+      hosts.lockPlacementHost.mockImplementation(async (hostId, _tx, options) =>
+        options?.skipLocked ? { host: null, busy: true } : { host: lockedRows.get(hostId) ?? null, busy: false },
+      );
+      catalog.pick.mockImplementation((_tenant, _request, _strategy, exclude) => (exclude?.has(a) ? null : a));
+
+      const outcome = await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal);
+
+      expect(outcome).toMatchObject({ status: 201, body: { host: 'blv-a' } });
+      expect(hosts.lockPlacementHost.mock.calls.map(([hostId, , options]) => [hostId, options])).toEqual([
+        ['a', { skipLocked: true }],
+        ['a', { skipLocked: false }],
+      ]);
+    });
+
+    it('waits for the host it picks after passing over three busy ones', async () => {
+      const candidates = ['a', 'b', 'c', 'd', 'e'].map((id) => host(id, 0));
+      for (const candidate of candidates) lockedRows.set(candidate.id, candidate);
+      hosts.lockPlacementHost.mockImplementation(async (hostId, _tx, options) =>
+        options?.skipLocked ? { host: null, busy: true } : { host: lockedRows.get(hostId) ?? null, busy: false },
+      );
+      catalog.pick.mockImplementation((_tenant, _request, _strategy, exclude) => candidates.find((candidate) => !exclude?.has(candidate)) ?? null);
+
+      const outcome = await sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal);
+
+      expect(outcome).toMatchObject({ status: 201, body: { host: 'blv-d' } });
+      expect(hosts.lockPlacementHost.mock.calls.map(([hostId, , options]) => [hostId, options?.skipLocked])).toEqual([
+        ['a', true],
+        ['b', true],
+        ['c', true],
+        ['d', false],
+      ]);
+    });
+  });
+
   it('refuses a frozen tenant before looking for a host', async () => {
-    allocations.tenantBySlug.mockResolvedValue({ ...tenant, state: 'frozen' });
+    allocations.tenantWithLockedQuotas.mockResolvedValue({ tenant: { ...tenant, state: 'frozen' }, quotas: {} });
     await expect(sut.create({ tenant: 'torfaen', resources: { vcpu: 4 } }, principal)).rejects.toMatchObject({ code: 'TenantFrozen' });
     expect(catalog.pick).not.toHaveBeenCalled();
   });

@@ -1,17 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { checkQuota, evaluateHost, explainRefusal, PlacementStrategy, ResourceAmounts } from '@dcm/domain';
-import { AllocationEntity, IdempotencyRecordEntity, isUniqueViolation, UnitOfWork } from '@dcm/persistence';
+import { AllocationEntity, IdempotencyRecordEntity, isUniqueViolation, SqlWrite, UnitOfWork } from '@dcm/persistence';
 import { EntityManager } from 'typeorm';
 import { Actor, tokenActor } from '../common/actor';
-import { AuditLog } from '../audit/audit-log';
+import { AuditEntry, AuditLog } from '../audit/audit-log';
 import type { Principal, TenantScope } from '../common/principal';
 import { MetricsRecorder } from '../telemetry/process-metrics';
 import { Clock } from '../common/clock';
 import { ProblemCode, ProblemDetails, ProblemException, Problems } from '../common/problem';
 import { CONTROL_CONFIG, ControlConfig } from '../config/control-config';
 import { HostsRepository, PlacementHostRow } from '../hosts/hosts.repository';
-import { PlacementCatalog } from '../hosts/placement-catalog';
+import { CatalogHost, PlacementCatalog } from '../hosts/placement-catalog';
 import { ResourceClassesService } from '../resource-classes/resource-classes.service';
 import { TenantsRepository } from '../tenants/tenants.repository';
 import { AllocationResponseDto, CreateAllocationDto, ListAllocationsQueryDto, toAllocationResponse } from './allocation.dto';
@@ -25,6 +25,12 @@ const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
 /** How many times admission re-tries when the placement catalog proved stale for the host it picked. */
 const MAX_PLACEMENT_ATTEMPTS = 5;
+
+/**
+ * How many hosts placement passes over because another transaction holds their rows (PostgreSQL) before it waits for
+ * one: each costs a round trip, and on one replica, whose catalog counts its own admissions in flight, it is rare.
+ */
+const MAX_BUSY_HOSTS_SKIPPED = 3;
 
 export interface AllocationOutcome {
   status: number;
@@ -151,25 +157,24 @@ export class AllocationsService {
   /** Releases an allocation and returns its capacity and quota. Releasing twice is harmless. */
   async release(id: string, actor: Actor): Promise<AllocationResponseDto> {
     const released = await this.unitOfWork.run(async (tx) => {
-      const allocation = await this.allocations.lockRecord(id, tx);
+      // The allocation's row, then the tenant's quotas, then the host's inventories (as admission), in one statement.
+      const allocation = await this.allocations.lockForRelease(id, tx);
       if (!allocation) throw Problems.notFound(`allocation ${id}`);
       if (allocation.status === 'released') return { allocation, changed: false };
-      // Lock order as in admission (tenant's quotas, then the host's inventories) so that the two never deadlock.
-      await this.allocations.lockQuotas(allocation.tenantId, tx);
-      await this.lockHost(allocation.hostId, tx);
       allocation.status = 'released';
       allocation.releasedAt = this.clock.now();
-      await this.allocations.markReleased(id, allocation.releasedAt, tx);
-      await this.allocations.adjustAllocated(allocation.tenantId, allocation.hostId, allocation.resources, -1, tx);
-      this.followInCatalog(allocation.hostId, allocation.resources, -1, tx);
-      await this.auditLog.record(tx, {
+      const audit: AuditEntry = {
         actor,
         action: 'allocation.release',
         subjectType: 'allocation',
         subject: id,
         before: { status: 'active' },
         after: toAllocationResponse(allocation),
-      });
+      };
+      const pendingAudit = this.auditLog.pendingWrite(tx, audit);
+      await this.allocations.recordRelease(allocation, allocation.releasedAt, pendingAudit ? [pendingAudit] : [], tx);
+      if (!pendingAudit) await this.auditLog.record(tx, audit);
+      this.followInCatalog(allocation.hostId, allocation.resources, -1, tx);
       return { allocation, changed: true };
     });
     return toAllocationResponse(released.allocation);
@@ -202,12 +207,14 @@ export class AllocationsService {
   }
 
   private async admit(request: AdmissionRequest, mark: number, tx: EntityManager): Promise<AllocationRecord> {
-    const tenant = await this.allocations.tenantBySlug(request.tenant, tx);
-    if (!tenant) throw Problems.notFound(`tenant ${request.tenant}`);
+    // The tenant read and its quota rows locked in one statement (on PostgreSQL every statement is a round trip).
+    const found = await this.allocations.tenantWithLockedQuotas(request.tenant, tx);
+    if (!found) throw Problems.notFound(`tenant ${request.tenant}`);
+    const { tenant, quotas } = found;
     if (tenant.state === 'offboarded') throw Problems.conflict(`tenant ${tenant.slug} has been offboarded`);
     if (tenant.state === 'frozen') throw Problems.tenantFrozen(tenant.slug);
 
-    const refusal = checkQuota(request.amounts, await this.allocations.lockQuotas(tenant.id, tx));
+    const refusal = checkQuota(request.amounts, quotas);
     if (refusal) throw quotaExceeded(tenant.slug, refusal);
 
     const host = request.host ? await this.lockNamedHost(tenant, request, tx) : await this.lockBestHost(tenant, request, mark, tx);
@@ -224,14 +231,23 @@ export class AllocationsService {
       releasedAt: null,
       resources: sortedAmounts(request.amounts),
     };
-    await this.allocations.insert(allocation, request.principal.tokenId, tx);
-    await this.allocations.adjustAllocated(tenant.id, host.id, allocation.resources, 1, tx);
+    const response = toAllocationResponse(allocation);
+    const audit: AuditEntry = {
+      actor: tokenActor(request.principal.tokenId),
+      action: 'allocation.create',
+      subjectType: 'allocation',
+      subject: allocation.id,
+      after: response,
+    };
+    // The rows, the sums, the idempotency record and (PostgreSQL) the audit event: one statement on PostgreSQL.
+    const alongside: SqlWrite[] = [];
+    if (request.idempotency) alongside.push(this.idempotency.insertWrite(this.record(request, 201, response, allocation.createdAt)));
+    const pendingAudit = this.auditLog.pendingWrite(tx, audit);
+    if (pendingAudit) alongside.push(pendingAudit);
+    await this.allocations.recordAdmission(allocation, request.principal.tokenId, alongside, tx);
+    if (!pendingAudit) await this.auditLog.record(tx, audit);
     // A host placement chose is already counted in the catalog (see lockBestHost).
     if (request.host) this.followInCatalog(host.id, allocation.resources, 1, tx);
-    const response = toAllocationResponse(allocation);
-    if (request.idempotency) await this.idempotency.insert(this.record(request, 201, response, allocation.createdAt), tx);
-    const actor = tokenActor(request.principal.tokenId);
-    await this.auditLog.record(tx, { actor, action: 'allocation.create', subjectType: 'allocation', subject: allocation.id, after: response });
     return allocation;
   }
 
@@ -255,25 +271,38 @@ export class AllocationsService {
   }
 
   private async lockBestHost(tenant: AdmissionTenant, request: AdmissionRequest, mark: number, tx: EntityManager): Promise<PlacementHostRow> {
-    // Chosen inside the transaction: on SQLite, where transactions run one at a time, the catalog is then exact.
-    const choice = this.catalog.pick(tenant, request.amounts, request.strategy);
-    if (!choice) {
-      if (this.catalog.staleFor(mark)) throw new NoCandidate();
-      throw insufficientCapacity(tenant.slug, request.amounts, explainRefusal(tenant, this.catalog.snapshot(), request.amounts, REFUSAL_LIMITS));
+    // Hosts passed over because another transaction holds their rows (PostgreSQL), in the order they were picked.
+    const busy = new Set<CatalogHost>();
+    for (;;) {
+      // Chosen inside the transaction: on SQLite, where transactions run one at a time, the catalog is then exact.
+      let choice = this.catalog.pick(tenant, request.amounts, request.strategy, busy);
+      // Every host that may take the request is busy: wait for the first rather than refuse for want of capacity.
+      const wait = !choice || busy.size >= MAX_BUSY_HOSTS_SKIPPED;
+      if (!choice && busy.size > 0) choice = busy.values().next().value!;
+      if (!choice) {
+        if (this.catalog.staleFor(mark)) throw new NoCandidate();
+        throw insufficientCapacity(tenant.slug, request.amounts, explainRefusal(tenant, this.catalog.snapshot(), request.amounts, REFUSAL_LIMITS));
+      }
+      // Counted in the catalog at once, before the lock (and undone if this transaction rolls back): on PostgreSQL the
+      // admissions running meanwhile then pick other hosts, instead of all picking this one and queueing for its row
+      // lock (which made a convoy of every admission in flight, p99 several seconds).
+      this.followInCatalog(choice.id, request.amounts, 1, tx);
+      // The catalog only guided the choice: the domain decides again on the host's rows as locked in this transaction.
+      // Another replica's catalog may have sent its admissions to this host too: if one holds its rows, try the next
+      // host rather than queue behind it (a few at most, then wait).
+      const { host, busy: taken } = await this.hosts.lockPlacementHost(choice.id, tx, { skipLocked: !wait });
+      if (taken) {
+        this.followInCatalog(choice.id, request.amounts, -1, tx);
+        busy.add(choice);
+        continue;
+      }
+      if (!host || evaluateHost(tenant, host, request.amounts)) throw new StaleCandidate(choice.id);
+      return host;
     }
-    // Counted in the catalog at once, before the lock (and undone if this transaction rolls back): on PostgreSQL the
-    // admissions running meanwhile then pick other hosts, instead of all picking this one and queueing for its row lock
-    // (which made a convoy of every admission in flight, p99 several seconds).
-    this.followInCatalog(choice.id, request.amounts, 1, tx);
-    // The catalog only guided the choice: the domain decides again on the host's rows as locked in this transaction.
-    const host = await this.lockHost(choice.id, tx);
-    if (!host || evaluateHost(tenant, host, request.amounts)) throw new StaleCandidate(choice.id);
-    return host;
   }
 
   private async lockHost(hostId: string, tx: EntityManager): Promise<PlacementHostRow | null> {
-    const [host] = await this.hosts.placementHosts({ hostId, lockFor: tx });
-    return host ?? null;
+    return (await this.hosts.lockPlacementHost(hostId, tx)).host;
   }
 
   private replay(record: IdempotencyRecordEntity, requestHash: string): AllocationOutcome {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { IdempotencyRecordEntity } from '@dcm/persistence';
+import { IdempotencyRecordEntity, SqlWrite } from '@dcm/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 
 @Injectable()
@@ -12,5 +12,13 @@ export class IdempotencyRepository {
 
   async insert(record: IdempotencyRecordEntity, manager: EntityManager): Promise<void> {
     await manager.insert(IdempotencyRecordEntity, record);
+  }
+
+  /** The insert of `record` as raw SQL, for the admission to write with its other rows (see AllocationsRepository). */
+  insertWrite(record: IdempotencyRecordEntity): SqlWrite {
+    return {
+      sql: 'INSERT INTO idempotency_records (principal, idempotency_key, request_hash, status_code, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      parameters: [record.principal, record.key, record.requestHash, record.statusCode, record.body, record.createdAt.getTime()],
+    };
   }
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { ADVISORY_LOCKS, dialectOf, rawQuery, UnitOfWork } from '@dcm/persistence';
+import { ADVISORY_LOCKS, dialectOf, rawQuery, SqlWrite, UnitOfWork } from '@dcm/persistence';
 import { Client } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Actor } from '../common/actor';
@@ -72,8 +72,32 @@ export class AuditLog implements OnApplicationShutdown {
 
   async record(tx: EntityManager, ...entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    const events = this.unchained(entries);
+    if (dialectOf(tx) !== 'postgres') {
+      await this.append(tx, await this.head(tx), events);
+      return;
+    }
+    const pending = this.pendingInsert(events);
+    await rawQuery(tx, pending.sql, pending.parameters);
+    await this.afterPending(tx);
+  }
+
+  /**
+   * PostgreSQL: the insert of these events into `audit_pending`, for the caller to run in `tx` as one part of its own
+   * data-modifying statement (one round trip for the change and its events), and their seal arranged after `tx`
+   * commits, exactly as `record` does. The caller must run the write in `tx` (or fail the transaction). Null on
+   * SQLite, where events are chained in the transaction: the caller then calls `record`.
+   */
+  pendingWrite(tx: EntityManager, ...entries: AuditEntry[]): SqlWrite | null {
+    if (entries.length === 0 || dialectOf(tx) !== 'postgres') return null;
+    // Only a unit of work's transaction can be followed to its commit; any other records its events itself.
+    if (!this.sealing.has(tx) && !this.arrangeSeal(tx)) return null;
+    return this.pendingInsert(this.unchained(entries));
+  }
+
+  private unchained(entries: AuditEntry[]): UnchainedEvent[] {
     const at = this.clock.now();
-    const events = entries.map((entry): UnchainedEvent => ({
+    return entries.map((entry): UnchainedEvent => ({
       at,
       actor: entry.actor,
       action: entry.action,
@@ -82,17 +106,22 @@ export class AuditLog implements OnApplicationShutdown {
       before: entry.before === undefined || entry.before === null ? null : JSON.stringify(entry.before),
       after: entry.after === undefined || entry.after === null ? null : JSON.stringify(entry.after),
     }));
-    if (dialectOf(tx) !== 'postgres') {
-      await this.append(tx, await this.head(tx), events);
-      return;
-    }
-    await this.insertPending(tx, events);
-    if (this.sealing.has(tx)) return;
-    const sealer = this.sealerFor(tx.connection);
-    if (UnitOfWork.afterCommit(tx, () => sealer.seal(SEAL_WAIT_MS))) this.sealing.add(tx);
+  }
+
+  /** After pending events were inserted in `tx`: their seal once it commits (see the class's comment). */
+  private async afterPending(tx: EntityManager): Promise<void> {
+    if (this.sealing.has(tx) || this.arrangeSeal(tx)) return;
     // A transaction no unit of work follows (none in control today): its events are chained in it, after every
     // committed pending event, so that per-subject order holds there too.
-    else await this.sealPendingIn((sql, parameters) => tx.query(sql, parameters), inTurn(tx));
+    await this.sealPendingIn((sql, parameters) => tx.query(sql, parameters), inTurn(tx));
+  }
+
+  /** Has the writes of `tx` wait for a seal after it commits; false when no unit of work follows `tx`. */
+  private arrangeSeal(tx: EntityManager): boolean {
+    const sealer = this.sealerFor(tx.connection);
+    if (!UnitOfWork.afterCommit(tx, () => sealer.seal(SEAL_WAIT_MS))) return false;
+    this.sealing.add(tx);
+    return true;
   }
 
   /**
@@ -173,14 +202,12 @@ export class AuditLog implements OnApplicationShutdown {
     }
   }
 
-  private async insertPending(tx: EntityManager, events: UnchainedEvent[]): Promise<void> {
-    const rows = events.map(
-      (_, index) => `($${index * 7 + 1}, $${index * 7 + 2}, $${index * 7 + 3}, $${index * 7 + 4}, $${index * 7 + 5}, $${index * 7 + 6}, $${index * 7 + 7})`,
-    );
-    await tx.query(
-      `INSERT INTO audit_pending (at, actor, action, subject_type, subject, "before", "after") VALUES ${rows.join(', ')}`,
-      events.flatMap((event) => [event.at.getTime(), event.actor, event.action, event.subjectType, event.subject, event.before, event.after]),
-    );
+  /** The insert of events into `audit_pending` (portable placeholders). */
+  private pendingInsert(events: UnchainedEvent[]): SqlWrite {
+    return {
+      sql: `INSERT INTO audit_pending (at, actor, action, subject_type, subject, "before", "after") VALUES ${events.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      parameters: events.flatMap((event) => [event.at.getTime(), event.actor, event.action, event.subjectType, event.subject, event.before, event.after]),
+    };
   }
 
   /** One multi-row INSERT of chained events (PostgreSQL). */

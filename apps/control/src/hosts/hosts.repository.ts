@@ -85,12 +85,11 @@ export class HostsRepository {
   }
 
   /**
-   * Live hosts as placement sees them, read with plain SQL (the catalog reloads thousands at a time, admission reads
-   * one per request). With `lockFor`, the one host's inventory rows stay locked until that transaction ends, in class
-   * order (the fixed order every locker uses).
+   * Live hosts as placement sees them, read with plain SQL (the catalog reloads thousands at a time, and one host after
+   * a stale pick); admission locks its host with lockPlacementHost.
    */
-  async placementHosts(options: { hostId?: string; lockFor?: EntityManager } = {}): Promise<PlacementHostRow[]> {
-    const manager = options.lockFor ?? this.dataSource.manager;
+  async placementHosts(options: { hostId?: string } = {}): Promise<PlacementHostRow[]> {
+    const manager = this.dataSource.manager;
     const byHost = options.hostId ? ' AND h.id = ?' : '';
     const parameters = options.hostId ? [options.hostId] : [];
     const hosts = await rawQuery<{
@@ -113,7 +112,7 @@ export class HostsRepository {
       manager,
       `SELECT i.host_id, i.resource_class, i.total, i.reserved, i.allocation_ratio, i.min_unit, i.max_unit, i.step_size, i.allocated
          FROM inventories i JOIN hosts h ON h.id = i.host_id
-        WHERE h.decommissioned_at IS NULL${byHost} ORDER BY i.host_id, i.resource_class${options.lockFor ? forUpdate(options.lockFor, 'i') : ''}`,
+        WHERE h.decommissioned_at IS NULL${byHost} ORDER BY i.host_id, i.resource_class`,
       parameters,
     );
     const result = new Map<string, PlacementHostRow>(
@@ -135,17 +134,57 @@ export class HostsRepository {
     for (const row of rows) {
       const host = result.get(row.host_id as string);
       if (!host) continue;
-      host.inventories[row.resource_class as string] = {
-        total: Number(row.total),
-        reserved: Number(row.reserved),
-        allocationRatio: Number(row.allocation_ratio),
-        minUnit: numberOrNull(row.min_unit),
-        maxUnit: numberOrNull(row.max_unit),
-        stepSize: numberOrNull(row.step_size),
-        allocated: Number(row.allocated),
-      };
+      host.inventories[row.resource_class as string] = inventoryOf(row);
     }
     return [...result.values()];
+  }
+
+  /**
+   * One live host as placement sees it, its inventory rows locked until the transaction ends (in class order, the
+   * fixed order every locker uses), read in one statement. Null when the host is not live.
+   *
+   * With `skipLocked` (PostgreSQL), rows another transaction holds are skipped rather than waited for, and the answer
+   * is `busy` when any was: admission then tries another host instead of queueing behind that transaction (two replicas
+   * placing from identical catalogs pick the same hosts in the same order). The rows it did lock stay locked.
+   */
+  async lockPlacementHost(
+    hostId: string,
+    tx: EntityManager,
+    options: { skipLocked?: boolean } = {},
+  ): Promise<{ host: PlacementHostRow | null; busy: boolean }> {
+    const lock = forUpdate(tx);
+    const skip = lock !== '' && options.skipLocked === true;
+    const rows = await rawQuery<Record<string, unknown>>(
+      tx,
+      `WITH i AS (SELECT resource_class, total, reserved, allocation_ratio, min_unit, max_unit, step_size, allocated
+                    FROM inventories WHERE host_id = ? ORDER BY resource_class${lock}${skip ? ' SKIP LOCKED' : ''})
+       SELECT h.id, h.name, h.site, h.status, h.accreditation, h.accepted, t.slug AS dedicated,
+              i.resource_class, i.total, i.reserved, i.allocation_ratio, i.min_unit, i.max_unit, i.step_size, i.allocated${
+                skip ? ', (SELECT count(*) FROM inventories c WHERE c.host_id = h.id) AS classes' : ''
+              }
+         FROM hosts h LEFT JOIN tenants t ON t.id = h.dedicated_tenant_id LEFT JOIN i ON 1 = 1
+        WHERE h.id = ? AND h.decommissioned_at IS NULL`,
+      [hostId, hostId],
+    );
+    if (rows.length === 0) return { host: null, busy: false };
+    const [first] = rows;
+    const host: PlacementHostRow = {
+      id: first.id as string,
+      name: first.name as string,
+      site: first.site as string,
+      status: first.status as HostStatus,
+      accreditation: first.accreditation as Classification,
+      dedicatedTenant: first.dedicated as string | null,
+      // SQLite gives booleans as 1 and 0.
+      accepted: first.accepted === true || first.accepted === 1,
+      inventories: {},
+    };
+    for (const row of rows) {
+      if (row.resource_class === null) continue;
+      host.inventories[row.resource_class as string] = inventoryOf(row);
+    }
+    const busy = skip && Object.keys(host.inventories).length < Number(first.classes);
+    return { host, busy };
   }
 
   latestMeasurement(hostId: string): Promise<HostMeasurementEntity | null> {
@@ -218,4 +257,16 @@ export class HostsRepository {
       conditions.map(([, value]) => value),
     );
   }
+}
+
+function inventoryOf(row: Record<string, unknown>): HostInventoryState {
+  return {
+    total: Number(row.total),
+    reserved: Number(row.reserved),
+    allocationRatio: Number(row.allocation_ratio),
+    minUnit: numberOrNull(row.min_unit),
+    maxUnit: numberOrNull(row.max_unit),
+    stepSize: numberOrNull(row.step_size),
+    allocated: Number(row.allocated),
+  };
 }

@@ -67,9 +67,9 @@ export class PlacementCatalog implements OnApplicationBootstrap {
     return this.hosts.values();
   }
 
-  /** The host the domain's pickHost would choose from the view as it is now (see PlacementIndex). */
-  pick(tenant: PlacementTenant, request: ResourceAmounts, strategy: PlacementStrategy): CatalogHost | null {
-    return this.hosts.pick(tenant, request, strategy);
+  /** The host the domain's pickHost would choose from the view as it is now, passing over `exclude` (see PlacementIndex). */
+  pick(tenant: PlacementTenant, request: ResourceAmounts, strategy: PlacementStrategy, exclude?: ReadonlySet<CatalogHost>): CatalogHost | null {
+    return this.hosts.pick(tenant, request, strategy, exclude);
   }
 
   /** Reloads the whole view; concurrent callers share one reload. */

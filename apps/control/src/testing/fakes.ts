@@ -66,8 +66,9 @@ export function fakeClock(at = new Date('2026-12-01T12:00:00Z')): Fake<Pick<Cloc
   return fake<Pick<Clock, 'now'>>({ now: () => at });
 }
 
-export function fakeAuditLog(): Fake<Pick<AuditLog, 'record'>> {
-  return fake<Pick<AuditLog, 'record'>>({ record: async () => undefined });
+/** An audit log as on SQLite: events are recorded with record() (pendingWrite answers null). */
+export function fakeAuditLog(): Fake<Pick<AuditLog, 'record' | 'pendingWrite'>> {
+  return fake<Pick<AuditLog, 'record' | 'pendingWrite'>>({ record: async () => undefined, pendingWrite: () => null });
 }
 
 export function fakeMetricsRecorder(): Fake<Pick<MetricsRecorder, 'countAllocationRequest'>> {
@@ -80,34 +81,38 @@ export function fakeResourceClasses(): Fake<Pick<ResourceClassesService, 'parseA
 }
 
 /** Idempotency records kept in memory, by principal and key, as the table keeps them. */
-export function fakeIdempotency(): Fake<Pick<IdempotencyRepository, 'find' | 'insert'>> & { records: Map<string, IdempotencyRecordEntity> } {
+/** Idempotency records kept in memory; a record handed out as a write (insertWrite) counts as written. */
+export function fakeIdempotency(): Fake<Pick<IdempotencyRepository, 'find' | 'insert' | 'insertWrite'>> & { records: Map<string, IdempotencyRecordEntity> } {
   const records = new Map<string, IdempotencyRecordEntity>();
   return Object.assign(
-    fake<Pick<IdempotencyRepository, 'find' | 'insert'>>({
+    fake<Pick<IdempotencyRepository, 'find' | 'insert' | 'insertWrite'>>({
       find: async (principal, key) => records.get(`${principal} ${key}`) ?? null,
       insert: async (record) => void records.set(`${record.principal} ${record.key}`, record),
+      insertWrite: (record) => {
+        records.set(`${record.principal} ${record.key}`, record);
+        return { sql: 'INSERT INTO idempotency_records …', parameters: [] };
+      },
     }),
     { records },
   );
 }
 
-export type FakeAllocationsRepository = Fake<Pick<AllocationsRepository, 'tenantBySlug' | 'lockQuotas' | 'liveHostIdByName' | 'insert' | 'adjustAllocated'>>;
+type AllocationsRepositoryMethods = 'tenantWithLockedQuotas' | 'liveHostIdByName' | 'recordAdmission';
+export type FakeAllocationsRepository = Fake<Pick<AllocationsRepository, AllocationsRepositoryMethods>>;
 
 export function fakeAllocationsRepository(overrides: Partial<FakeAllocationsRepository> = {}): FakeAllocationsRepository {
   return {
-    ...fake<Pick<AllocationsRepository, 'tenantBySlug' | 'lockQuotas' | 'liveHostIdByName' | 'insert' | 'adjustAllocated'>>({
-      tenantBySlug: async () => null,
-      lockQuotas: async () => ({}),
+    ...fake<Pick<AllocationsRepository, AllocationsRepositoryMethods>>({
+      tenantWithLockedQuotas: async () => null,
       liveHostIdByName: async () => null,
-      insert: async () => undefined,
-      adjustAllocated: async () => undefined,
+      recordAdmission: async () => undefined,
     }),
     ...overrides,
   };
 }
 
-export function fakeHostsRepository(): Fake<Pick<HostsRepository, 'placementHosts'>> {
-  return fake<Pick<HostsRepository, 'placementHosts'>>({ placementHosts: async () => [] });
+export function fakeHostsRepository(): Fake<Pick<HostsRepository, 'lockPlacementHost'>> {
+  return fake<Pick<HostsRepository, 'lockPlacementHost'>>({ lockPlacementHost: async () => ({ host: null, busy: false }) });
 }
 
 type PlacementCatalogMethods = 'refreshIfStale' | 'refreshHost' | 'pick' | 'snapshot' | 'applyAllocation' | 'mark' | 'staleFor' | 'freshFrom';
