@@ -1,6 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
-import { deferToCommit, PostgresClient, PostgresStatement, sendStatement } from './postgres-transaction';
 import { sqliteConnectionOf } from './typeorm-internals';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -47,6 +46,11 @@ export function rawQuery<T = Record<string, unknown>>(source: EntityManager | Qu
   return source.query(placeholders(sql, 'postgres'), parameters);
 }
 
+/** The subset of node-postgres's client that rawQuery uses. */
+interface PostgresClient {
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ command: string; rows: unknown[]; rowCount: number | null }>;
+}
+
 /** The pooled connection a PostgreSQL transaction runs on, when `source` is inside one (else null). */
 function transactionClient(source: EntityManager | QueryRunner): PostgresClient | null {
   const runner = (source instanceof EntityManager ? source.queryRunner : source) as
@@ -66,10 +70,11 @@ const preparedNames = new Map<string, string>();
  * bound: past PREPARED_LIMIT distinct texts, new ones run unnamed.
  */
 async function runOnPostgres<T>(client: PostgresClient, sql: string, parameters: unknown[]): Promise<T[]> {
-  const statement = postgresStatement(sql, parameters);
-  const { text } = statement;
+  const text = placeholders(sql, 'postgres');
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < PREPARED_LIMIT) preparedNames.set(text, (name = `dcm_${preparedNames.size + 1}`));
   try {
-    const result = await sendStatement(client, statement);
+    const result = await client.query({ name, text, values: parameters });
     return (result.command === 'UPDATE' || result.command === 'DELETE' ? [result.rows, result.rowCount] : result.rows) as T[];
   } catch (error) {
     throw new QueryFailedError(text, parameters, error as Error);
@@ -94,26 +99,6 @@ function runOnSqlite<T>(database: Database, sql: string, parameters: unknown[]):
   if (statement.reader) return statement.all(...bound) as T[];
   statement.run(...bound);
   return [];
-}
-
-/** A statement with portable placeholders as node-postgres sends it: named (see runOnPostgres) while names last. */
-function postgresStatement(sql: string, parameters: unknown[]): PostgresStatement {
-  const text = placeholders(sql, 'postgres');
-  let name = preparedNames.get(text);
-  if (name === undefined && preparedNames.size < PREPARED_LIMIT) preparedNames.set(text, (name = `dcm_${preparedNames.size + 1}`));
-  return { name, text, values: parameters };
-}
-
-/**
- * Runs a write that ends its transaction's work (nothing the work does after it reads what it wrote): on PostgreSQL, in
- * a unit of work's transaction, it is sent with COMMIT, one round trip for both, and its failure (a unique violation,
- * say) fails the commit, so that UnitOfWork.run rejects with it as it would have; anywhere else it runs at once. A
- * statement the work sends after it sends it first.
- */
-export async function writeAtCommit(tx: EntityManager, sql: string, parameters: unknown[]): Promise<void> {
-  const client = dialectOf(tx) === 'postgres' ? transactionClient(tx) : null;
-  if (client && (await deferToCommit(client, postgresStatement(sql, parameters)))) return;
-  await rawQuery(tx, sql, parameters);
 }
 
 /** A row lock for read-then-write inside a transaction: FOR UPDATE on PostgreSQL; SQLite's writer queue already serialises. */

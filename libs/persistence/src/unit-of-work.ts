@@ -1,8 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource, EntityManager } from 'typeorm';
 import { Dialect, dialectOf, rawQuery } from './dialect';
-import { commitTransaction, rollbackTransaction } from './postgres-transaction';
-import { beginEdgedTransaction, endEdgedTransaction, forgetEndedTransaction, sqliteConnectionOf } from './typeorm-internals';
+import { forgetEndedTransaction, sqliteConnectionOf } from './typeorm-internals';
 
 const RETRYABLE_POSTGRES_CODES = new Set(['40001', '40P01']); // serialization failure, deadlock detected
 const MAX_ATTEMPTS = 5;
@@ -242,39 +241,14 @@ export class UnitOfWork {
     return sqliteConnectionOf(this.dataSource).inTransaction;
   }
 
-  /**
-   * PostgreSQL: runs `work` in a transaction on a pooled connection, its BEGIN sent with its first statement and its
-   * COMMIT with its last write if the work deferred one (writeAtCommit), else alone: an admission is three round trips
-   * where it was five (see postgres-transaction.ts). READ COMMITTED, the connections' default (see dataSourceOptions):
-   * naming it would cost a statement.
-   */
-  private async inTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      await runner.connect();
-      const client = beginEdgedTransaction(runner);
-      try {
-        const value = await work(runner.manager);
-        await commitTransaction(client);
-        return value;
-      } catch (error) {
-        await rollbackTransaction(client).catch(() => undefined);
-        throw error;
-      } finally {
-        endEdgedTransaction(runner, client);
-      }
-    } finally {
-      await runner.release();
-    }
-  }
-
   private async withRetry<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const undo: (() => void)[] = [];
       const afterCommit: AfterCommitTask[] = [];
       try {
         const guard = guardedCalls > 0 ? guards.getStore() : undefined;
-        const value = await this.inTransaction(async (manager) => {
+        // READ COMMITTED, the connections' default (see dataSourceOptions): naming it here would cost a round trip.
+        const value = await this.dataSource.transaction(async (manager) => {
           this.byManager.set(manager, { undo, afterCommit });
           owners.set(manager, this);
           if (guard) await guard(manager);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Classification, Isolation, QuotaPosition } from '@dcm/domain';
-import { AllocationEntity, AllocationStatus, dialectOf, forUpdate, rawQuery, SqlWrite, TenantState, writeAtCommit } from '@dcm/persistence';
+import { AllocationEntity, AllocationStatus, dialectOf, forUpdate, rawQuery, SqlWrite, TenantState } from '@dcm/persistence';
 import { DataSource, EntityManager, FindOptionsWhere } from 'typeorm';
 
 export interface AdmissionTenant {
@@ -213,8 +213,7 @@ export class AllocationsRepository {
  * statement (so no two parts may write one row); all of it commits or fails together, as separate statements would.
  */
 async function writeTogether(tx: EntityManager, amounts: number[], writes: SqlWrite[], classes: string[]): Promise<void> {
-  // The work's last statement: sent with COMMIT (see writeAtCommit).
-  await writeAtCommit(
+  await rawQuery(
     tx,
     `WITH amounts AS (SELECT * FROM unnest(CAST(? AS varchar[]), CAST(? AS bigint[])) AS amounts (resource_class, amount)), ` +
       writes.map((write, index) => `w${index} AS (${write.sql})`).join(', ') +
