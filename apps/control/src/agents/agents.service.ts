@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { defaultAllocationRatio, measuredTotalReason } from '@dcm/domain';
-import { AgentEntity, HostEntity, InventoryEntity, isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
+import { AgentEntity, HostEntity, InventoryEntity, isDatabaseUnavailable, isUniqueViolation, TokenEntity, UnitOfWork } from '@dcm/persistence';
 import { EntryDropReason, reportRefusal, screenReport } from '@dcm/protocol';
 import type { EnrolRequest, EnrolResponse, IngestResponse, Report, ReportRefusal } from '@dcm/protocol';
 import { EntityManager } from 'typeorm';
@@ -206,7 +206,8 @@ export class AgentsService {
     try {
       return await this.unitOfWork.run((tx) => this.storeAll(requests, tx));
     } catch (error) {
-      if (requests.length === 1) throw error;
+      // With the database away, storing each post again alone would only fail each again, a connection attempt apiece.
+      if (requests.length === 1 || isDatabaseUnavailable(error)) throw error;
       return Promise.all(
         requests.map((request) =>
           this.unitOfWork
