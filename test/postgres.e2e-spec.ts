@@ -260,6 +260,51 @@ describe('control on PostgreSQL', () => {
     }
   });
 
+  it('leaves room on the pages of the rows every report rewrites, and stores a report as a HOT update there', async () => {
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ relname: string; reloptions: string[] }>(
+        "SELECT relname, reloptions FROM pg_class WHERE relname IN ('agents', 'hosts', 'host_measurements') ORDER BY relname",
+      );
+      expect(rows).toEqual([
+        { relname: 'agents', reloptions: ['fillfactor=70'] },
+        { relname: 'host_measurements', reloptions: ['fillfactor=50'] },
+        { relname: 'hosts', reloptions: ['fillfactor=70'] },
+      ]);
+      // Twelve hosts' latest measurements fill more than two pages at the default fill factor (about 1.4 KB each).
+      const agents: { agentId: string; agentToken: string }[] = [];
+      for (let index = 0; index < 12; index++) {
+        const name = `blv-hot${String(index).padStart(2, '0')}`;
+        await createHost(control.api, name, { vcpu: { total: 16 } });
+        agents.push(await enrolAgent(control.api, name, hostFacts(name, { logicalCores: 16 }), { host: name }));
+      }
+      // A HOT update writes the row's new version on the page of the old one: no row changes page.
+      const pages = async () => {
+        const rows = await client.query<{ host_id: string; page: string }>(
+          "SELECT host_id, (ctid::text::point)[0]::text AS page FROM host_measurements WHERE host_id IN (SELECT id FROM hosts WHERE name LIKE 'blv-hot%') ORDER BY host_id",
+        );
+        return rows.rows;
+      };
+      const report = (seq: number) =>
+        Promise.all(
+          agents.map((agent) =>
+            expectStatus(
+              control.api.post(`/v1/agents/${agent.agentId}/reports`, aReport(seq, { collectedAt: new Date().toISOString() }), { token: agent.agentToken }),
+              200,
+            ),
+          ),
+        );
+      await report(1);
+      const first = await pages();
+      expect(first).toHaveLength(12);
+      for (let seq = 2; seq <= 4; seq++) await report(seq);
+      expect(await pages()).toEqual(first);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('survives a restart: migrations are not re-applied and the bootstrap token still works', async () => {
     await control.app.close();
     control = await startControl({ databaseUrl: database.url, adminToken: control.adminToken });

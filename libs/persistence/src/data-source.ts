@@ -26,6 +26,7 @@ import { HostOwnership1732953600000 } from './migrations/1732953600000-host-owne
 import { AuditChainSealer, AuditKeys1733126400000 } from './migrations/1733126400000-audit-keys';
 import { HostsSiteIndex1733212800000 } from './migrations/1733212800000-hosts-site-index';
 import { AuditPending1733299200000 } from './migrations/1733299200000-audit-pending';
+import { HotUpdates1733385600000 } from './migrations/1733385600000-hot-updates';
 import { ADVISORY_LOCKS } from './advisory-locks';
 
 export const ENTITIES = [
@@ -64,6 +65,7 @@ export const MIGRATIONS = [
   AuditKeys1733126400000,
   HostsSiteIndex1733212800000,
   AuditPending1733299200000,
+  HotUpdates1733385600000,
 ];
 
 export type { AuditChainSealer };
