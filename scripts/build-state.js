@@ -9,8 +9,8 @@ const { createHash } = require('node:crypto');
 const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
 
-/** What `nest build control && nest build agent && nest build cli` reads, besides node_modules. */
-const BUILD_INPUTS = ['apps', 'libs', 'tsconfig.json', 'nest-cli.json', 'package-lock.json'];
+/** What `npm run build` (one compilation of control, agent and CLI: tsconfig.build.json) reads, besides node_modules. */
+const BUILD_INPUTS = ['apps', 'libs', 'tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json'];
 const BUILT_ENTRY_POINTS = ['dist/apps/control/src/main.js', 'dist/apps/agent/src/main.js', 'dist/apps/cli/src/main.js'];
 const STAMP = join('dist', '.source-hash');
 const PENDING_STAMP = join('dist', '.source-hash.building');

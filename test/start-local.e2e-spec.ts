@@ -9,7 +9,7 @@ import { freePort } from './support/ports';
 // and rebuilding leaves this one alone.
 
 const ROOT = join(__dirname, '..');
-const CHECKOUT_FILES = ['apps', 'libs', 'scripts', 'tsconfig.json', 'nest-cli.json', 'package.json', 'package-lock.json'];
+const CHECKOUT_FILES = ['apps', 'libs', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package.json', 'package-lock.json'];
 /** What npm prints when it runs the build script. */
 const NPM_RUN_BUILD = /^> dcm@\S+ build$/m;
 const BUILT_CONTROL = join('dist', 'apps', 'control', 'src', 'main.js');
