@@ -1,4 +1,4 @@
-/** `npm run test:e2e`: test/, the real application on real databases, the real machine and real tools (run in band). */
+/** `npm run test:e2e`: test/, the real application on real databases, the real machine and real tools (two suites at a time). */
 module.exports = {
   ...require('./jest.common'),
   displayName: 'e2e',
