@@ -92,15 +92,7 @@ export class HostsRepository {
     const manager = this.dataSource.manager;
     const byHost = options.hostId ? ' AND h.id = ?' : '';
     const parameters = options.hostId ? [options.hostId] : [];
-    const hosts = await rawQuery<{
-      id: string;
-      name: string;
-      site: string;
-      status: HostStatus;
-      accreditation: Classification;
-      accepted: unknown;
-      dedicated: string | null;
-    }>(
+    const hosts = await rawQuery<PlacementHostColumns>(
       manager,
       `SELECT h.id, h.name, h.site, h.status, h.accreditation, h.accepted, t.slug AS dedicated
          FROM hosts h LEFT JOIN tenants t ON t.id = h.dedicated_tenant_id
@@ -115,22 +107,7 @@ export class HostsRepository {
         WHERE h.decommissioned_at IS NULL${byHost} ORDER BY i.host_id, i.resource_class`,
       parameters,
     );
-    const result = new Map<string, PlacementHostRow>(
-      hosts.map((host) => [
-        host.id,
-        {
-          id: host.id,
-          name: host.name,
-          site: host.site,
-          status: host.status,
-          accreditation: host.accreditation,
-          dedicatedTenant: host.dedicated,
-          // SQLite gives booleans as 1 and 0.
-          accepted: host.accepted === true || host.accepted === 1,
-          inventories: {},
-        },
-      ]),
-    );
+    const result = new Map<string, PlacementHostRow>(hosts.map((host) => [host.id, placementHostOf(host)]));
     for (const row of rows) {
       const host = result.get(row.host_id as string);
       if (!host) continue;
@@ -154,7 +131,7 @@ export class HostsRepository {
   ): Promise<{ host: PlacementHostRow | null; busy: boolean }> {
     const lock = forUpdate(tx);
     const skip = lock !== '' && options.skipLocked === true;
-    const rows = await rawQuery<Record<string, unknown>>(
+    const rows = await rawQuery<PlacementHostColumns & Record<string, unknown>>(
       tx,
       `WITH i AS (SELECT resource_class, total, reserved, allocation_ratio, min_unit, max_unit, step_size, allocated
                     FROM inventories WHERE host_id = ? ORDER BY resource_class${lock}${skip ? ' SKIP LOCKED' : ''})
@@ -168,17 +145,7 @@ export class HostsRepository {
     );
     if (rows.length === 0) return { host: null, busy: false };
     const [first] = rows;
-    const host: PlacementHostRow = {
-      id: first.id as string,
-      name: first.name as string,
-      site: first.site as string,
-      status: first.status as HostStatus,
-      accreditation: first.accreditation as Classification,
-      dedicatedTenant: first.dedicated as string | null,
-      // SQLite gives booleans as 1 and 0.
-      accepted: first.accepted === true || first.accepted === 1,
-      inventories: {},
-    };
+    const host = placementHostOf(first);
     for (const row of rows) {
       if (row.resource_class === null) continue;
       host.inventories[row.resource_class as string] = inventoryOf(row);
@@ -257,6 +224,32 @@ export class HostsRepository {
       conditions.map(([, value]) => value),
     );
   }
+}
+
+/** A host's own columns as placement reads them (`dedicated`: the slug of the tenant it is dedicated to). */
+interface PlacementHostColumns {
+  id: string;
+  name: string;
+  site: string;
+  status: HostStatus;
+  accreditation: Classification;
+  accepted: unknown;
+  dedicated: string | null;
+}
+
+/** A host as placement sees it, its inventories still to add. */
+function placementHostOf(row: PlacementHostColumns): PlacementHostRow {
+  return {
+    id: row.id,
+    name: row.name,
+    site: row.site,
+    status: row.status,
+    accreditation: row.accreditation,
+    dedicatedTenant: row.dedicated,
+    // SQLite gives booleans as 1 and 0.
+    accepted: row.accepted === true || row.accepted === 1,
+    inventories: {},
+  };
 }
 
 function inventoryOf(row: Record<string, unknown>): HostInventoryState {
